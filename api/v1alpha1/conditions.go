@@ -1,0 +1,33 @@
+package v1alpha1
+
+// Condition types, following kstatus: Ready is always present once the object has been seen;
+// Reconciling and Stalled are present only while true.
+const (
+	ConditionReady       = "Ready"
+	ConditionReconciling = "Reconciling"
+	ConditionStalled     = "Stalled"
+)
+
+// Condition reasons. Events use the same reasons, so `kubectl get events` and conditions agree.
+const (
+	ReasonSucceeded            = "Succeeded"
+	ReasonProgressing          = "Progressing"
+	ReasonProgressingWithRetry = "ProgressingWithRetry"
+	ReasonSuspended            = "Suspended"
+	ReasonSourceNotFound       = "SourceNotFound"
+	ReasonSourceUnavailable    = "SourceUnavailable"
+	ReasonInvalidData          = "InvalidData"
+	ReasonMissingColumn        = "MissingColumn"
+	ReasonNoData               = "NoData"
+	ReasonFitFailed            = "FitFailed"
+	ReasonInvalidSpec          = "InvalidSpec"
+	ReasonInvalidSchedule      = "InvalidSchedule"
+	ReasonInvalidFilter        = "InvalidFilter"
+	ReasonAccessDenied         = "AccessDenied"
+	ReasonSinkFailed           = "SinkFailed"
+	ReasonLTVDrift             = "LTVDrift"
+)
+
+// RequestedAtAnnotation requests a run now when its value changes (the Flux convention, so
+// `flux reconcile`-style tooling and `kubectl annotate` both work).
+const RequestedAtAnnotation = "reconcile.fluxcd.io/requestedAt"

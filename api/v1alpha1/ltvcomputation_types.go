@@ -1,0 +1,768 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// LTVComputationSpec declares where the transactions are, how to model them, the business's
+// economics, when to run and where to publish the results.
+// +kubebuilder:validation:XValidation:rule="!has(self.timeZone) || has(self.schedule)",message="timeZone requires schedule"
+// +kubebuilder:validation:XValidation:rule="!has(self.startingDeadlineSeconds) || has(self.schedule)",message="startingDeadlineSeconds requires schedule"
+type LTVComputationSpec struct {
+	// Source is where the transactions are read from.
+	// +required
+	Source Source `json:"source"`
+
+	// Observation sets the end of the observation window and the unit time is measured in.
+	// +optional
+	Observation Observation `json:"observation,omitempty"`
+
+	// Model chooses the lifetime value model and its horizon.
+	// +optional
+	Model Model `json:"model,omitempty"`
+
+	// Economics holds the money side: currency, gross margin, discounting, retention and
+	// acquisition costs.
+	// +optional
+	Economics Economics `json:"economics,omitempty"`
+
+	// Returns says what negative amounts (refunds, returns) mean: Net subtracts them from the
+	// customer's value on that day, Exclude drops those rows (counted in status), Reject fails the
+	// run at the first negative amount.
+	// +kubebuilder:default=Net
+	// +optional
+	Returns ReturnsPolicy `json:"returns,omitempty"`
+
+	// BreakdownBy lists attribute columns (from source.columns.attributes) to aggregate by, such
+	// as the acquisition channel. Each gets average LTV and LTV:CAC per value.
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=set
+	// +optional
+	BreakdownBy []string `json:"breakdownBy,omitempty"`
+
+	// SegmentSelector selects the CustomerSegments in this namespace to evaluate in every run.
+	// Unset selects none; an empty selector ({}) selects all.
+	// +optional
+	SegmentSelector *metav1.LabelSelector `json:"segmentSelector,omitempty"`
+
+	// Schedule is a cron expression ("0 3 * * *", or a macro such as "@daily") for recurring runs.
+	// Without a schedule the computation runs when it is created, when its spec, source data or
+	// selected segments change, and when the reconcile.fluxcd.io/requestedAt annotation changes.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	Schedule string `json:"schedule,omitempty"`
+
+	// TimeZone is the IANA time zone the schedule is interpreted in (for example
+	// "Europe/Warsaw"); the default is UTC. TZ= and CRON_TZ= prefixes in schedule are refused.
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	TimeZone *string `json:"timeZone,omitempty"`
+
+	// StartingDeadlineSeconds is how late a missed scheduled run may still start, for example
+	// after the operator was down. At most one missed run is caught up; older ones are skipped.
+	// Unset means no deadline (the most recent missed run always starts).
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	StartingDeadlineSeconds *int64 `json:"startingDeadlineSeconds,omitempty"`
+
+	// Suspend stops future scheduled runs. Runs already finished keep their results.
+	// +optional
+	Suspend *bool `json:"suspend,omitempty"`
+
+	// RunHistoryLimit is how many recent runs status.recentRuns keeps.
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	RunHistoryLimit *int32 `json:"runHistoryLimit,omitempty"`
+
+	// Output says where results are published besides status.
+	// +optional
+	Output Output `json:"output,omitempty"`
+
+	// Alerts configures warnings when results move sharply between runs.
+	// +optional
+	Alerts *Alerts `json:"alerts,omitempty"`
+}
+
+// Source is where the transactions come from: exactly one of configMap, http or postgres.
+// +kubebuilder:validation:XValidation:rule="(has(self.configMap) ? 1 : 0) + (has(self.http) ? 1 : 0) + (has(self.postgres) ? 1 : 0) == 1",message="exactly one of configMap, http or postgres must be set"
+type Source struct {
+	// ConfigMap reads CSV from a key of a ConfigMap in the computation's namespace. For demos
+	// and small shops: a ConfigMap holds at most 1 MiB (gzip-compressed CSV in binaryData works).
+	// +optional
+	ConfigMap *ConfigMapSource `json:"configMap,omitempty"`
+
+	// HTTP reads CSV (gzip recognised) or Parquet from an HTTP(S) URL, streamed.
+	// +optional
+	HTTP *HTTPSource `json:"http,omitempty"`
+
+	// Postgres computes the per-customer summary inside a PostgreSQL-compatible database, so
+	// only one row per customer crosses the network.
+	// +optional
+	Postgres *PostgresSource `json:"postgres,omitempty"`
+
+	// Columns maps the source's column names to the fields the operator needs.
+	// +optional
+	Columns Columns `json:"columns,omitempty"`
+
+	// MaxInvalidRows is how many malformed rows (bad dates, non-numeric amounts, empty ids,
+	// wrong column count) a run tolerates; they are counted and the first few reported. The
+	// default 0 fails the run at the first malformed row.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	MaxInvalidRows *int64 `json:"maxInvalidRows,omitempty"`
+}
+
+// ConfigMapSource names a key of a ConfigMap in the computation's namespace.
+type ConfigMapSource struct {
+	// Name of the ConfigMap.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+
+	// Key holding the CSV, in data or (for gzip-compressed CSV) binaryData.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Key string `json:"key"`
+}
+
+// DataFormat is the file format of an HTTP source.
+// +kubebuilder:validation:Enum=CSV;Parquet
+type DataFormat string
+
+const (
+	// FormatCSV is comma-separated values with a header row, optionally gzip-compressed.
+	FormatCSV DataFormat = "CSV"
+	// FormatParquet is Apache Parquet.
+	FormatParquet DataFormat = "Parquet"
+)
+
+// HTTPSource reads a file over HTTP(S).
+type HTTPSource struct {
+	// URL of the file (http or https).
+	// +kubebuilder:validation:Pattern=`^https?://`
+	// +kubebuilder:validation:MaxLength=2048
+	// +required
+	URL string `json:"url"`
+
+	// Format of the file.
+	// +kubebuilder:default=CSV
+	// +optional
+	Format DataFormat `json:"format,omitempty"`
+
+	// HeadersSecretRef names a Secret in the computation's namespace whose keys and values are
+	// sent as request headers (for example Authorization).
+	// +optional
+	HeadersSecretRef *LocalObjectReference `json:"headersSecretRef,omitempty"`
+
+	// MaxBytes is the largest response body accepted, in bytes.
+	// +kubebuilder:default=1073741824
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MaxBytes *int64 `json:"maxBytes,omitempty"`
+
+	// TimeoutSeconds bounds the whole download.
+	// +kubebuilder:default=300
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=86400
+	// +optional
+	TimeoutSeconds *int32 `json:"timeoutSeconds,omitempty"`
+}
+
+// PostgresSource reads transactions from a PostgreSQL-compatible database.
+// +kubebuilder:validation:XValidation:rule="has(self.table) != has(self.query)",message="exactly one of table or query must be set"
+type PostgresSource struct {
+	// ConnectionSecretRef selects the key of a Secret in the computation's namespace that holds
+	// the connection string (a libpq URL or key=value DSN). It never appears in status or logs.
+	// +required
+	ConnectionSecretRef SecretKeyReference `json:"connectionSecretRef"`
+
+	// Table is the table or view with the transactions, optionally schema-qualified
+	// (sales.orders).
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	Table string `json:"table,omitempty"`
+
+	// Query is a SELECT whose result has the columns of source.columns; it is used as a
+	// subquery.
+	// +kubebuilder:validation:MaxLength=65536
+	// +optional
+	Query string `json:"query,omitempty"`
+
+	// TimeoutSeconds bounds the statement and the connection.
+	// +kubebuilder:default=600
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=86400
+	// +optional
+	TimeoutSeconds *int32 `json:"timeoutSeconds,omitempty"`
+}
+
+// LocalObjectReference names an object in the same namespace.
+type LocalObjectReference struct {
+	// Name of the object.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+
+	// Namespace must be empty or the computation's own namespace: references to other
+	// namespaces are refused (reason AccessDenied).
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// SecretKeyReference selects a key of a Secret in the same namespace.
+type SecretKeyReference struct {
+	// Name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+
+	// Key in the Secret's data.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Key string `json:"key"`
+
+	// Namespace must be empty or the computation's own namespace: references to other
+	// namespaces are refused (reason AccessDenied).
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// Columns maps source columns to the fields the operator needs.
+type Columns struct {
+	// CustomerID is the column identifying the customer.
+	// +kubebuilder:default=customer_id
+	// +kubebuilder:validation:MinLength=1
+	// +optional
+	CustomerID string `json:"customerID,omitempty"`
+
+	// Timestamp is the column with the transaction's date or time (2006-01-02, RFC 3339,
+	// "2006-01-02 15:04:05" or 20060102). Transactions are counted per calendar day (UTC).
+	// +kubebuilder:default=date
+	// +kubebuilder:validation:MinLength=1
+	// +optional
+	Timestamp string `json:"timestamp,omitempty"`
+
+	// Amount is the column with the transaction's value in the computation's currency.
+	// +kubebuilder:default=amount
+	// +kubebuilder:validation:MinLength=1
+	// +optional
+	Amount string `json:"amount,omitempty"`
+
+	// Attributes are further columns kept per customer, taken from the customer's first
+	// transaction (such as the acquisition channel or country). They are available to segment
+	// filters and breakdowns.
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=set
+	// +optional
+	Attributes []string `json:"attributes,omitempty"`
+}
+
+// TimeUnit is the unit the models measure time in.
+// +kubebuilder:validation:Enum=Day;Week;Month
+type TimeUnit string
+
+// Time units.
+const (
+	TimeUnitDay   TimeUnit = "Day"
+	TimeUnitWeek  TimeUnit = "Week"
+	TimeUnitMonth TimeUnit = "Month"
+)
+
+// Observation is the window of data the models see.
+type Observation struct {
+	// End is the last day observed (inclusive, a whole day in UTC, YYYY-MM-DD). Transactions
+	// after it are excluded and counted. The default is the day of the run's scheduled time
+	// (or of the run, without a schedule), so re-running one scheduled slot gives the same answer.
+	// +kubebuilder:validation:Pattern=`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`
+	// +optional
+	End string `json:"end,omitempty"`
+
+	// TimeUnit is the unit of recency, age and model parameters. Week is 7 days and Month
+	// 365.25/12 days, both fractional.
+	// +kubebuilder:default=Week
+	// +optional
+	TimeUnit TimeUnit `json:"timeUnit,omitempty"`
+
+	// HoldoutPeriods, when set, backtests the model: it is fitted on the data up to
+	// end - holdoutPeriods time units and its predictions are compared with what the customers
+	// actually did in the holdout (status.result.validation).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	// +optional
+	HoldoutPeriods *int32 `json:"holdoutPeriods,omitempty"`
+}
+
+// ModelType names a lifetime value model.
+// +kubebuilder:validation:Enum=Historical;Formula;BGNBD;ParetoNBD;ModifiedBGNBD;ShiftedBetaGeometric
+type ModelType string
+
+// Models.
+const (
+	// ModelHistorical is the value customers already brought: their summed transactions.
+	ModelHistorical ModelType = "Historical"
+	// ModelFormula is average order value x purchase frequency x lifetime x margin, minus
+	// retention cost, discounted.
+	ModelFormula ModelType = "Formula"
+	// ModelBGNBD is the beta-geometric/negative binomial model (Fader, Hardie and Lee 2005).
+	ModelBGNBD ModelType = "BGNBD"
+	// ModelParetoNBD is the Pareto/NBD model (Schmittlein, Morrison and Colombo 1987).
+	ModelParetoNBD ModelType = "ParetoNBD"
+	// ModelModifiedBGNBD is the MBG/NBD model (Batislam, Denizel and Filiztekin 2007).
+	ModelModifiedBGNBD ModelType = "ModifiedBGNBD"
+	// ModelShiftedBetaGeometric is the sBG model for subscriptions (Fader and Hardie 2007).
+	ModelShiftedBetaGeometric ModelType = "ShiftedBetaGeometric"
+)
+
+// SpendModelType names the model of spend per transaction.
+// +kubebuilder:validation:Enum=GammaGamma;Mean
+type SpendModelType string
+
+// Spend models.
+const (
+	SpendGammaGamma SpendModelType = "GammaGamma"
+	SpendMean       SpendModelType = "Mean"
+)
+
+// Model chooses how lifetime value is computed.
+type Model struct {
+	// Type of the model. Historical and Formula need no fitting; BGNBD, ParetoNBD and
+	// ModifiedBGNBD predict each customer's future purchases and probability of being alive;
+	// ShiftedBetaGeometric models subscription retention from cohort survival.
+	// +kubebuilder:default=Historical
+	// +optional
+	Type ModelType `json:"type,omitempty"`
+
+	// Spend is the model of spend per transaction used by the probabilistic models:
+	// GammaGamma shrinks each customer's mean towards the population's, Mean uses it as is.
+	// +kubebuilder:default=GammaGamma
+	// +optional
+	Spend SpendModelType `json:"spend,omitempty"`
+
+	// HorizonMonths is how far ahead predicted value looks. For Formula it is the customer
+	// lifespan unless lifetimeMonths is set.
+	// +kubebuilder:default=12
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=600
+	// +optional
+	HorizonMonths int32 `json:"horizonMonths,omitempty"`
+
+	// LifetimeMonths is the expected customer lifespan used by Formula, as a decimal string.
+	// Unset: estimated from the data as one over the monthly churn rate (the share of
+	// customers without a purchase in the last horizon), capped at horizonMonths.
+	// +kubebuilder:validation:Pattern=`^[0-9]+(\.[0-9]+)?$`
+	// +kubebuilder:validation:MaxLength=32
+	// +optional
+	LifetimeMonths string `json:"lifetimeMonths,omitempty"`
+}
+
+// Economics turns revenue into value.
+type Economics struct {
+	// Currency of the amounts, an ISO 4217 code. Only used for display: amounts are not
+	// converted.
+	// +kubebuilder:default=USD
+	// +kubebuilder:validation:Pattern=`^[A-Z]{3}$`
+	// +optional
+	Currency string `json:"currency,omitempty"`
+
+	// GrossMargin is the share of revenue kept after the cost of goods, a decimal between 0 and
+	// 1 ("0.30"). Lifetime value is margin, not revenue.
+	// +kubebuilder:default="1"
+	// +kubebuilder:validation:Pattern=`^[0-9]+(\.[0-9]+)?$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="double(self) <= 1.0",message="grossMargin must be between 0 and 1"
+	// +optional
+	GrossMargin string `json:"grossMargin,omitempty"`
+
+	// AnnualDiscountRate is the yearly rate future money is discounted at, a non-negative
+	// decimal ("0.10"). The monthly rate is (1+annual)^(1/12)-1.
+	// +kubebuilder:default="0"
+	// +kubebuilder:validation:Pattern=`^[0-9]+(\.[0-9]+)?$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="double(self) <= 10.0",message="annualDiscountRate must be between 0 and 10"
+	// +optional
+	AnnualDiscountRate string `json:"annualDiscountRate,omitempty"`
+
+	// RetentionCostPerMonth is what keeping one customer costs per month (CRM, loyalty,
+	// support), a non-negative decimal; subtracted from predicted value while the customer is
+	// expected to be alive.
+	// +kubebuilder:default="0"
+	// +kubebuilder:validation:Pattern=`^[0-9]+(\.[0-9]+)?$`
+	// +kubebuilder:validation:MaxLength=32
+	// +optional
+	RetentionCostPerMonth string `json:"retentionCostPerMonth,omitempty"`
+
+	// AcquisitionCost is what one new customer costs (CAC), for LTV:CAC.
+	// +optional
+	AcquisitionCost *AcquisitionCost `json:"acquisitionCost,omitempty"`
+}
+
+// AcquisitionCost is the cost of acquiring one customer, overall or per attribute value.
+// +kubebuilder:validation:XValidation:rule="!has(self.values) || has(self.byAttribute)",message="values requires byAttribute"
+type AcquisitionCost struct {
+	// Default is the cost for customers without a more specific value, a non-negative decimal.
+	// +kubebuilder:validation:Pattern=`^[0-9]+(\.[0-9]+)?$`
+	// +kubebuilder:validation:MaxLength=32
+	// +optional
+	Default string `json:"default,omitempty"`
+
+	// ByAttribute is the attribute (one of source.columns.attributes) whose value picks the
+	// cost, usually the acquisition channel.
+	// +optional
+	ByAttribute string `json:"byAttribute,omitempty"`
+
+	// Values maps attribute values to costs (non-negative decimals).
+	// +kubebuilder:validation:MaxProperties=256
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].matches('^[0-9]+([.][0-9]+)?$'))",message="every value must be a non-negative decimal"
+	// +optional
+	Values map[string]string `json:"values,omitempty"`
+}
+
+// ReturnsPolicy says what negative amounts mean.
+// +kubebuilder:validation:Enum=Net;Exclude;Reject
+type ReturnsPolicy string
+
+// Returns policies.
+const (
+	ReturnsNet     ReturnsPolicy = "Net"
+	ReturnsExclude ReturnsPolicy = "Exclude"
+	ReturnsReject  ReturnsPolicy = "Reject"
+)
+
+// Output says where results are published.
+type Output struct {
+	// ConfigMapName is the ConfigMap the results are written to (summary.json, segments.csv,
+	// breakdown-<attribute>.csv, top-customers.csv). Default: <computation name>-results.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	ConfigMapName string `json:"configMapName,omitempty"`
+
+	// TopCustomers is how many of the most valuable customers top-customers.csv lists.
+	// +kubebuilder:default=100
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=5000
+	// +optional
+	TopCustomers *int32 `json:"topCustomers,omitempty"`
+
+	// Customers writes every customer's scores to a database table.
+	// +optional
+	Customers *CustomersOutput `json:"customers,omitempty"`
+}
+
+// CustomersOutput is a sink for per-customer scores.
+type CustomersOutput struct {
+	// Postgres writes the scores into a table, replacing the previous run's rows atomically.
+	// +required
+	Postgres *PostgresSink `json:"postgres"`
+}
+
+// PostgresSink is a table in a PostgreSQL-compatible database.
+type PostgresSink struct {
+	// ConnectionSecretRef selects the key of a Secret in the computation's namespace that holds
+	// the connection string.
+	// +required
+	ConnectionSecretRef SecretKeyReference `json:"connectionSecretRef"`
+
+	// Table to write, optionally schema-qualified; created when missing.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +required
+	Table string `json:"table"`
+}
+
+// Alerts configures drift warnings.
+type Alerts struct {
+	// MaxChangePercent is the largest change of average LTV against the previous successful run,
+	// in percent, that passes without a Warning Event (reason LTVDrift).
+	// +kubebuilder:validation:Minimum=0
+	// +required
+	MaxChangePercent int32 `json:"maxChangePercent"`
+}
+
+// LTVComputationStatus is the observed state of an LTVComputation.
+type LTVComputationStatus struct {
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready (always), Reconciling (while a run is pending or in progress) and
+	// Stalled (while an error needs a change of spec or data), following kstatus.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// LastHandledReconcileAt echoes the reconcile.fluxcd.io/requestedAt annotation last acted on.
+	// +optional
+	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
+
+	// LastAttemptedRevision identifies the inputs of the last run (spec generation, source data
+	// version, selected segments). A change of any of them starts a run.
+	// +optional
+	LastAttemptedRevision string `json:"lastAttemptedRevision,omitempty"`
+
+	// LastScheduleTime is the nominal time of the last scheduled run started.
+	// +optional
+	LastScheduleTime *metav1.Time `json:"lastScheduleTime,omitempty"`
+
+	// LastSuccessfulTime is when the last successful run finished.
+	// +optional
+	LastSuccessfulTime *metav1.Time `json:"lastSuccessfulTime,omitempty"`
+
+	// NextScheduleTime is the nominal time of the next scheduled run.
+	// +optional
+	NextScheduleTime *metav1.Time `json:"nextScheduleTime,omitempty"`
+
+	// Result is the outcome of the last successful run. A failed run leaves it as it was.
+	// +optional
+	Result *ComputationResult `json:"result,omitempty"`
+
+	// Drift records the change of average LTV against the previous successful run when it
+	// exceeded spec.alerts.maxChangePercent.
+	// +optional
+	Drift *Drift `json:"drift,omitempty"`
+
+	// RecentRuns lists the latest runs, newest first, at most spec.runHistoryLimit.
+	// +optional
+	RecentRuns []RunRecord `json:"recentRuns,omitempty"`
+}
+
+// ComputationResult summarises a successful run. Money, shares and parameters are decimal
+// strings; results.json in the results ConfigMap holds full precision.
+type ComputationResult struct {
+	// ComputedAt is when the run finished.
+	ComputedAt metav1.Time `json:"computedAt"`
+	// ObservationEnd is the last day of data used (YYYY-MM-DD).
+	ObservationEnd string `json:"observationEnd"`
+	// Currency of the money fields.
+	Currency string `json:"currency,omitempty"`
+	// Customers is the number of distinct customers in the observation window.
+	Customers int64 `json:"customers"`
+	// RepeatCustomers is the number of customers with at least one repeat transaction.
+	RepeatCustomers int64 `json:"repeatCustomers"`
+	// Transactions is the number of transactions (one per customer per day).
+	Transactions int64 `json:"transactions"`
+	// Revenue is the sum of all amounts in the window.
+	Revenue string `json:"revenue"`
+	// AverageLTV is the mean lifetime value per customer.
+	AverageLTV string `json:"averageLTV"`
+	// AverageLTVInterval is a 90% interval for averageLTV from the fitted parameters'
+	// uncertainty (probabilistic models only).
+	// +optional
+	AverageLTVInterval *ValueInterval `json:"averageLTVInterval,omitempty"`
+	// MedianLTV is the median lifetime value.
+	MedianLTV string `json:"medianLTV"`
+	// TotalLTV is the sum of all customers' lifetime values.
+	TotalLTV string `json:"totalLTV"`
+	// LTVToCAC is average LTV over average acquisition cost; empty without acquisitionCost.
+	// +optional
+	LTVToCAC string `json:"ltvToCAC,omitempty"`
+	// AffordableCAC is the most one new customer may cost to keep LTV:CAC at 3:1.
+	AffordableCAC string `json:"affordableCAC"`
+	// Top20PercentValueShare is the share of total value held by the most valuable 20% of
+	// customers (0..1).
+	Top20PercentValueShare string `json:"top20PercentValueShare"`
+	// AverageProbabilityAlive is the mean probability that a customer is still active
+	// (probabilistic models only).
+	// +optional
+	AverageProbabilityAlive string `json:"averageProbabilityAlive,omitempty"`
+	// Model describes the fitted model.
+	Model ModelResult `json:"model"`
+	// Validation compares predictions with the holdout period, when observation.holdoutPeriods
+	// is set.
+	// +optional
+	Validation *ValidationResult `json:"validation,omitempty"`
+	// Segments are the selected CustomerSegments' aggregates.
+	// +kubebuilder:validation:MaxItems=100
+	// +optional
+	Segments []SegmentResult `json:"segments,omitempty"`
+	// Breakdowns are aggregates per value of each breakdownBy attribute, the largest values
+	// first (the results ConfigMap has all of them).
+	// +kubebuilder:validation:MaxItems=8
+	// +optional
+	Breakdowns []Breakdown `json:"breakdowns,omitempty"`
+	// InvalidRows is the number of malformed rows skipped (within source.maxInvalidRows).
+	// +optional
+	InvalidRows int64 `json:"invalidRows,omitempty"`
+	// ExcludedRows is the number of rows left out: dated after the observation end, or
+	// negative amounts under returns: Exclude.
+	// +optional
+	ExcludedRows int64 `json:"excludedRows,omitempty"`
+	// ResultsConfigMap is the ConfigMap holding the full results.
+	ResultsConfigMap string `json:"resultsConfigMap"`
+	// CustomersTable is the table per-customer scores were written to, when output.customers
+	// is set.
+	// +optional
+	CustomersTable string `json:"customersTable,omitempty"`
+	// DataDigest is the sha256 of the data read (or of the per-customer summary for database
+	// sources).
+	DataDigest string `json:"dataDigest"`
+}
+
+// ValueInterval is an interval estimate.
+type ValueInterval struct {
+	// Low end of the interval.
+	Low string `json:"low"`
+	// High end of the interval.
+	High string `json:"high"`
+	// Level is the interval's coverage (0.9 for 90%).
+	Level string `json:"level"`
+}
+
+// ModelResult describes the model a run used.
+type ModelResult struct {
+	// Type of the model.
+	Type ModelType `json:"type"`
+	// Spend model, for the probabilistic models.
+	// +optional
+	Spend SpendModelType `json:"spend,omitempty"`
+	// Parameters by the literature's names (r, alpha, a, b, s, beta, p, q, gamma).
+	// +optional
+	Parameters map[string]string `json:"parameters,omitempty"`
+	// LogLikelihood of the purchase model at the fitted parameters.
+	// +optional
+	LogLikelihood string `json:"logLikelihood,omitempty"`
+	// Converged is false when the optimiser stopped before meeting its tolerance.
+	// +optional
+	Converged bool `json:"converged,omitempty"`
+}
+
+// ValidationResult compares predicted and actual repeat transactions in the holdout.
+type ValidationResult struct {
+	// HoldoutPeriods is the length of the holdout in time units.
+	HoldoutPeriods int32 `json:"holdoutPeriods"`
+	// PredictedTransactions is the total predicted for the calibration customers.
+	PredictedTransactions string `json:"predictedTransactions"`
+	// ActualTransactions is the total they made.
+	ActualTransactions int64 `json:"actualTransactions"`
+	// MeanAbsoluteError per customer.
+	MeanAbsoluteError string `json:"meanAbsoluteError"`
+}
+
+// SegmentResult aggregates one segment.
+type SegmentResult struct {
+	// Name of the CustomerSegment.
+	Name string `json:"name"`
+	// Customers in the segment.
+	Customers int64 `json:"customers"`
+	// AverageLTV of the segment's customers.
+	AverageLTV string `json:"averageLTV"`
+	// TotalLTV of the segment's customers.
+	TotalLTV string `json:"totalLTV"`
+	// ValueShare is the segment's share of the total LTV (0..1).
+	ValueShare string `json:"valueShare"`
+}
+
+// Breakdown aggregates by the values of one attribute.
+type Breakdown struct {
+	// Attribute the customers are grouped by.
+	Attribute string `json:"attribute"`
+	// Values, the most customers first, at most 20.
+	// +kubebuilder:validation:MaxItems=20
+	Values []BreakdownValue `json:"values"`
+}
+
+// BreakdownValue aggregates the customers with one attribute value.
+type BreakdownValue struct {
+	// Value of the attribute.
+	Value string `json:"value"`
+	// Customers with this value.
+	Customers int64 `json:"customers"`
+	// AverageLTV of these customers.
+	AverageLTV string `json:"averageLTV"`
+	// TotalLTV of these customers.
+	TotalLTV string `json:"totalLTV"`
+	// AcquisitionCost assumed for these customers.
+	// +optional
+	AcquisitionCost string `json:"acquisitionCost,omitempty"`
+	// LTVToCAC of these customers.
+	// +optional
+	LTVToCAC string `json:"ltvToCAC,omitempty"`
+}
+
+// Drift records a sharp move of average LTV between successful runs.
+type Drift struct {
+	// ChangePercent is the relative change of average LTV, in percent (negative: a drop).
+	ChangePercent string `json:"changePercent"`
+	// PreviousAverageLTV is the previous successful run's average LTV.
+	PreviousAverageLTV string `json:"previousAverageLTV"`
+	// DetectedAt is when the run that moved finished.
+	DetectedAt metav1.Time `json:"detectedAt"`
+	// Message is the human-readable summary also sent as a Warning Event.
+	Message string `json:"message"`
+}
+
+// RunRecord is one run in the history.
+type RunRecord struct {
+	// ScheduledTime is the nominal time of a scheduled run; for other runs, the time they
+	// were requested.
+	// +optional
+	ScheduledTime *metav1.Time `json:"scheduledTime,omitempty"`
+	// Trigger is what started the run: Schedule, Request, Change.
+	// +optional
+	Trigger string `json:"trigger,omitempty"`
+	// StartTime of the run.
+	StartTime metav1.Time `json:"startTime"`
+	// CompletionTime of the run.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// Succeeded is true when the run produced a result.
+	Succeeded bool `json:"succeeded"`
+	// Customers counted by a successful run.
+	// +optional
+	Customers int64 `json:"customers,omitempty"`
+	// AverageLTV of a successful run.
+	// +optional
+	AverageLTV string `json:"averageLTV,omitempty"`
+	// Reason is the condition reason the run ended with.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// Message explains a failure.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// LTVComputation declares a customer lifetime value computation: where the transactions are,
+// which model to use, the economics, when to run, and where to publish the results.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=ltv,categories=ltv
+// +kubebuilder:printcolumn:name="Model",type=string,JSONPath=`.spec.model.type`
+// +kubebuilder:printcolumn:name="Customers",type=integer,JSONPath=`.status.result.customers`
+// +kubebuilder:printcolumn:name="Avg LTV",type=string,JSONPath=`.status.result.averageLTV`
+// +kubebuilder:printcolumn:name="LTV:CAC",type=string,JSONPath=`.status.result.ltvToCAC`
+// +kubebuilder:printcolumn:name="Last Success",type=date,JSONPath=`.status.lastSuccessfulTime`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type LTVComputation struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the desired computation.
+	// +required
+	Spec LTVComputationSpec `json:"spec"`
+
+	// Status is the observed state, written by the operator.
+	// +optional
+	Status LTVComputationStatus `json:"status,omitempty"`
+}
+
+// LTVComputationList is a list of LTVComputations.
+// +kubebuilder:object:root=true
+type LTVComputationList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the computations.
+	Items []LTVComputation `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&LTVComputation{}, &LTVComputationList{})
+}
