@@ -1,0 +1,127 @@
+package segment
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// Percentiles fills ValuePercentile for all customers from PredictedValue: 100 × (the number of
+// customers whose PredictedValue is lower than or equal to this customer's) / n. The most
+// valuable customer gets 100; equal values get equal percentiles. NaN values (which the models
+// never emit) sort below every number.
+func Percentiles(customers []Customer) {
+	n := len(customers)
+	if n == 0 {
+		return
+	}
+	type entry struct {
+		v float64
+		i int32
+	}
+	order := make([]entry, n)
+	for i := range customers {
+		order[i] = entry{customers[i].PredictedValue, int32(i)}
+	}
+	slices.SortFunc(order, func(a, b entry) int { return cmp.Compare(a.v, b.v) })
+	for start := 0; start < n; {
+		end := start + 1
+		for end < n && cmp.Compare(order[end].v, order[start].v) == 0 {
+			end++
+		}
+		// end customers have a value lower than or equal to this group's.
+		p := 100 * float64(end) / float64(n)
+		for _, e := range order[start:end] {
+			customers[e.i].ValuePercentile = p
+		}
+		start = end
+	}
+}
+
+// Aggregates summarises the predicted values of a set of customers (a segment).
+type Aggregates struct {
+	Customers  int
+	AverageLTV float64
+	MedianLTV  float64
+	TotalLTV   float64
+	// ValueShare is TotalLTV / the total over all customers; 0 when that total is <= 0.
+	ValueShare float64
+}
+
+// Aggregate computes the aggregates of the customers at the indexes members, given each
+// customer's predicted value (values) and the total predicted value over all customers (total).
+// The median of an even count is the mean of the two middle values. An empty set has all zeros.
+// Sums are compensated (Neumaier), so they do not depend on the customers' order beyond the last
+// bits.
+func Aggregate(values []float64, members []int32, total float64) Aggregates {
+	n := len(members)
+	if n == 0 {
+		return Aggregates{}
+	}
+	vs := make([]float64, n)
+	var s sum
+	for i, m := range members {
+		vs[i] = values[m]
+		s.add(values[m])
+	}
+	a := Aggregates{Customers: n, TotalLTV: s.value()}
+	a.AverageLTV = a.TotalLTV / float64(n)
+	slices.Sort(vs)
+	if n%2 == 1 {
+		a.MedianLTV = vs[n/2]
+	} else {
+		a.MedianLTV = vs[n/2-1]/2 + vs[n/2]/2
+	}
+	if total > 0 {
+		a.ValueShare = a.TotalLTV / total
+	}
+	return a
+}
+
+// TopShare returns the share of the total predicted value held by the top fraction of customers
+// by value (0.2 → the top 20%). With n customers it takes the ⌈fraction·n⌉ most valuable ones
+// (computed with a 1e-9 tolerance, so 0.7 of 10 is 7, not 8), at most n. It returns 0 when the
+// total is <= 0, when fraction <= 0 or there are no customers.
+func TopShare(values []float64, fraction float64) float64 {
+	n := len(values)
+	if n == 0 || !(fraction > 0) {
+		return 0
+	}
+	var total sum
+	for _, v := range values {
+		total.add(v)
+	}
+	t := total.value()
+	if !(t > 0) {
+		return 0
+	}
+	k := n
+	if x := fraction * float64(n); x < float64(n) {
+		k = int(math.Ceil(x - 1e-9))
+	}
+	if k <= 0 {
+		return 0
+	}
+	sorted := slices.Clone(values)
+	slices.Sort(sorted)
+	var top sum
+	for _, v := range sorted[n-k:] {
+		top.add(v)
+	}
+	return top.value() / t
+}
+
+// sum is a Neumaier compensated sum.
+type sum struct{ s, c float64 }
+
+func (s *sum) add(v float64) {
+	t := s.s + v
+	if math.Abs(s.s) >= math.Abs(v) {
+		s.c += (s.s - t) + v
+	} else {
+		s.c += (v - t) + s.s
+	}
+	s.s = t
+}
+
+func (s *sum) value() float64 { return s.s + s.c }
