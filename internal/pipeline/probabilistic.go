@@ -1,0 +1,167 @@
+package pipeline
+
+import (
+	"math"
+	"strconv"
+
+	"github.com/ltv-operator/ltv-operator/internal/ltv"
+	"github.com/ltv-operator/ltv-operator/internal/report"
+	"github.com/ltv-operator/ltv-operator/internal/summary"
+)
+
+// fittedModel is what the interval step needs from the fit.
+type fittedModel struct {
+	purchase ltv.PurchaseModel
+	spend    ltv.SpendModel
+	rows     []ltv.RFM
+	monetary []float64
+	clv      ltv.CLVConfig
+}
+
+func clvConfig(cfg Config) ltv.CLVConfig {
+	return ltv.CLVConfig{
+		HorizonMonths:        cfg.HorizonMonths,
+		PeriodsPerMonth:      cfg.Unit.PeriodsPerMonth(),
+		AnnualDiscountRate:   cfg.AnnualDiscountRate,
+		GrossMargin:          cfg.GrossMargin,
+		MonthlyRetentionCost: cfg.RetentionCostPerMonth,
+	}
+}
+
+// probabilistic fits a purchase model and a spend model and predicts every customer's value.
+func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue, res *report.Result) (*fittedModel, error) {
+	n := len(sum.Customers)
+	rows := make([]ltv.RFM, n)
+	freq := make([]float64, n)
+	monetary := make([]float64, n)
+	for i, c := range sum.Customers {
+		rows[i] = ltv.RFM{X: float64(c.Frequency), Tx: c.Recency, T: c.Age, Weight: 1}
+		freq[i] = float64(c.Frequency)
+		monetary[i] = c.Monetary
+	}
+	unique, _ := ltv.Compress(rows)
+	var pm ltv.PurchaseModel
+	var err error
+	switch cfg.Model {
+	case ModelBGNBD:
+		pm, err = ltv.FitBGNBD(unique)
+	case ModelParetoNBD:
+		pm, err = ltv.FitParetoNBD(unique)
+	case ModelModifiedBGNBD:
+		pm, err = ltv.FitModifiedBGNBD(unique)
+	}
+	if err != nil {
+		return nil, permanent(ReasonFitFailed, "%v", err)
+	}
+	var sm ltv.SpendModel
+	if cfg.Spend == SpendGammaGamma {
+		sm, err = ltv.FitGammaGamma(freq, monetary, nil)
+	} else {
+		sm, err = ltv.FitMeanSpend(freq, monetary, nil)
+	}
+	if err != nil {
+		return nil, permanent(ReasonFitFailed, "%v", err)
+	}
+	clv := clvConfig(cfg)
+	ltv.PredictCustomers(pm, sm, rows, monetary, clv, values)
+	for i := range values {
+		if v := values[i]; math.IsNaN(v.CLV) || math.IsInf(v.CLV, 0) {
+			return nil, permanent(ReasonFitFailed, "%s: prediction for customer %q is not finite", cfg.Model, sum.Customers[i].ID)
+		}
+	}
+
+	pf, sf := pm.Fit(), sm.Fit()
+	res.Model = report.ModelResult{
+		Type: cfg.Model, Spend: cfg.Spend, Parameters: map[string]float64{}, StandardErrors: map[string]float64{},
+		Converged: pf.Converged && (sf.Converged || sf.Model == "Mean"), Iterations: pf.Iterations, GradientNorm: pf.GradientNorm,
+	}
+	for _, f := range []ltv.FitResult{pf, sf} {
+		for j, name := range f.ParamNames {
+			res.Model.Parameters[name] = f.Params[j]
+			if j < len(f.StdErrors) && f.StdErrors[j] > 0 {
+				res.Model.StandardErrors[name] = f.StdErrors[j]
+			}
+		}
+	}
+	ll := pf.LogLikelihood
+	res.Model.LogLikelihood = &ll
+	if len(sf.ParamNames) > 0 {
+		sll := sf.LogLikelihood
+		res.Model.SpendLogLikelihood = &sll
+	}
+	if cfg.HoldoutPeriods > 0 {
+		res.Validation = validate(cfg, sum, pm)
+	}
+	return &fittedModel{purchase: pm, spend: sm, rows: rows, monetary: monetary, clv: clv}, nil
+}
+
+// validate compares the model's expected transactions in the holdout with what happened.
+func validate(cfg Config, sum *summary.Summary, pm ltv.PurchaseModel) *report.Validation {
+	length := float64(cfg.holdoutDays()) * cfg.Unit.FromDays(1)
+	v := &report.Validation{HoldoutPeriods: cfg.HoldoutPeriods}
+	groups := make([]report.FrequencyBacktest, 8)
+	for g := range groups {
+		groups[g].Frequency = strconv.Itoa(g)
+	}
+	groups[7].Frequency = "7+"
+	var absErr float64
+	for _, c := range sum.Customers {
+		pred := pm.ExpectedPurchases(length, float64(c.Frequency), c.Recency, c.Age)
+		actual := float64(c.HoldoutTransactions)
+		v.PredictedTransactions += pred
+		v.ActualTransactions += int64(c.HoldoutTransactions)
+		absErr += math.Abs(pred - actual)
+		g := min(c.Frequency, 7)
+		groups[g].Customers++
+		groups[g].Predicted += pred
+		groups[g].Actual += actual
+	}
+	if n := len(sum.Customers); n > 0 {
+		v.MeanAbsoluteError = absErr / float64(n)
+	}
+	for g := range groups {
+		if c := float64(groups[g].Customers); c > 0 {
+			groups[g].Predicted /= c
+			groups[g].Actual /= c
+		}
+	}
+	v.ByFrequency = groups
+	return v
+}
+
+// intervals adds 90% intervals for the average LTV overall and per segment.
+func intervals(cfg Config, m *fittedModel, sum *summary.Summary, res *report.Result, members [][]int32) error {
+	draws := cfg.IntervalDraws
+	if draws == 0 {
+		draws = defaultIntervalDraws
+	}
+	if draws < 0 {
+		return nil
+	}
+	const level = 0.9
+	all := make([]int32, len(sum.Customers))
+	for i := range all {
+		all[i] = int32(i)
+	}
+	groups := []ltv.IntervalRequest{{Name: "", Members: all}}
+	for i, s := range res.Segments {
+		groups = append(groups, ltv.IntervalRequest{Name: s.Name, Members: members[i]})
+	}
+	ivs, err := ltv.AverageCLVIntervals(m.purchase, m.spend, m.rows, m.monetary, m.clv, groups, draws, 1, level)
+	if err != nil {
+		// An interval needs a positive-definite Hessian; without one the point estimates stand.
+		return nil
+	}
+	for i, iv := range ivs {
+		r := &report.Interval{Low: iv.Low, High: iv.High, Level: level}
+		if math.IsNaN(r.Low) || math.IsNaN(r.High) {
+			continue
+		}
+		if i == 0 {
+			res.AverageLTVInterval = r
+		} else {
+			res.Segments[i-1].AverageLTVInterval = r
+		}
+	}
+	return nil
+}

@@ -1,0 +1,423 @@
+package pipeline
+
+import (
+	"context"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/ltv-operator/ltv-operator/internal/ltv"
+	"github.com/ltv-operator/ltv-operator/internal/report"
+	"github.com/ltv-operator/ltv-operator/internal/segment"
+	"github.com/ltv-operator/ltv-operator/internal/summary"
+)
+
+// defaultIntervalDraws is the number of parameter draws behind the 90% intervals.
+const defaultIntervalDraws = 200
+
+// Scores holds every customer's summary and predictions, for per-customer sinks.
+type Scores struct {
+	Summary      *summary.Summary
+	Values       []ltv.CustomerValue
+	SegmentNames []string
+	// Members lists, per segment, the indexes of its customers in Summary.Customers.
+	Members [][]int32
+}
+
+// Run computes one LTVComputation. Errors are *Error with the reason users see.
+func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	defs, err := compileSegments(cfg.Segments)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := summary.Options{
+		CalibrationEnd: cfg.CalibrationEnd(),
+		ObservationEnd: cfg.ObservationEnd,
+		Unit:           cfg.Unit,
+		Returns:        cfg.Returns,
+		MaxInvalidRows: cfg.MaxInvalidRows,
+	}
+	sum, err := src.Summarize(ctx, cfg.Columns, opts)
+	if err != nil {
+		return nil, nil, Classify(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, Classify(err)
+	}
+
+	n := len(sum.Customers)
+	values := make([]ltv.CustomerValue, n)
+	res := &report.Result{
+		ObservationEnd:  cfg.ObservationEnd.Format(time.DateOnly),
+		TimeUnit:        string(cfg.Unit),
+		HorizonMonths:   cfg.HorizonMonths,
+		Currency:        cfg.Currency,
+		Customers:       int64(n),
+		Transactions:    int64(sum.Transactions),
+		Revenue:         sum.Revenue,
+		InvalidRows:     int64(sum.InvalidRows),
+		ExcludedRows:    int64(sum.FutureRows + sum.ExcludedReturns),
+		DataDigest:      sum.Digest,
+		Model:           report.ModelResult{Type: cfg.Model},
+	}
+	if cfg.HoldoutPeriods > 0 {
+		res.CalibrationEnd = cfg.CalibrationEnd().Format(time.DateOnly)
+	}
+	for _, s := range sum.InvalidSamples {
+		res.InvalidSamples = append(res.InvalidSamples, s.Error())
+	}
+	for i := range sum.Customers {
+		if sum.Customers[i].Frequency > 0 {
+			res.RepeatCustomers++
+		}
+	}
+
+	var model *fittedModel
+	switch cfg.Model {
+	case ModelHistorical:
+		historical(cfg, sum, values)
+		res.Model.Converged = true
+	case ModelFormula:
+		res.Model = formula(cfg, sum, values)
+	case ModelBGNBD, ModelParetoNBD, ModelModifiedBGNBD:
+		model, err = probabilistic(cfg, sum, values, res)
+		if err != nil {
+			return nil, nil, err
+		}
+	case ModelShiftedBetaGeometric:
+		if err := subscription(cfg, sum, values, res); err != nil {
+			return nil, nil, err
+		}
+	}
+
+	ltvs := make([]float64, n)
+	var alive float64
+	for i, v := range values {
+		ltvs[i] = v.CLV
+		alive += v.ProbabilityAlive
+	}
+	all := make([]int32, n)
+	for i := range all {
+		all[i] = int32(i)
+	}
+	total := sumOf(ltvs)
+	overall := segment.Aggregate(ltvs, all, total)
+	res.AverageLTV, res.MedianLTV, res.TotalLTV = overall.AverageLTV, overall.MedianLTV, total
+	res.AffordableCAC = overall.AverageLTV / 3
+	res.Top20PercentValueShare = segment.TopShare(ltvs, 0.2)
+	if model != nil && n > 0 {
+		a := alive / float64(n)
+		res.AverageProbabilityAlive = &a
+	}
+	cac := acquisitionCosts(cfg, sum)
+	if cac != nil {
+		avg := meanOf(cac, all)
+		res.AverageAcquisitionCost = &avg
+		res.LTVToCAC = ratio(overall.AverageLTV, avg)
+	}
+	res.Breakdowns = breakdowns(cfg, sum, ltvs, cac, total)
+
+	scores := &Scores{Summary: sum, Values: values}
+	if len(defs) > 0 {
+		customers := segmentCustomers(sum, values)
+		segment.Percentiles(customers)
+		members, err := segment.Assign(defs, customers, endOfDay(cfg.CalibrationEnd()))
+		if err != nil {
+			return nil, nil, &Error{Reason: ReasonInvalidFilter, Permanent: true, Err: err}
+		}
+		for i, d := range defs {
+			a := segment.Aggregate(ltvs, members[i], total)
+			res.Segments = append(res.Segments, report.Segment{
+				Name: d.Name, Customers: int64(a.Customers), AverageLTV: a.AverageLTV, MedianLTV: a.MedianLTV,
+				TotalLTV: a.TotalLTV, ValueShare: a.ValueShare,
+			})
+			scores.SegmentNames = append(scores.SegmentNames, d.Name)
+		}
+		scores.Members = members
+	}
+	if model != nil {
+		if err := intervals(cfg, model, sum, res, scores.Members); err != nil {
+			return nil, nil, err
+		}
+	}
+	res.Top = topCustomers(cfg, scores)
+	now := time.Now
+	if cfg.Now != nil {
+		now = cfg.Now
+	}
+	res.ComputedAt = now().UTC().Truncate(time.Second)
+	return res, scores, nil
+}
+
+func compileSegments(specs []SegmentSpec) ([]segment.Definition, error) {
+	defs := make([]segment.Definition, 0, len(specs))
+	for _, s := range specs {
+		d := segment.Definition{Name: s.Name}
+		if s.Filter != "" {
+			f, err := segment.Compile(s.Filter)
+			if err != nil {
+				return nil, permanent(ReasonInvalidFilter, "segment %q: %v", s.Name, err)
+			}
+			d.Filter = f
+		}
+		if s.TopPercent != nil || s.MinPredictedValue != nil || s.MaxPredictedValue != nil {
+			d.Tier = &segment.ValueTier{TopPercent: s.TopPercent, MinPredictedValue: s.MinPredictedValue, MaxPredictedValue: s.MaxPredictedValue}
+			if err := d.Tier.Validate(); err != nil {
+				return nil, permanent(ReasonInvalidSpec, "segment %q: %v", s.Name, err)
+			}
+		}
+		if d.Filter == nil && d.Tier == nil {
+			return nil, permanent(ReasonInvalidSpec, "segment %q has neither a filter nor a value tier", s.Name)
+		}
+		defs = append(defs, d)
+	}
+	return defs, nil
+}
+
+// historical is the value customers already brought, as margin.
+func historical(cfg Config, sum *summary.Summary, values []ltv.CustomerValue) {
+	for i, c := range sum.Customers {
+		values[i] = ltv.CustomerValue{CLV: cfg.GrossMargin * c.HistoricValue}
+	}
+}
+
+// monthlyRate converts an annual discount rate to the equivalent monthly one.
+func monthlyRate(annual float64) float64 { return math.Pow(1+annual, 1.0/12) - 1 }
+
+// annuityFactor is the present value of 1 per month for `months` months (the last one possibly
+// partial), paid at each month's end.
+func annuityFactor(months, monthly float64) float64 {
+	f := 0.0
+	whole := math.Floor(months)
+	for m := 1.0; m <= whole; m++ {
+		f += math.Pow(1+monthly, -m)
+	}
+	if frac := months - whole; frac > 0 {
+		f += frac * math.Pow(1+monthly, -(whole + 1))
+	}
+	return f
+}
+
+// formula is the textbook LTV: average order value x purchases per month x lifetime in months x
+// margin, minus the monthly retention cost, each month discounted. Each customer uses their own
+// order value and purchase rate (observed over at least one month, so one recent purchase does
+// not extrapolate to a purchase every day).
+func formula(cfg Config, sum *summary.Summary, values []ltv.CustomerValue) report.ModelResult {
+	lifetime := cfg.LifetimeMonths
+	if lifetime <= 0 {
+		lifetime = float64(cfg.HorizonMonths)
+	}
+	monthly := monthlyRate(cfg.AnnualDiscountRate)
+	annuity := annuityFactor(lifetime, monthly)
+	perMonth := cfg.Unit.PeriodsPerMonth()
+	var orders, months float64
+	for i, c := range sum.Customers {
+		n := float64(c.Frequency + 1)
+		observed := math.Max(c.Age/perMonth, 1)
+		aov := c.HistoricValue / n
+		rate := n / observed
+		values[i] = ltv.CustomerValue{
+			ExpectedPurchases: rate * lifetime,
+			ProbabilityAlive:  0,
+			ExpectedSpend:     aov,
+			CLV:               (aov*rate*cfg.GrossMargin - cfg.RetentionCostPerMonth) * annuity,
+		}
+		orders += n
+		months += observed
+	}
+	params := map[string]float64{"lifetimeMonths": lifetime, "monthlyDiscountRate": monthly}
+	if orders > 0 {
+		params["averageOrderValue"] = sum.Revenue / orders
+		params["purchasesPerMonth"] = orders / months
+	}
+	return report.ModelResult{Type: ModelFormula, Parameters: params, Converged: true, LifetimeMonths: &lifetime}
+}
+
+// acquisitionCosts returns each customer's acquisition cost, or nil when none is configured.
+func acquisitionCosts(cfg Config, sum *summary.Summary) []float64 {
+	ac := cfg.AcquisitionCost
+	if ac == nil {
+		return nil
+	}
+	idx := attributeIndex(cfg.Columns.Attributes, ac.ByAttribute)
+	out := make([]float64, len(sum.Customers))
+	for i, c := range sum.Customers {
+		out[i] = ac.Default
+		if idx >= 0 {
+			if v, ok := ac.Values[c.Attributes[idx]]; ok {
+				out[i] = v
+			}
+		}
+	}
+	return out
+}
+
+func attributeIndex(names []string, name string) int {
+	for i, n := range names {
+		if n == name && name != "" {
+			return i
+		}
+	}
+	return -1
+}
+
+// breakdowns aggregates by every breakdownBy attribute, the most customers first.
+func breakdowns(cfg Config, sum *summary.Summary, ltvs, cac []float64, total float64) []report.Breakdown {
+	var out []report.Breakdown
+	for _, attr := range cfg.BreakdownBy {
+		idx := attributeIndex(cfg.Columns.Attributes, attr)
+		groups := map[string][]int32{}
+		for i, c := range sum.Customers {
+			v := c.Attributes[idx]
+			groups[v] = append(groups[v], int32(i))
+		}
+		b := report.Breakdown{Attribute: attr}
+		for value, members := range groups {
+			a := segment.Aggregate(ltvs, members, total)
+			bv := report.BreakdownValue{Value: value, Customers: int64(a.Customers), AverageLTV: a.AverageLTV, TotalLTV: a.TotalLTV, ValueShare: a.ValueShare}
+			if cac != nil {
+				c := meanOf(cac, members)
+				bv.AcquisitionCost = &c
+				bv.LTVToCAC = ratio(a.AverageLTV, c)
+			}
+			b.Values = append(b.Values, bv)
+		}
+		sort.Slice(b.Values, func(i, j int) bool {
+			if b.Values[i].Customers != b.Values[j].Customers {
+				return b.Values[i].Customers > b.Values[j].Customers
+			}
+			return b.Values[i].Value < b.Values[j].Value
+		})
+		out = append(out, b)
+	}
+	return out
+}
+
+func segmentCustomers(sum *summary.Summary, values []ltv.CustomerValue) []segment.Customer {
+	out := make([]segment.Customer, len(sum.Customers))
+	for i, c := range sum.Customers {
+		attrs := make(map[string]string, len(sum.AttributeNames))
+		for j, name := range sum.AttributeNames {
+			attrs[name] = c.Attributes[j]
+		}
+		out[i] = segment.Customer{
+			ID: c.ID, Frequency: int64(c.Frequency), Recency: c.Recency, Age: c.Age, Monetary: c.Monetary,
+			HistoricValue: c.HistoricValue, FirstPurchase: c.FirstPurchase, LastPurchase: c.LastPurchase,
+			Attributes: attrs, Orders: int64(c.Orders),
+			ExpectedPurchases: values[i].ExpectedPurchases, ProbabilityAlive: values[i].ProbabilityAlive,
+			PredictedValue: values[i].CLV,
+		}
+	}
+	return out
+}
+
+// topCustomers lists the customers with the highest predicted value.
+func topCustomers(cfg Config, s *Scores) []report.CustomerRow {
+	n := len(s.Values)
+	k := cfg.TopCustomers
+	if k <= 0 {
+		return nil
+	}
+	if k > n {
+		k = n
+	}
+	idx := make([]int32, n)
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	sort.Slice(idx, func(a, b int) bool {
+		va, vb := s.Values[idx[a]].CLV, s.Values[idx[b]].CLV
+		if va != vb {
+			return va > vb
+		}
+		return s.Summary.Customers[idx[a]].ID < s.Summary.Customers[idx[b]].ID
+	})
+	segs := s.segmentsByCustomer()
+	out := make([]report.CustomerRow, 0, k)
+	for _, i := range idx[:k] {
+		out = append(out, s.Row(int(i), segs[int(i)]))
+	}
+	return out
+}
+
+// segmentsByCustomer inverts Members: the names of the segments each member belongs to.
+func (s *Scores) segmentsByCustomer() map[int][]string {
+	out := map[int][]string{}
+	for j, members := range s.Members {
+		for _, i := range members {
+			out[int(i)] = append(out[int(i)], s.SegmentNames[j])
+		}
+	}
+	return out
+}
+
+// Rows calls fn with every customer's scores, in Summary order, stopping at the first error.
+func (s *Scores) Rows(fn func(report.CustomerRow) error) error {
+	segs := s.segmentsByCustomer()
+	for i := range s.Summary.Customers {
+		if err := fn(s.Row(i, segs[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Row is customer i's scores.
+func (s *Scores) Row(i int, segments []string) report.CustomerRow {
+	c := s.Summary.Customers[i]
+	v := s.Values[i]
+	var attrs map[string]string
+	if len(s.Summary.AttributeNames) > 0 {
+		attrs = make(map[string]string, len(s.Summary.AttributeNames))
+		for j, name := range s.Summary.AttributeNames {
+			attrs[name] = c.Attributes[j]
+		}
+	}
+	return report.CustomerRow{
+		ID: c.ID, Attributes: attrs, Frequency: c.Frequency, Recency: c.Recency, Age: c.Age,
+		Monetary: c.Monetary, HistoricValue: c.HistoricValue, ExpectedPurchases: v.ExpectedPurchases,
+		ProbabilityAlive: v.ProbabilityAlive, PredictedValue: v.CLV, Segments: segments,
+	}
+}
+
+func sumOf(v []float64) float64 {
+	s, c := 0.0, 0.0
+	for _, x := range v {
+		t := s + x
+		if math.Abs(s) >= math.Abs(x) {
+			c += (s - t) + x
+		} else {
+			c += (x - t) + s
+		}
+		s = t
+	}
+	return s + c
+}
+
+func meanOf(v []float64, members []int32) float64 {
+	if len(members) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, i := range members {
+		s += v[i]
+	}
+	return s / float64(len(members))
+}
+
+func ratio(num, den float64) *float64 {
+	if den <= 0 {
+		return nil
+	}
+	r := num / den
+	return &r
+}
+
+// endOfDay is the last instant of day d (UTC).
+func endOfDay(d time.Time) time.Time {
+	y, m, dd := d.UTC().Date()
+	return time.Date(y, m, dd, 23, 59, 59, 0, time.UTC)
+}

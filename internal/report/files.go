@@ -1,0 +1,112 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// File names in the results ConfigMap.
+const (
+	SummaryFile      = "summary.json"
+	SegmentsFile     = "segments.csv"
+	TopCustomersFile = "top-customers.csv"
+	breakdownPrefix  = "breakdown-"
+)
+
+// BreakdownFile is the file name of one attribute's breakdown.
+func BreakdownFile(attribute string) string {
+	return breakdownPrefix + sanitizeKey(attribute) + ".csv"
+}
+
+// Files renders a Result as the results ConfigMap's files: the whole Result as JSON (without the
+// top-customer rows, which have their own CSV) and one CSV per table.
+func Files(r *Result) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	summary := *r
+	summary.Top = nil
+	js, err := json.MarshalIndent(&summary, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	files[SummaryFile] = append(js, '\n')
+
+	rows := [][]string{{"segment", "customers", "average_ltv", "median_ltv", "total_ltv", "value_share", "average_ltv_low", "average_ltv_high"}}
+	for _, s := range r.Segments {
+		low, high := "", ""
+		if s.AverageLTVInterval != nil {
+			low, high = num(s.AverageLTVInterval.Low), num(s.AverageLTVInterval.High)
+		}
+		rows = append(rows, []string{s.Name, strconv.FormatInt(s.Customers, 10), num(s.AverageLTV), num(s.MedianLTV), num(s.TotalLTV), num(s.ValueShare), low, high})
+	}
+	files[SegmentsFile] = csvBytes(rows)
+
+	for _, b := range r.Breakdowns {
+		rows := [][]string{{b.Attribute, "customers", "average_ltv", "total_ltv", "value_share", "acquisition_cost", "ltv_to_cac"}}
+		for _, v := range b.Values {
+			rows = append(rows, []string{v.Value, strconv.FormatInt(v.Customers, 10), num(v.AverageLTV), num(v.TotalLTV), num(v.ValueShare), optNum(v.AcquisitionCost), optNum(v.LTVToCAC)})
+		}
+		files[BreakdownFile(b.Attribute)] = csvBytes(rows)
+	}
+
+	var attrNames []string
+	for _, c := range r.Top {
+		for k := range c.Attributes {
+			attrNames = append(attrNames, k)
+		}
+	}
+	sort.Strings(attrNames)
+	attrNames = dedupe(attrNames)
+	header := []string{"customer_id", "predicted_value", "expected_purchases", "probability_alive", "historic_value", "frequency", "recency", "age", "monetary", "segments"}
+	rows = [][]string{append(header, attrNames...)}
+	for _, c := range r.Top {
+		row := []string{c.ID, num(c.PredictedValue), num(c.ExpectedPurchases), num(c.ProbabilityAlive), num(c.HistoricValue),
+			strconv.Itoa(c.Frequency), num(c.Recency), num(c.Age), num(c.Monetary), strings.Join(c.Segments, ";")}
+		for _, a := range attrNames {
+			row = append(row, c.Attributes[a])
+		}
+		rows = append(rows, row)
+	}
+	files[TopCustomersFile] = csvBytes(rows)
+	return files, nil
+}
+
+func csvBytes(rows [][]string) []byte {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.WriteAll(rows) // writes to memory cannot fail
+	return buf.Bytes()
+}
+
+func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+func optNum(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return num(*v)
+}
+
+func dedupe(sorted []string) []string {
+	out := sorted[:0]
+	for i, s := range sorted {
+		if i == 0 || s != sorted[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// sanitizeKey keeps ConfigMap key characters ([-._a-zA-Z0-9]) and replaces the rest.
+func sanitizeKey(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c == '-' || c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
