@@ -1,0 +1,569 @@
+package summary
+
+import (
+	"cmp"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// dayTracker counts a customer's distinct transaction days in O(1) space. It knows the first
+// and the last day and, in a bitmap, which of the 64 days up to the last one are known. A day is
+// therefore recognised exactly when it is later than the last day, within 64 days of it, equal
+// to the first day, or earlier than the first day. Only a day strictly between the first day and
+// last-63 that is not in the bitmap is ambiguous: the Builder settles those in Finish from its
+// day log (see the package documentation).
+type dayTracker struct {
+	first, last int32
+	n           int32  // distinct days
+	recent      uint64 // bit k: day last-k is known (k < 64)
+}
+
+type dayResult uint8
+
+const (
+	dayNew dayResult = iota
+	dayKnown
+	dayAmbiguous
+)
+
+func (t *dayTracker) add(d int32) dayResult {
+	if t.n == 0 {
+		t.first, t.last, t.n, t.recent = d, d, 1, 1
+		return dayNew
+	}
+	if d > t.last {
+		shift := int64(d) - int64(t.last)
+		if shift >= 64 {
+			t.recent = 1
+		} else {
+			t.recent = t.recent<<uint(shift) | 1
+		}
+		t.last = d
+		t.n++
+		return dayNew
+	}
+	if d == t.first {
+		return dayKnown
+	}
+	if k := int64(t.last) - int64(d); k < 64 {
+		bit := uint64(1) << uint(k)
+		if t.recent&bit != 0 {
+			return dayKnown
+		}
+		t.recent |= bit
+		t.n++
+		if d < t.first {
+			t.first = d
+		}
+		return dayNew
+	}
+	if d < t.first {
+		t.first = d
+		t.n++
+		return dayNew
+	}
+	return dayAmbiguous
+}
+
+// custState is one customer's running calibration aggregate.
+type custState struct {
+	id         string
+	cal        dayTracker
+	firstNanos int64   // time of day of the row that set the attributes (on day cal.first)
+	firstAmt   float64 // net value of day cal.first
+	sum        float64 // net calibration amount
+	orders     int32
+	attr       int32 // index into Builder.tuples
+}
+
+// holdState is one customer's holdout aggregate (allocated only when there is a holdout window).
+type holdState struct {
+	days dayTracker
+	sum  float64
+}
+
+const (
+	chunkBits = 14
+	chunkLen  = 1 << chunkBits
+	chunkMask = chunkLen - 1
+	logBits   = 16
+	logLen    = 1 << logBits
+)
+
+// Builder aggregates transactions into a Summary one row at a time, in memory proportional to
+// the number of customers. It is not safe for concurrent use.
+type Builder struct {
+	opts    Options
+	err     error // invalid options
+	calEnd  int32
+	obsEnd  int32
+	returns ReturnsPolicy
+	names   []string
+
+	index map[string]int32
+	cust  [][]custState // chunks of chunkLen
+	hold  [][]holdState // parallel to cust; nil without a holdout window
+	n     int32
+
+	tupleIndex map[string]int32
+	tuples     [][]string
+	keyBuf     []byte
+
+	// dayLog holds every (customer, day) that was new to a dayTracker, and pending every
+	// ambiguous one; both as dayKey values. Finish uses the log only when pending is not empty.
+	dayLog  [][]uint64
+	pending []uint64
+	// negBefore holds negative (Net) amounts dated before a customer's first transaction day,
+	// by customer and day, in case that day becomes the first one.
+	negBefore map[int32]map[int32]float64
+
+	lastID  []byte // the previous row's customer (ReadCSV's path)
+	lastIdx int32
+
+	rows, future, excluded, invalid int
+	samples                         []*RowError
+	firstInvalid                    *RowError
+}
+
+// NewBuilder returns a Builder for the options; attributeNames name the attribute values that Add
+// receives. Invalid options are reported by Add and Finish.
+func NewBuilder(opts Options, attributeNames []string) *Builder {
+	b := &Builder{
+		opts:       opts,
+		names:      slices.Clone(attributeNames),
+		index:      make(map[string]int32),
+		tupleIndex: make(map[string]int32),
+		lastIdx:    -1,
+	}
+	if opts.Unit == "" {
+		b.opts.Unit = Week
+	}
+	if opts.Returns == "" {
+		b.opts.Returns = ReturnsNet
+	}
+	b.returns = b.opts.Returns
+	switch {
+	case opts.CalibrationEnd.IsZero():
+		b.err = fmt.Errorf("%w: the calibration end is not set", ErrInvalidOptions)
+	case !b.opts.Unit.valid():
+		b.err = fmt.Errorf("%w: unknown time unit %q (want Day, Week or Month)", ErrInvalidOptions, opts.Unit)
+	case b.returns != ReturnsNet && b.returns != ReturnsExclude && b.returns != ReturnsReject:
+		b.err = fmt.Errorf("%w: unknown returns policy %q (want Net, Exclude or Reject)", ErrInvalidOptions, opts.Returns)
+	case opts.MaxInvalidRows < 0:
+		b.err = fmt.Errorf("%w: maxInvalidRows is negative (%d)", ErrInvalidOptions, opts.MaxInvalidRows)
+	}
+	b.calEnd = dayOf(opts.CalibrationEnd)
+	b.obsEnd = b.calEnd
+	if !opts.ObservationEnd.IsZero() {
+		b.obsEnd = dayOf(opts.ObservationEnd)
+		if b.obsEnd < b.calEnd && b.err == nil {
+			b.err = fmt.Errorf("%w: the observation end %s is before the calibration end %s", ErrInvalidOptions,
+				dayTime(b.obsEnd).Format(time.DateOnly), dayTime(b.calEnd).Format(time.DateOnly))
+		}
+	}
+	// tuple 0: no attribute values (customers created by a holdout row before their first
+	// calibration row, until one arrives).
+	b.tuples = append(b.tuples, nil)
+	return b
+}
+
+func (b *Builder) st(idx int32) *custState { return &b.cust[idx>>chunkBits][idx&chunkMask] }
+
+func (b *Builder) hs(idx int32) *holdState { return &b.hold[idx>>chunkBits][idx&chunkMask] }
+
+func (b *Builder) newCustomer(id string) int32 {
+	idx := b.n
+	if idx == math.MaxInt32 {
+		panic("summary: too many customers")
+	}
+	b.n++
+	last := len(b.cust) - 1
+	if last < 0 || len(b.cust[last]) == chunkLen {
+		c := 16
+		if last >= 0 {
+			c = chunkLen
+		}
+		b.cust = append(b.cust, make([]custState, 0, c))
+		if b.obsEnd > b.calEnd {
+			b.hold = append(b.hold, make([]holdState, 0, c))
+		}
+		last++
+	}
+	b.cust[last] = append(b.cust[last], custState{id: id})
+	if b.obsEnd > b.calEnd {
+		b.hold[last] = append(b.hold[last], holdState{})
+	}
+	b.index[id] = idx
+	return idx
+}
+
+// admit applies the window and the returns policy; reject reports a negative amount under Reject.
+func (b *Builder) admit(day int32, amount float64) (ok, reject bool) {
+	if day > b.obsEnd {
+		b.future++
+		return false, false
+	}
+	if amount < 0 {
+		switch b.returns {
+		case ReturnsExclude:
+			b.excluded++
+			return false, false
+		case ReturnsReject:
+			return false, true
+		}
+	}
+	return true, false
+}
+
+func dayKey(idx, day int32) uint64 {
+	return uint64(uint32(idx))<<32 | uint64(uint32(day)^0x80000000)
+}
+
+func keyDay(k uint64) int32 { return int32(uint32(k) ^ 0x80000000) }
+
+func keyIdx(k uint64) int32 { return int32(k >> 32) }
+
+func (b *Builder) logDay(idx, day int32) {
+	last := len(b.dayLog) - 1
+	if last < 0 || len(b.dayLog[last]) == logLen {
+		c := 64
+		if last >= 0 {
+			c = logLen
+		}
+		b.dayLog = append(b.dayLog, make([]uint64, 0, c))
+		last++
+	}
+	b.dayLog[last] = append(b.dayLog[last], dayKey(idx, day))
+}
+
+func (b *Builder) track(t *dayTracker, idx, day int32) {
+	switch t.add(day) {
+	case dayNew:
+		b.logDay(idx, day)
+	case dayAmbiguous:
+		b.pending = append(b.pending, dayKey(idx, day))
+	}
+}
+
+// update adds an admitted row to customer idx. It reports whether the row is now the customer's
+// first transaction, whose attribute values the caller must then record with setAttrs*.
+func (b *Builder) update(idx, day int32, nanos int64, amount float64) (setAttrs bool) {
+	s := b.st(idx)
+	if day > b.calEnd {
+		h := b.hs(idx)
+		h.sum += amount
+		if amount >= 0 {
+			b.track(&h.days, idx, day)
+		}
+		return false
+	}
+	s.orders++
+	s.sum += amount
+	if amount < 0 {
+		switch {
+		case s.cal.n > 0 && day == s.cal.first:
+			s.firstAmt += amount
+		case s.cal.n == 0 || day < s.cal.first:
+			if b.negBefore == nil {
+				b.negBefore = make(map[int32]map[int32]float64)
+			}
+			m := b.negBefore[idx]
+			if m == nil {
+				m = make(map[int32]float64)
+				b.negBefore[idx] = m
+			}
+			m[day] += amount
+		}
+		return false
+	}
+	hadFirst := s.cal.n > 0
+	prevFirst := s.cal.first
+	b.track(&s.cal, idx, day)
+	if !hadFirst || day < prevFirst {
+		s.firstAmt = amount
+		if m := b.negBefore[idx]; m != nil {
+			s.firstAmt += m[day]
+		}
+		s.firstNanos = nanos
+		return true
+	}
+	if day == prevFirst {
+		s.firstAmt += amount
+		if nanos < s.firstNanos {
+			s.firstNanos = nanos
+			return true
+		}
+	}
+	return false
+}
+
+// setAttrsBytes records attribute values (interned: customers with equal values share them).
+func (b *Builder) setAttrsBytes(idx int32, vals [][]byte) {
+	if len(vals) == 0 {
+		return
+	}
+	key := b.keyBuf[:0]
+	for _, v := range vals {
+		key = binary.AppendUvarint(key, uint64(len(v)))
+		key = append(key, v...)
+	}
+	b.keyBuf = key
+	t, ok := b.tupleIndex[string(key)]
+	if !ok {
+		tuple := make([]string, len(vals))
+		for i, v := range vals {
+			tuple[i] = string(v)
+		}
+		t = b.addTuple(string(key), tuple)
+	}
+	b.st(idx).attr = t
+}
+
+func (b *Builder) setAttrsStrings(idx int32, vals []string) {
+	if len(vals) == 0 {
+		return
+	}
+	key := b.keyBuf[:0]
+	for _, v := range vals {
+		key = binary.AppendUvarint(key, uint64(len(v)))
+		key = append(key, v...)
+	}
+	b.keyBuf = key
+	t, ok := b.tupleIndex[string(key)]
+	if !ok {
+		tuple := make([]string, len(vals))
+		for i, v := range vals {
+			tuple[i] = strings.Clone(v)
+		}
+		t = b.addTuple(string(key), tuple)
+	}
+	b.st(idx).attr = t
+}
+
+func (b *Builder) addTuple(key string, tuple []string) int32 {
+	t := int32(len(b.tuples))
+	b.tuples = append(b.tuples, tuple[:len(tuple):len(tuple)])
+	b.tupleIndex[key] = t
+	return t
+}
+
+// addBytes is ReadCSV's path: id and attribute values are borrowed bytes.
+func (b *Builder) addBytes(id []byte, day int32, nanos int64, amount float64, attrs [][]byte) (reject bool) {
+	ok, reject := b.admit(day, amount)
+	if !ok {
+		return reject
+	}
+	idx := b.lastIdx
+	if idx < 0 || string(id) != string(b.lastID) {
+		var found bool
+		idx, found = b.index[string(id)]
+		if !found {
+			idx = b.newCustomer(string(id))
+		}
+		b.lastID = append(b.lastID[:0], id...)
+		b.lastIdx = idx
+	}
+	if b.update(idx, day, nanos, amount) {
+		b.setAttrsBytes(idx, attrs)
+	}
+	return false
+}
+
+// Add adds one transaction: the customer's id, its time (its UTC calendar day counts), its
+// amount, and the values of the attributes named in NewBuilder. A row that is invalid (empty id,
+// NaN or infinite amount, wrong number of attribute values, negative amount under
+// ReturnsReject) is skipped, counted in Summary.InvalidRows and returned as a *RowError; the
+// caller may go on. Rows after the observation end and excluded returns are counted and skipped
+// without error.
+func (b *Builder) Add(id string, ts time.Time, amount float64, attrs []string) error {
+	if b.err != nil {
+		return b.err
+	}
+	b.rows++
+	switch {
+	case id == "":
+		return b.invalidRow(&RowError{Column: "customerID", Reason: "customer ID is empty"})
+	case math.IsNaN(amount) || math.IsInf(amount, 0):
+		return b.invalidRow(&RowError{Column: "amount", Value: fmt.Sprint(amount), Reason: "is not a finite number"})
+	case len(attrs) != len(b.names):
+		return b.invalidRow(&RowError{Reason: fmt.Sprintf("has %d attribute values, want %d (%s)",
+			len(attrs), len(b.names), strings.Join(b.names, ", "))})
+	}
+	day, nanos := splitTime(ts)
+	ok, reject := b.admit(day, amount)
+	if reject {
+		return b.invalidRow(&RowError{Column: "amount", Value: fmt.Sprint(amount), Reason: "is negative and returns is Reject"})
+	}
+	if !ok {
+		return nil
+	}
+	idx, found := b.index[id]
+	if !found {
+		idx = b.newCustomer(strings.Clone(id))
+	}
+	b.lastIdx = -1 // the bytes path's cache is not kept in sync here
+	if b.update(idx, day, nanos, amount) {
+		b.setAttrsStrings(idx, attrs)
+	}
+	return nil
+}
+
+// invalidRow counts an invalid row and keeps it as a sample.
+func (b *Builder) invalidRow(e *RowError) *RowError {
+	b.invalid++
+	if b.firstInvalid == nil {
+		b.firstInvalid = e
+	}
+	if len(b.samples) < maxInvalidSamples {
+		b.samples = append(b.samples, e)
+	}
+	return e
+}
+
+func (b *Builder) tooManyInvalid() error {
+	if b.invalid > b.opts.MaxInvalidRows {
+		return &InvalidRowsError{Count: b.invalid, Max: b.opts.MaxInvalidRows, First: b.firstInvalid}
+	}
+	return nil
+}
+
+// resolvePending settles the ambiguous days: a pending (customer, day) is a new day unless the
+// day log has it.
+func (b *Builder) resolvePending() {
+	if len(b.pending) == 0 {
+		return
+	}
+	slices.Sort(b.pending)
+	b.pending = slices.Compact(b.pending)
+	marked := make([]uint64, (int(b.n)+63)/64)
+	for _, k := range b.pending {
+		i := keyIdx(k)
+		marked[i>>6] |= 1 << (uint(i) & 63)
+	}
+	var known []uint64
+	for _, c := range b.dayLog {
+		for _, k := range c {
+			if i := keyIdx(k); marked[i>>6]&(1<<(uint(i)&63)) != 0 {
+				known = append(known, k)
+			}
+		}
+	}
+	slices.Sort(known)
+	for _, k := range b.pending {
+		if _, found := slices.BinarySearch(known, k); found {
+			continue
+		}
+		idx, day := keyIdx(k), keyDay(k)
+		if day <= b.calEnd {
+			b.st(idx).cal.n++
+		} else {
+			b.hs(idx).days.n++
+		}
+	}
+	b.pending = nil
+}
+
+// Finish returns the summary. It fails with an *InvalidRowsError when more than MaxInvalidRows
+// rows were invalid, and with an error wrapping ErrNoData when no customer has a calibration
+// transaction. The Builder must not be used afterwards.
+func (b *Builder) Finish() (*Summary, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
+	if err := b.tooManyInvalid(); err != nil {
+		return nil, err
+	}
+	b.resolvePending()
+	b.dayLog = nil
+	b.index = nil
+	b.tupleIndex = nil
+	b.negBefore = nil
+
+	sum := &Summary{
+		AttributeNames:  b.names,
+		Rows:            b.rows,
+		FutureRows:      b.future,
+		ExcludedReturns: b.excluded,
+		InvalidRows:     b.invalid,
+		InvalidSamples:  b.samples,
+	}
+	type sortKey struct {
+		pfx uint64 // the first 8 bytes of the id, big-endian, zero-padded
+		idx int32
+	}
+	var keys []sortKey
+	for ci, c := range b.cust {
+		for j := range c {
+			s := &c[j]
+			if s.cal.n == 0 {
+				if b.hold != nil && b.hold[ci][j].days.n > 0 {
+					sum.HoldoutOnlyCustomers++
+				}
+				continue
+			}
+			var p [8]byte
+			copy(p[:], s.id)
+			keys = append(keys, sortKey{binary.BigEndian.Uint64(p[:]), int32(ci<<chunkBits + j)})
+		}
+	}
+	if len(keys) == 0 {
+		return nil, b.noData()
+	}
+	slices.SortFunc(keys, func(x, y sortKey) int {
+		if c := cmp.Compare(x.pfx, y.pfx); c != 0 {
+			return c
+		}
+		return strings.Compare(b.st(x.idx).id, b.st(y.idx).id)
+	})
+
+	unit := b.opts.Unit
+	out := make([]Customer, len(keys))
+	for i, k := range keys {
+		s := b.st(k.idx)
+		c := &out[i]
+		c.ID = s.id
+		c.Attributes = b.tuples[s.attr]
+		c.FirstPurchase = dayTime(s.cal.first)
+		c.LastPurchase = dayTime(s.cal.last)
+		c.Frequency = int(s.cal.n) - 1
+		c.Recency = unit.FromDays(float64(s.cal.last - s.cal.first))
+		c.Age = unit.FromDays(float64(b.calEnd - s.cal.first))
+		if c.Frequency > 0 {
+			c.Monetary = (s.sum - s.firstAmt) / float64(c.Frequency)
+		}
+		c.HistoricValue = s.sum
+		c.Orders = int(s.orders)
+		if b.hold != nil {
+			h := b.hs(k.idx)
+			c.HoldoutTransactions = int(h.days.n)
+			c.HoldoutValue = h.sum
+		}
+		sum.Transactions += int(s.cal.n)
+		sum.Revenue += s.sum
+	}
+	sum.Customers = out
+	b.cust, b.hold, b.tuples = nil, nil, nil
+	return sum, nil
+}
+
+func (b *Builder) noData() error {
+	end := dayTime(b.calEnd).Format(time.DateOnly)
+	if b.rows == 0 {
+		return fmt.Errorf("%w: no data rows", ErrNoData)
+	}
+	detail := ""
+	if b.future > 0 {
+		detail += fmt.Sprintf(", %d after the observation end %s", b.future, dayTime(b.obsEnd).Format(time.DateOnly))
+	}
+	if b.invalid > 0 {
+		detail += fmt.Sprintf(", %d invalid", b.invalid)
+	}
+	if b.excluded > 0 {
+		detail += fmt.Sprintf(", %d negative amounts excluded", b.excluded)
+	}
+	return fmt.Errorf("%w: no transactions on or before the calibration end %s (%d data rows%s)", ErrNoData, end, b.rows, detail)
+}
