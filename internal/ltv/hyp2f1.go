@@ -109,8 +109,8 @@ func lgammaSign(x float64) (float64, float64) {
 }
 
 const (
-	hypSeriesMax  = 4_000_000 // hard cap on the terms of one series
-	hypNearInt    = 0.1       // |c-a-b - n| below which the integer-limit form of (iii) is used
+	hypSeriesMax = 4_000_000 // hard cap on the terms of one series
+	hypNearInt   = 0.1       // |c-a-b - n| below which the integer-limit form of (iii) is used
 )
 
 func hyp2f1Scaled(a, b, c, z, omz float64) scaled {
