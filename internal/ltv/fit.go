@@ -45,42 +45,93 @@ var errFit = errors.New("fit failed")
 
 // maximizeLikelihood minimises negLL over log-parameters from each starting point and keeps the best
 // optimum. Working in log space keeps every parameter positive without constraints.
+//
+// The optimiser sees negLL divided by its magnitude at the start, so that the gradient threshold means
+// the same for 2,000 customers as for 10 million. A value and its gradient are computed in one call
+// of negLL and cached: gonum's line search asks for the function and then the gradient at the same
+// point. The fit counts as converged when the scaled gradient norm is below 1e-6 (a line search that
+// can make no further progress there is a normal end, not a failure).
 func maximizeLikelihood(model string, names []string, negLL objective, starts [][]float64) (FitResult, error) {
+	return maximize(model, names, negLL, starts, false)
+}
+
+// maximizeLikelihoodCheapGrad is maximizeLikelihood for objectives whose gradient costs little more
+// than their value (analytic gradients): every evaluation computes both, so the line search's
+// function-then-gradient requests at one point cost a single pass over the data.
+func maximizeLikelihoodCheapGrad(model string, names []string, negLL objective, starts [][]float64) (FitResult, error) {
+	return maximize(model, names, negLL, starts, true)
+}
+
+func maximize(model string, names []string, negLL objective, starts [][]float64, cheapGrad bool) (FitResult, error) {
 	best := FitResult{Model: model, ParamNames: names, LogLikelihood: math.Inf(-1)}
 	var bestLog []float64
 	var lastErr error
+	n := len(names)
 	for _, start := range starts {
+		scale := math.Abs(negLL(start, nil))
+		if math.IsNaN(scale) || math.IsInf(scale, 0) {
+			lastErr = fmt.Errorf("log-likelihood is not finite at the starting point")
+			continue
+		}
+		scale = math.Max(scale, 1)
+		var (
+			cacheX  = make([]float64, n)
+			cacheG  = make([]float64, n)
+			cacheF  float64
+			cacheOK bool // cacheX holds the point of cacheF and cacheG
+		)
+		eval := func(x []float64) {
+			if cacheOK && equalSlices(x, cacheX) {
+				return
+			}
+			copy(cacheX, x)
+			cacheF = finiteOr(negLL(x, cacheG), math.MaxFloat64)
+			cacheOK = true
+			for i := range cacheG {
+				cacheG[i] = finiteOr(cacheG[i], 0) / scale
+			}
+		}
 		problem := optimize.Problem{
-			Func: func(x []float64) float64 { return finiteOr(negLL(x, nil), math.MaxFloat64) },
-			Grad: func(grad, x []float64) {
-				negLL(x, grad)
-				for i := range grad {
-					grad[i] = finiteOr(grad[i], 0)
+			Func: func(x []float64) float64 {
+				var f float64
+				if cheapGrad {
+					eval(x)
+					f = cacheF
+				} else {
+					f = finiteOr(negLL(x, nil), math.MaxFloat64)
 				}
+				if f == math.MaxFloat64 {
+					return math.MaxFloat64
+				}
+				return f / scale
+			},
+			Grad: func(grad, x []float64) {
+				eval(x)
+				copy(grad, cacheG)
 			},
 		}
 		settings := &optimize.Settings{
-			GradientThreshold: 1e-7,
-			MajorIterations:   2000,
-			Converger:         &optimize.FunctionConverge{Absolute: 1e-12, Relative: 1e-12, Iterations: 50},
+			GradientThreshold: 1e-9,
+			MajorIterations:   1000,
+			Converger:         &optimize.FunctionConverge{Absolute: 1e-14, Relative: 1e-14, Iterations: 20},
 		}
 		res, err := optimize.Minimize(problem, append([]float64(nil), start...), settings, &optimize.BFGS{})
 		if res == nil {
 			lastErr = err
 			continue
 		}
-		ll := -res.F
+		ll := -res.F * scale
 		if math.IsNaN(ll) || math.IsInf(ll, 0) || res.F == math.MaxFloat64 {
 			lastErr = fmt.Errorf("log-likelihood is not finite")
 			continue
 		}
 		if ll > best.LogLikelihood {
-			grad := make([]float64, len(names))
-			negLL(res.X, grad)
+			grad := make([]float64, n)
+			ll = -negLL(res.X, grad)
 			best.LogLikelihood = ll
 			best.Iterations = res.Stats.MajorIterations
 			best.GradientNorm = norm(grad)
-			best.Converged = err == nil && best.GradientNorm < 1e-3*math.Max(1, math.Abs(ll))
+			best.Converged = best.GradientNorm < 1e-6*scale
 			bestLog = res.X
 		}
 	}
@@ -102,6 +153,18 @@ func maximizeLikelihood(model string, names []string, negLL objective, starts []
 		}
 	}
 	return best, nil
+}
+
+func equalSlices(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // inverseHessian differentiates the analytic gradient numerically at x and inverts the result.

@@ -1,0 +1,302 @@
+package ltv
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mathext"
+)
+
+// SpendModel predicts a customer's expected spend per future transaction.
+type SpendModel interface {
+	Fit() FitResult
+	// ExpectedSpend is the expected value of a future transaction of a customer with x repeat
+	// transactions whose mean repeat spend is monetary. Negative or missing (NaN) monetary values
+	// count as 0; the result is finite and non-negative.
+	ExpectedSpend(x, monetary float64) float64
+	// WithParams returns the same model with other parameters (same order as Fit().ParamNames).
+	WithParams(params []float64) SpendModel
+}
+
+// linearSpender is an optional view of a SpendModel whose prediction is affine in the customer's mean
+// spend: ExpectedSpend(x, m) = intercept + slope*max(m, 0) with coefficients depending on x only.
+// Uncertainty intervals then aggregate customers' spends once instead of once per draw.
+type linearSpender interface {
+	spendCoefficients(x float64) (intercept, slope float64)
+}
+
+func clampMonetary(m float64) float64 {
+	if !(m > 0) || math.IsInf(m, 0) {
+		return 0
+	}
+	return m
+}
+
+// gammaGamma is the Gamma-Gamma model of spend per transaction (Fader, Hardie & Lee 2005, "RFM and
+// CLV: using iso-value curves for customer base analysis"; Fader & Hardie 2013 note "The Gamma-Gamma
+// model of monetary value"): transaction values z ~ Gamma(p, nu), nu ~ Gamma(q, gamma) across customers.
+// The note calls gamma "gamma" in the paper's text and v in lifetimes; here the parameter is "gamma".
+type gammaGamma struct {
+	fit      FitResult
+	p, q, g  float64
+	fallback float64 // population mean repeat spend, used only when q <= 1 (see ExpectedSpend)
+}
+
+var gammaGammaNames = []string{"p", "q", "gamma"}
+
+func (m *gammaGamma) Fit() FitResult { return m.fit }
+
+func (m *gammaGamma) WithParams(params []float64) SpendModel {
+	if len(params) != 3 {
+		panic(fmt.Sprintf("ltv: Gamma-Gamma needs 3 parameters, got %d", len(params)))
+	}
+	for i, v := range params {
+		if !(v > 0) || math.IsInf(v, 0) {
+			panic(fmt.Sprintf("ltv: Gamma-Gamma: parameter %s = %g is not positive and finite", gammaGammaNames[i], v))
+		}
+	}
+	n := &gammaGamma{fit: m.fit, p: params[0], q: params[1], g: params[2], fallback: m.fallback}
+	n.fit.Params = append([]float64(nil), params...)
+	return n
+}
+
+// spendCoefficients: E[Z | x, zbar] = (q-1)/(px+q-1) * p gamma/(q-1) + px/(px+q-1) * zbar
+// = (p gamma + p x zbar)/(p x + q - 1). When q <= 1 the population mean is infinite; the model then
+// falls back to the customer's own mean (x > 0) or the observed population mean (x = 0).
+func (m *gammaGamma) spendCoefficients(x float64) (float64, float64) {
+	if !(x > 0) {
+		x = 0
+	}
+	den := m.p*x + m.q - 1
+	if !(m.q > 1) || !(den > 0) {
+		if x > 0 {
+			return 0, 1
+		}
+		return m.fallback, 0
+	}
+	return m.p * m.g / den, m.p * x / den
+}
+
+// ExpectedSpend is the Gamma-Gamma conditional expectation (p gamma + p x m)/(p x + q - 1), with m the
+// customer's mean repeat spend (clamped at 0); for x = 0 it is the population mean p gamma/(q-1).
+func (m *gammaGamma) ExpectedSpend(x, monetary float64) float64 {
+	a, b := m.spendCoefficients(x)
+	return a + b*clampMonetary(monetary)
+}
+
+// ggData holds the repeat buyers used for fitting, grouped by distinct x.
+type ggData struct {
+	x, z, w  []float64 // per row: frequency, mean spend, weight
+	xs, wx   []float64 // distinct x, total weight per distinct x
+	sumW     float64
+	sumWLogZ float64 // sum w log z
+	sumWXLZ  float64 // sum w x log z
+}
+
+// ggObjective is the negative log-likelihood of the Gamma-Gamma model over log-parameters,
+//
+//	ll = sum_i w_i [lnGamma(p x+q) - lnGamma(p x) - lnGamma(q) + q ln gamma + (p x-1) ln z + p x ln x - (p x+q) ln(gamma + x z)],
+//
+// the log of the density of the mean spend z of x transactions (the note's likelihood, with every
+// term). The Gamma functions are computed once per distinct x; a row costs one log and one division.
+func ggObjective(d *ggData) objective {
+	parts := make([][4]float64, workers())
+	return func(lt, grad []float64) float64 {
+		p, q, g := math.Exp(lt[0]), math.Exp(lt[1]), math.Exp(lt[2])
+		if !(p > 0 && q > 0 && g > 0) || math.IsInf(p+q+g, 0) {
+			return math.Inf(1)
+		}
+		for i := range parts {
+			parts[i] = [4]float64{}
+		}
+		parallelFor(len(d.x), 32768, func(lo, hi, wk int) {
+			var s1, s2, s3, s4 float64 // sum w x L, sum w L, sum w x/(g+xz), sum w/(g+xz)
+			for i := lo; i < hi; i++ {
+				x, w := d.x[i], d.w[i]
+				u := g + x*d.z[i]
+				l := math.Log(u)
+				inv := w / u
+				s1 += w * x * l
+				s2 += w * l
+				s3 += x * inv
+				s4 += inv
+			}
+			parts[wk] = [4]float64{s1, s2, s3, s4}
+		})
+		var s [4]float64
+		for _, pt := range parts {
+			for j := range s {
+				s[j] += pt[j]
+			}
+		}
+		lgq, _ := math.Lgamma(q)
+		lg := math.Log(g)
+		ll := -(p*s[0] + q*s[1]) + p*d.sumWXLZ - d.sumWLogZ + d.sumW*(q*lg-lgq)
+		var gp, gq float64
+		psiQ := 0.0
+		if grad != nil {
+			psiQ = mathext.Digamma(q)
+		}
+		for j, x := range d.xs {
+			wx := d.wx[j]
+			l1, _ := math.Lgamma(p*x + q)
+			l2, _ := math.Lgamma(p * x)
+			ll += wx * (l1 - l2 + p*x*math.Log(x))
+			if grad != nil {
+				d1 := mathext.Digamma(p*x + q)
+				gp += wx * x * (d1 - mathext.Digamma(p*x) + math.Log(x))
+				gq += wx * d1
+			}
+		}
+		if grad != nil {
+			gp += d.sumWXLZ - s[0]
+			gq += d.sumW*(lg-psiQ) - s[1]
+			gg := d.sumW*q/g - (p*s[2] + q*s[3])
+			grad[0] = -p * gp
+			grad[1] = -q * gq
+			grad[2] = -g * gg
+		}
+		return -ll
+	}
+}
+
+// FitGammaGamma fits the Gamma-Gamma spend model by maximum likelihood on the customers with repeat
+// transactions (frequency > 0) and a positive mean repeat spend (monetary > 0); others are ignored.
+// weights may be nil (every customer counts once). Parameter names: p, q, gamma. It fails when fewer
+// than two customers qualify, or when the estimate has q <= 1 (an infinite population mean spend:
+// use FitMeanSpend for such heavy-tailed data).
+func FitGammaGamma(frequency []float64, monetary []float64, weights []float64) (SpendModel, error) {
+	const name = "GammaGamma"
+	if len(monetary) != len(frequency) || (weights != nil && len(weights) != len(frequency)) {
+		return nil, fmt.Errorf("%s: frequency, monetary and weights differ in length (%d, %d, %d)", name, len(frequency), len(monetary), len(weights))
+	}
+	d := &ggData{}
+	xd := newDistinctIndex(64)
+	var xiList []int32
+	for i, x := range frequency {
+		m := monetary[i]
+		w := 1.0
+		if weights != nil {
+			w = weights[i]
+		}
+		if math.IsNaN(x) || math.IsInf(x, 0) || x < 0 || math.IsInf(m, 0) || math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
+			return nil, fmt.Errorf("%s: customer %d: invalid input (frequency=%g, monetary=%g, weight=%g)", name, i, x, m, w)
+		}
+		if !(x > 0) || !(m > 0) || w == 0 {
+			continue
+		}
+		d.x = append(d.x, x)
+		d.z = append(d.z, m)
+		d.w = append(d.w, w)
+		xiList = append(xiList, xd.add(x))
+	}
+	if len(d.x) < 2 {
+		return nil, fmt.Errorf("%s: %w: %d customers with repeat transactions and positive spend, need at least 2", name, errFit, len(d.x))
+	}
+	d.xs = xd.values
+	d.wx = make([]float64, len(d.xs))
+	var sumWXZ, sumWX float64
+	for i := range d.x {
+		w, x, z := d.w[i], d.x[i], d.z[i]
+		d.wx[xiList[i]] += w
+		d.sumW += w
+		lz := math.Log(z)
+		d.sumWLogZ += w * lz
+		d.sumWXLZ += w * x * lz
+		sumWXZ += w * x * z
+		sumWX += w * x
+	}
+	mean := sumWXZ / sumWX
+	// Starting points: E[z] = p gamma/(q-1) matched to the observed mean spend.
+	raw := [][]float64{{2, 3, mean}, {5, 4, mean * 3 / 5}, {1, 2, mean}, {10, 10, mean * 9 / 10}}
+	starts := make([][]float64, len(raw))
+	for i, p := range raw {
+		starts[i] = []float64{math.Log(p[0]), math.Log(p[1]), math.Log(p[2])}
+	}
+	res, err := maximizeLikelihoodCheapGrad(name, gammaGammaNames, ggObjective(d), starts)
+	if err != nil {
+		return nil, err
+	}
+	if !(res.Params[1] > 1) {
+		return nil, fmt.Errorf("%s: %w: q = %.4g <= 1 means an infinite mean spend; use the Mean spend model", name, errFit, res.Params[1])
+	}
+	return &gammaGamma{fit: res, p: res.Params[0], q: res.Params[1], g: res.Params[2], fallback: mean}, nil
+}
+
+// meanSpend is the "Mean" spend model: a customer's own mean repeat spend, or for customers without
+// repeat transactions the population mean repeat transaction value.
+type meanSpend struct {
+	fit  FitResult
+	mean float64
+}
+
+// FitMeanSpend returns the "Mean" spend model: a customer with repeat transactions is expected to
+// spend their own mean repeat spend (monetary, clamped at 0); a customer without repeat transactions
+// the population mean repeat transaction value sum(w x m)/sum(w x) over customers with x > 0 (0 when
+// there are none). Its single parameter "mean" carries a standard error (ratio-estimator variance over
+// customers) and a log-scale variance for uncertainty draws.
+func FitMeanSpend(frequency []float64, monetary []float64, weights []float64) SpendModel {
+	var swxm, swx float64
+	n := min(len(frequency), len(monetary))
+	for i := 0; i < n; i++ {
+		x, m := frequency[i], clampMonetary(monetary[i])
+		w := 1.0
+		if weights != nil && i < len(weights) {
+			w = weights[i]
+		}
+		if !(x > 0) || math.IsInf(x, 0) || !(w > 0) || math.IsInf(w, 0) {
+			continue
+		}
+		swxm += w * x * m
+		swx += w * x
+	}
+	mean := 0.0
+	if swx > 0 {
+		mean = swxm / swx
+	}
+	var v float64
+	for i := 0; i < n && swx > 0; i++ {
+		x, m := frequency[i], clampMonetary(monetary[i])
+		w := 1.0
+		if weights != nil && i < len(weights) {
+			w = weights[i]
+		}
+		if !(x > 0) || math.IsInf(x, 0) || !(w > 0) || math.IsInf(w, 0) {
+			continue
+		}
+		e := x * (m - mean)
+		v += w * e * e
+	}
+	fr := FitResult{Model: "Mean", ParamNames: []string{"mean"}, Params: []float64{mean}, StdErrors: []float64{0}, Converged: true}
+	if swx > 0 {
+		se := math.Sqrt(v) / swx
+		fr.StdErrors[0] = se
+		if mean > 0 {
+			fr.LogCovariance = [][]float64{{(se / mean) * (se / mean)}}
+		}
+	}
+	return &meanSpend{fit: fr, mean: mean}
+}
+
+func (m *meanSpend) Fit() FitResult { return m.fit }
+
+func (m *meanSpend) WithParams(params []float64) SpendModel {
+	if len(params) != 1 || !(params[0] >= 0) || math.IsInf(params[0], 0) {
+		panic(fmt.Sprintf("ltv: Mean spend model needs one non-negative finite parameter, got %v", params))
+	}
+	n := &meanSpend{fit: m.fit, mean: params[0]}
+	n.fit.Params = []float64{params[0]}
+	return n
+}
+
+func (m *meanSpend) spendCoefficients(x float64) (float64, float64) {
+	if x > 0 {
+		return 0, 1
+	}
+	return m.mean, 0
+}
+
+func (m *meanSpend) ExpectedSpend(x, monetary float64) float64 {
+	a, b := m.spendCoefficients(x)
+	return a + b*clampMonetary(monetary)
+}

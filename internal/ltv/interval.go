@@ -1,0 +1,288 @@
+package ltv
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"sync"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// IntervalRequest names a subset of customers (indexes into the rows passed to AverageCLVIntervals).
+// Members == nil means every customer; an empty non-nil slice is an empty group.
+type IntervalRequest struct {
+	Name    string
+	Members []int32
+}
+
+// Interval is an uncertainty interval for a group's average CLV. Point is the average at the fitted
+// parameters (equal to the mean of PredictCustomers' CLVs over the group). An empty group has
+// Customers == 0 and zero values.
+type Interval struct {
+	Name      string
+	Customers int
+	Point     float64
+	Low, High float64
+}
+
+// DefaultIntervalDraws is the number of parameter draws used when draws <= 0.
+const DefaultIntervalDraws = 200
+
+// AverageCLVIntervals returns, for each group, a level (e.g. 0.9) interval of the group's average CLV
+// reflecting the uncertainty of the fitted parameters: a parametric bootstrap that draws
+// log-parameters of both models from N(log theta_hat, LogCovariance), recomputes the average CLV of
+// every group for each draw and takes the (1-level)/2 and (1+level)/2 quantiles of the draws.
+//
+// All groups share the draws and the expensive per-draw work (special functions per unique (x, T),
+// probabilities per unique (x, tx, T)); a group then costs one pass over its distinct rows per draw.
+// Draws run in parallel; the result depends only on the inputs and seed. Parameter draws outside the
+// models' domain (e.g. Gamma-Gamma q <= 1) are redrawn. It fails when a model has no LogCovariance
+// (its Hessian was not positive definite), naming the model.
+func AverageCLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []float64, cfg CLVConfig,
+	groups []IntervalRequest, draws int, seed int64, level float64) ([]Interval, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("CLV interval: %w", err)
+	}
+	if len(monetary) != len(rows) {
+		return nil, fmt.Errorf("CLV interval: rows and monetary differ in length (%d, %d)", len(rows), len(monetary))
+	}
+	if err := validateRFM("CLV interval", rows); err != nil {
+		return nil, err
+	}
+	if draws <= 0 {
+		draws = DefaultIntervalDraws
+	}
+	if level == 0 {
+		level = 0.9
+	}
+	if !(level > 0 && level < 1) {
+		return nil, fmt.Errorf("CLV interval: level %g is outside (0, 1)", level)
+	}
+	for _, g := range groups {
+		for _, i := range g.Members {
+			if i < 0 || int(i) >= len(rows) {
+				return nil, fmt.Errorf("CLV interval: group %q: customer index %d out of range", g.Name, i)
+			}
+		}
+	}
+
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x6c74762d696e7476))
+	pDraws, err := drawLogNormal(pm.Fit(), draws, rng, func([]float64) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	sDraws, err := drawLogNormal(sm.Fit(), draws, rng, func(p []float64) bool {
+		return sm.Fit().Model != "GammaGamma" || p[1] > 1
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	_, factorized := pm.(aliveFactorizer)
+	prep := newCLVPrep(rows, cfg, factorized)
+	_, linear := sm.(linearSpender)
+	gs := buildGroups(prep, groups, monetary, linear, len(rows))
+
+	// Column 0 is the point estimate, columns 1..draws the draws.
+	values := make([][]float64, len(groups))
+	for g := range values {
+		values[g] = make([]float64, draws+1)
+	}
+	eval := func(k int, rt *rowTerms, spendA, spendB []float64) {
+		p, s := pm, sm
+		if k > 0 {
+			p, s = pm.WithParams(pDraws[k-1]), sm.WithParams(sDraws[k-1])
+		}
+		prep.terms(p, rt, false)
+		if ls, ok := s.(linearSpender); ok && linear {
+			for u, r := range prep.unique {
+				spendA[u], spendB[u] = ls.spendCoefficients(r.X)
+			}
+		}
+		for g := range gs {
+			values[g][k] = gs[g].average(prep, rt, s, spendA, spendB, cfg)
+		}
+	}
+	nw := workers()
+	next := make(chan int, draws+1)
+	for k := 0; k <= draws; k++ {
+		next <- k
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for w := 0; w < nw; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var rt rowTerms
+			spendA := make([]float64, len(prep.unique))
+			spendB := make([]float64, len(prep.unique))
+			for k := range next {
+				eval(k, &rt, spendA, spendB)
+			}
+		}()
+	}
+	wg.Wait()
+
+	out := make([]Interval, len(groups))
+	lo, hi := (1-level)/2, (1+level)/2
+	for g := range groups {
+		out[g] = Interval{Name: groups[g].Name, Customers: gs[g].customers}
+		if gs[g].customers == 0 {
+			continue
+		}
+		v := values[g]
+		for k, x := range v {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return nil, fmt.Errorf("CLV interval: group %q: average CLV is not finite in draw %d", groups[g].Name, k)
+			}
+		}
+		out[g].Point = v[0]
+		d := append([]float64(nil), v[1:]...)
+		sort.Float64s(d)
+		out[g].Low, out[g].High = quantileSorted(d, lo), quantileSorted(d, hi)
+	}
+	return out, nil
+}
+
+// drawLogNormal draws parameter vectors exp(N(log theta_hat, LogCovariance)), redrawing those that
+// valid rejects or that are not positive and finite.
+func drawLogNormal(fr FitResult, n int, rng *rand.Rand, valid func([]float64) bool) ([][]float64, error) {
+	k := len(fr.Params)
+	if k == 0 {
+		return nil, fmt.Errorf("CLV interval: %s: model has no parameters", fr.Model)
+	}
+	if len(fr.LogCovariance) != k {
+		return nil, fmt.Errorf("CLV interval: %s: no parameter covariance (the likelihood's Hessian was not positive definite)", fr.Model)
+	}
+	cov := mat.NewSymDense(k, nil)
+	for i := 0; i < k; i++ {
+		for j := i; j < k; j++ {
+			cov.SetSym(i, j, (fr.LogCovariance[i][j]+fr.LogCovariance[j][i])/2)
+		}
+	}
+	var chol mat.Cholesky
+	if !chol.Factorize(cov) {
+		return nil, fmt.Errorf("CLV interval: %s: parameter covariance is not positive definite", fr.Model)
+	}
+	var l mat.TriDense
+	chol.LTo(&l)
+	mu := make([]float64, k)
+	for i, v := range fr.Params {
+		mu[i] = math.Log(v)
+	}
+	out := make([][]float64, 0, n)
+	z := make([]float64, k)
+	for attempts := 0; len(out) < n; attempts++ {
+		if attempts > 20*n+100 {
+			return nil, fmt.Errorf("CLV interval: %s: too many parameter draws outside the model's domain", fr.Model)
+		}
+		for i := range z {
+			z[i] = rng.NormFloat64()
+		}
+		p := make([]float64, k)
+		ok := true
+		for i := 0; i < k; i++ {
+			s := mu[i]
+			for j := 0; j <= i; j++ {
+				s += l.At(i, j) * z[j]
+			}
+			p[i] = math.Exp(s)
+			if !(p[i] > 0) || math.IsInf(p[i], 0) {
+				ok = false
+			}
+		}
+		if ok && valid(p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// groupEntry is a group's share of one unique row: how many of its customers have that row and, for
+// affine spend models, the sum of their (clamped) mean spends; for other spend models one entry per
+// customer with its own monetary value.
+type groupEntry struct {
+	u    int32
+	cnt  float64
+	sumM float64
+	x    float64
+}
+
+type groupAgg struct {
+	entries   []groupEntry
+	customers int
+}
+
+func buildGroups(prep *clvPrep, groups []IntervalRequest, monetary []float64, linear bool, n int) []groupAgg {
+	out := make([]groupAgg, len(groups))
+	slot := make([]int32, len(prep.unique)) // unique row -> entry index + 1 within the current group
+	for g, req := range groups {
+		members := req.Members
+		all := members == nil
+		count := len(members)
+		if all {
+			count = n
+		}
+		agg := groupAgg{customers: count}
+		for k := 0; k < count; k++ {
+			i := k
+			if !all {
+				i = int(members[k])
+			}
+			u := prep.index[i]
+			m := clampMonetary(monetary[i])
+			if !linear {
+				agg.entries = append(agg.entries, groupEntry{u: u, cnt: 1, sumM: m, x: prep.unique[u].X})
+				continue
+			}
+			if s := slot[u]; s > 0 {
+				agg.entries[s-1].cnt++
+				agg.entries[s-1].sumM += m
+				continue
+			}
+			agg.entries = append(agg.entries, groupEntry{u: u, cnt: 1, sumM: m, x: prep.unique[u].X})
+			slot[u] = int32(len(agg.entries))
+		}
+		for _, e := range agg.entries {
+			slot[e.u] = 0
+		}
+		out[g] = agg
+	}
+	return out
+}
+
+// average is the group's mean CLV for the row terms rt and spend model s.
+func (g *groupAgg) average(prep *clvPrep, rt *rowTerms, s SpendModel, spendA, spendB []float64, cfg CLVConfig) float64 {
+	if g.customers == 0 {
+		return 0
+	}
+	_, linear := s.(linearSpender)
+	var revenue, cost float64
+	for _, e := range g.entries {
+		var spend float64
+		if linear {
+			spend = spendA[e.u]*e.cnt + spendB[e.u]*e.sumM
+		} else {
+			spend = finiteOr(s.ExpectedSpend(e.x, e.sumM), 0) * e.cnt
+		}
+		revenue += rt.discPurchases[e.u] * spend
+		cost += rt.discAlive[e.u] * e.cnt
+	}
+	return (cfg.GrossMargin*revenue - cfg.MonthlyRetentionCost*cost) / float64(g.customers)
+}
+
+// quantileSorted is the linearly interpolated (type 7) quantile of sorted values.
+func quantileSorted(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	h := q * float64(len(v)-1)
+	i := int(math.Floor(h))
+	if i >= len(v)-1 {
+		return v[len(v)-1]
+	}
+	return v[i] + (h-float64(i))*(v[i+1]-v[i])
+}
