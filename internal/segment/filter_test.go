@@ -305,6 +305,29 @@ func TestCostLimitAtRunTime(t *testing.T) {
 	}
 }
 
+func TestCostTracking(t *testing.T) {
+	tests := []struct {
+		expr    string
+		tracked bool
+	}{
+		{"customer.predictedValue > 200.0 && customer.probabilityAlive < 0.3", false},
+		{"'channel' in customer.attributes && customer.attributes['channel'] == 'email'", false},
+		{"customer.attributes[?'channel'].orValue('') in ['email', 'social']", false},
+		{"observationEnd - customer.lastPurchase > duration('2160h')", false},
+		{"customer.id.startsWith('vip-')", false},
+		{"customer.attributes['note'].matches('(a|b)*c')", true},
+		{"customer.attributes['note'].contains('gift')", true},
+		{"customer.attributes.exists(k, k.startsWith('utm_'))", true},
+		{"customer.attributes['a'] == customer.attributes['b']", true},
+		{"customer.id.lowerAscii() == 'x'", true},
+	}
+	for _, tt := range tests {
+		if f := mustCompile(t, tt.expr); f.costTracked != tt.tracked {
+			t.Errorf("%q: cost tracked %v, want %v (estimate %d)", tt.expr, f.costTracked, tt.tracked, f.maxCost)
+		}
+	}
+}
+
 func TestFilterConcurrentUse(t *testing.T) {
 	f := mustCompile(t, "customer.frequency > 3 && customer.attributes[?'channel'].orValue('') == 'email'")
 	var wg sync.WaitGroup

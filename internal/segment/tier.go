@@ -20,7 +20,8 @@ const percentileTolerance = 1e-9
 //     uses. Ties are never split: customers with equal predicted values share one percentile
 //     (the share with lower or equal value), so a tie straddling the boundary is included whole.
 //   - MinPredictedValue is inclusive and MaxPredictedValue exclusive: min ≤ value < max, so tiers
-//     with adjacent bounds partition customers without overlap.
+//     with adjacent bounds partition customers without overlap. min = max is valid (the API
+//     accepts it) and matches nobody; min > max is invalid.
 type ValueTier struct {
 	TopPercent                           *float64
 	MinPredictedValue, MaxPredictedValue *float64
@@ -40,8 +41,8 @@ func (t ValueTier) Validate() error {
 	if v := t.MaxPredictedValue; v != nil && (math.IsNaN(*v) || math.IsInf(*v, 0)) {
 		return fmt.Errorf("value tier maxPredictedValue must be a finite number, got %v", *v)
 	}
-	if t.MinPredictedValue != nil && t.MaxPredictedValue != nil && *t.MinPredictedValue >= *t.MaxPredictedValue {
-		return fmt.Errorf("value tier minPredictedValue (%v) must be less than maxPredictedValue (%v)",
+	if t.MinPredictedValue != nil && t.MaxPredictedValue != nil && *t.MinPredictedValue > *t.MaxPredictedValue {
+		return fmt.Errorf("value tier minPredictedValue (%v) must not exceed maxPredictedValue (%v)",
 			*t.MinPredictedValue, *t.MaxPredictedValue)
 	}
 	return nil
