@@ -1,10 +1,13 @@
 package segment
 
 import (
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"cel.dev/cel-go/common/types"
 )
 
 var (
@@ -182,6 +185,8 @@ func TestMatch(t *testing.T) {
 		// the customer as a whole
 		{"dyn access", "dyn(customer).frequency == 7", true},
 		{"type", "type(customer) == ltv.Customer", true},
+		{"equal to itself", "customer == customer", true},
+		{"dyn has set", "has(dyn(customer).predictedValue)", true},
 	}
 	c := sample()
 	for _, tt := range tests {
@@ -256,6 +261,7 @@ func TestMatchErrors(t *testing.T) {
 		{"division by zero", "customer.frequency / (customer.orders - 9) > 0", c, "division by zero"},
 		{"bad regex at run time", "'c-42'.matches(customer.id + '(')", c, "error parsing regexp"},
 		{"nil customer", "customer.frequency > 0", nil, "nil customer"},
+		{"dyn unknown field", "dyn(customer).predictedValu > 1.0", c, "no such field 'predictedValu'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -268,6 +274,53 @@ func TestMatchErrors(t *testing.T) {
 				t.Errorf("error %q does not contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestCustomerValue(t *testing.T) {
+	c := sample()
+	v := customerVal{c}
+	if got, err := v.ConvertToNative(customerReflectType); err != nil || got != c {
+		t.Errorf("ConvertToNative(*Customer) = %v, %v", got, err)
+	}
+	if got, err := v.ConvertToNative(customerReflectType.Elem()); err != nil || got.(Customer).ID != c.ID {
+		t.Errorf("ConvertToNative(Customer) = %v, %v", got, err)
+	}
+	if _, err := v.ConvertToNative(reflect.TypeFor[string]()); err == nil {
+		t.Error("ConvertToNative(string) succeeded")
+	}
+	if got := v.ConvertToType(types.TypeType); got != customerType {
+		t.Errorf("ConvertToType(type) = %v", got)
+	}
+	if got := v.ConvertToType(types.StringType); !types.IsError(got) {
+		t.Errorf("ConvertToType(string) = %v, want an error", got)
+	}
+	copyOf := *c
+	if v.Equal(customerVal{&copyOf}) != types.True || v.Equal(customerVal{&Customer{ID: "other"}}) != types.False ||
+		v.Equal(types.String("c-42")) != types.False {
+		t.Error("Equal: customers are equal when their fields are")
+	}
+	if v.Value() != c || v.Type() != customerType {
+		t.Error("Value/Type")
+	}
+	if got := v.Get(types.Int(1)); !types.IsError(got) {
+		t.Errorf("Get(1) = %v, want an error", got)
+	}
+	if got := v.IsSet(types.String("nope")); !types.IsError(got) {
+		t.Errorf("IsSet(nope) = %v, want an error", got)
+	}
+	reg, err := newTypeRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names, ok := reg.FindStructFieldNames(customerTypeName); !ok || len(names) != len(customerFields) {
+		t.Errorf("FindStructFieldNames = %v, %v", names, ok)
+	}
+	if got := reg.NewValue(customerTypeName, nil); !types.IsError(got) {
+		t.Errorf("NewValue = %v, want an error", got)
+	}
+	if got := reg.NativeToValue(c); got.(customerVal).c != c {
+		t.Errorf("NativeToValue = %v", got)
 	}
 }
 
