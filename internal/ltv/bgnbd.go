@@ -408,19 +408,18 @@ func fitBetaGeo(rows []RFM, modified bool) (PurchaseModel, error) {
 		return nil, err
 	}
 	unique, _ := Compress(rows)
-	starts := betaGeoStarts(unique)
-	if len(unique) > subsampleThreshold {
-		sub := subsampleRows(unique, subsampleThreshold/2)
-		pre, err := maximizeLikelihoodCheapGrad(name, betaGeoNames, betaGeoObjective(newBetaGeoData(sub), k), starts)
-		if err == nil {
-			best := make([]float64, len(pre.Params))
-			for i, v := range pre.Params {
-				best[i] = math.Log(v)
-			}
-			starts = [][]float64{best}
-		}
+	repeat := false
+	for _, r := range unique {
+		repeat = repeat || r.X > 0
 	}
-	res, err := maximizeLikelihoodCheapGrad(name, betaGeoNames, betaGeoObjective(newBetaGeoData(unique), k), starts)
+	if !repeat {
+		return nil, fmt.Errorf("%s: %w: no customer has repeat transactions, so purchase rates cannot be estimated", name, errFit)
+	}
+	var sub objective
+	if len(unique) > subsampleThreshold {
+		sub = betaGeoObjective(newBetaGeoData(subsampleRows(unique, subsampleThreshold/2)), k)
+	}
+	res, err := fitTwoStage(name, betaGeoNames, betaGeoObjective(newBetaGeoData(unique), k), sub, betaGeoStarts(unique))
 	if err != nil {
 		return nil, err
 	}

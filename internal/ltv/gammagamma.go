@@ -93,6 +93,40 @@ type ggData struct {
 	sumWXLZ  float64 // sum w x log z
 }
 
+// subsample keeps every stride-th row with its weight multiplied by stride, so that the total weight
+// and the likelihood's curvature match the full data's.
+func (d *ggData) subsample(target int) *ggData {
+	stride := len(d.x) / target
+	if stride < 2 {
+		return d
+	}
+	s := &ggData{}
+	xd := newDistinctIndex(64)
+	var xi []int32
+	for i := 0; i < len(d.x); i += stride {
+		w := d.w[i] * float64(stride)
+		s.x, s.z, s.w = append(s.x, d.x[i]), append(s.z, d.z[i]), append(s.w, w)
+		xi = append(xi, xd.add(d.x[i]))
+	}
+	s.finish(xd, xi)
+	return s
+}
+
+// finish computes the per-x weights and the data constants.
+func (d *ggData) finish(xd *distinctIndex, xi []int32) {
+	d.xs = xd.values
+	d.wx = make([]float64, len(d.xs))
+	d.sumW, d.sumWLogZ, d.sumWXLZ = 0, 0, 0
+	for i := range d.x {
+		w, x := d.w[i], d.x[i]
+		d.wx[xi[i]] += w
+		d.sumW += w
+		lz := math.Log(d.z[i])
+		d.sumWLogZ += w * lz
+		d.sumWXLZ += w * x * lz
+	}
+}
+
 // ggObjective is the negative log-likelihood of the Gamma-Gamma model over log-parameters,
 //
 //	ll = sum_i w_i [lnGamma(p x+q) - lnGamma(p x) - lnGamma(q) + q ln gamma + (p x-1) ln z + p x ln x - (p x+q) ln(gamma + x z)],
@@ -193,18 +227,11 @@ func FitGammaGamma(frequency []float64, monetary []float64, weights []float64) (
 	if len(d.x) < 2 {
 		return nil, fmt.Errorf("%s: %w: %d customers with repeat transactions and positive spend, need at least 2", name, errFit, len(d.x))
 	}
-	d.xs = xd.values
-	d.wx = make([]float64, len(d.xs))
+	d.finish(xd, xiList)
 	var sumWXZ, sumWX float64
 	for i := range d.x {
-		w, x, z := d.w[i], d.x[i], d.z[i]
-		d.wx[xiList[i]] += w
-		d.sumW += w
-		lz := math.Log(z)
-		d.sumWLogZ += w * lz
-		d.sumWXLZ += w * x * lz
-		sumWXZ += w * x * z
-		sumWX += w * x
+		sumWXZ += d.w[i] * d.x[i] * d.z[i]
+		sumWX += d.w[i] * d.x[i]
 	}
 	mean := sumWXZ / sumWX
 	// Starting points: E[z] = p gamma/(q-1) matched to the observed mean spend.
@@ -213,7 +240,11 @@ func FitGammaGamma(frequency []float64, monetary []float64, weights []float64) (
 	for i, p := range raw {
 		starts[i] = []float64{math.Log(p[0]), math.Log(p[1]), math.Log(p[2])}
 	}
-	res, err := maximizeLikelihoodCheapGrad(name, gammaGammaNames, ggObjective(d), starts)
+	var sub objective
+	if len(d.x) > subsampleThreshold {
+		sub = ggObjective(d.subsample(subsampleThreshold / 2))
+	}
+	res, err := fitTwoStage(name, gammaGammaNames, ggObjective(d), sub, starts)
 	if err != nil {
 		return nil, err
 	}

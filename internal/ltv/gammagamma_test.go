@@ -94,13 +94,14 @@ func TestGammaGammaCDNOW(t *testing.T) {
 		}
 	}
 	xd := newDistinctIndex(8)
+	xi := make([]int32, len(d.x))
 	for i := range d.x {
-		xd.add(d.x[i])
+		xi[i] = xd.add(d.x[i])
 	}
 	d.xs = xd.values
 	d.wx = make([]float64, len(d.xs))
 	for i := range d.x {
-		d.wx[xd.pos[d.x[i]]] += d.w[i]
+		d.wx[xi[i]] += d.w[i]
 		d.sumW += d.w[i]
 		d.sumWLogZ += math.Log(d.z[i])
 		d.sumWXLZ += d.x[i] * math.Log(d.z[i])
