@@ -81,7 +81,7 @@ func (m *betaGeo) logLikelihoodRow(x, tx, T float64) float64 {
 	rx := r + x
 	lgr, _ := math.Lgamma(rx)
 	lg0, _ := math.Lgamma(r)
-	c := lgr - lg0 + lbeta(a, b+x+k) - lbeta(a, b)
+	c := lgr - lg0 + lnBeta(a, b+x+k) - lnBeta(a, b)
 	lt := math.Log(m.alpha + T)
 	ll := c + r*m.logAlpha - rx*lt
 	if m.hasDropoutTerm(x) {
@@ -92,7 +92,8 @@ func (m *betaGeo) logLikelihoodRow(x, tx, T float64) float64 {
 	return ll
 }
 
-func lbeta(a, b float64) float64 {
+// lnBeta is log B(a, b).
+func lnBeta(a, b float64) float64 {
 	la, _ := math.Lgamma(a)
 	lb, _ := math.Lgamma(b)
 	lab, _ := math.Lgamma(a + b)

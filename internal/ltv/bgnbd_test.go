@@ -245,7 +245,7 @@ func quadratureIfAlive(p []float64, k, t, x, T float64) (expected, survival floa
 	r, alpha, a, b := p[0], p[1], p[2], p[3]
 	bb := b + x + k
 	s := r + x
-	lnB := lbeta(a, bb)
+	lnB := lnBeta(a, bb)
 	// substitute p = u^(1/a): p^(a-1) dp = du/a
 	integrate := func(f func(p float64) float64) float64 {
 		return quad.Fixed(func(u float64) float64 {
