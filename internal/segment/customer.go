@@ -58,52 +58,57 @@ type customerField struct {
 	typ   *types.Type
 	get   func(c *Customer) ref.Val
 	isSet func(c *Customer) bool
+	// native, when set, is what field selection returns instead of get: a Go value the
+	// interpreter adapts itself only where needed (customer.attributes['k'] indexes the Go map
+	// directly, without wrapping it in a CEL map).
+	native func(c *Customer) any
 }
 
 // customerFields lists the fields in the order they are documented in docs/cel.md.
 var customerFields = []customerField{
 	{"id", types.StringType,
 		func(c *Customer) ref.Val { return types.String(c.ID) },
-		func(c *Customer) bool { return c.ID != "" }},
+		func(c *Customer) bool { return c.ID != "" }, nil},
 	{"frequency", types.IntType,
 		func(c *Customer) ref.Val { return types.Int(c.Frequency) },
-		func(c *Customer) bool { return c.Frequency != 0 }},
+		func(c *Customer) bool { return c.Frequency != 0 }, nil},
 	{"recency", types.DoubleType,
 		func(c *Customer) ref.Val { return types.Double(c.Recency) },
-		func(c *Customer) bool { return c.Recency != 0 }},
+		func(c *Customer) bool { return c.Recency != 0 }, nil},
 	{"age", types.DoubleType,
 		func(c *Customer) ref.Val { return types.Double(c.Age) },
-		func(c *Customer) bool { return c.Age != 0 }},
+		func(c *Customer) bool { return c.Age != 0 }, nil},
 	{"monetary", types.DoubleType,
 		func(c *Customer) ref.Val { return types.Double(c.Monetary) },
-		func(c *Customer) bool { return c.Monetary != 0 }},
+		func(c *Customer) bool { return c.Monetary != 0 }, nil},
 	{"historicValue", types.DoubleType,
 		func(c *Customer) ref.Val { return types.Double(c.HistoricValue) },
-		func(c *Customer) bool { return c.HistoricValue != 0 }},
+		func(c *Customer) bool { return c.HistoricValue != 0 }, nil},
 	{"firstPurchase", types.TimestampType,
 		func(c *Customer) ref.Val { return types.Timestamp{Time: c.FirstPurchase} },
-		func(c *Customer) bool { return !c.FirstPurchase.IsZero() }},
+		func(c *Customer) bool { return !c.FirstPurchase.IsZero() }, nil},
 	{"lastPurchase", types.TimestampType,
 		func(c *Customer) ref.Val { return types.Timestamp{Time: c.LastPurchase} },
-		func(c *Customer) bool { return !c.LastPurchase.IsZero() }},
+		func(c *Customer) bool { return !c.LastPurchase.IsZero() }, nil},
 	{"attributes", types.NewMapType(types.StringType, types.StringType),
 		func(c *Customer) ref.Val { return types.NewStringStringMap(types.DefaultTypeAdapter, c.Attributes) },
-		func(c *Customer) bool { return len(c.Attributes) != 0 }},
+		func(c *Customer) bool { return len(c.Attributes) != 0 },
+		func(c *Customer) any { return c.Attributes }},
 	{"orders", types.IntType,
 		func(c *Customer) ref.Val { return types.Int(c.Orders) },
-		func(c *Customer) bool { return c.Orders != 0 }},
+		func(c *Customer) bool { return c.Orders != 0 }, nil},
 	{"expectedPurchases", types.DoubleType,
 		func(c *Customer) ref.Val { return types.Double(c.ExpectedPurchases) },
-		func(c *Customer) bool { return c.ExpectedPurchases != 0 }},
+		func(c *Customer) bool { return c.ExpectedPurchases != 0 }, nil},
 	{"probabilityAlive", types.DoubleType,
 		func(c *Customer) ref.Val { return types.Double(c.ProbabilityAlive) },
-		func(c *Customer) bool { return c.ProbabilityAlive != 0 }},
+		func(c *Customer) bool { return c.ProbabilityAlive != 0 }, nil},
 	{"predictedValue", types.DoubleType,
 		func(c *Customer) ref.Val { return types.Double(c.PredictedValue) },
-		func(c *Customer) bool { return c.PredictedValue != 0 }},
+		func(c *Customer) bool { return c.PredictedValue != 0 }, nil},
 	{"valuePercentile", types.DoubleType,
 		func(c *Customer) ref.Val { return types.Double(c.ValuePercentile) },
-		func(c *Customer) bool { return c.ValuePercentile != 0 }},
+		func(c *Customer) bool { return c.ValuePercentile != 0 }, nil},
 }
 
 var (
@@ -127,6 +132,9 @@ func init() {
 				c, ok := asCustomer(target)
 				if !ok {
 					return nil, fmt.Errorf("field %q: expected %s, got %T", f.name, customerTypeName, target)
+				}
+				if f.native != nil {
+					return f.native(c), nil
 				}
 				return f.get(c), nil
 			},
