@@ -57,13 +57,15 @@ func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue,
 	if cfg.Spend == SpendGammaGamma {
 		sm, err = ltv.FitGammaGamma(freq, monetary, nil)
 	} else {
-		sm, err = ltv.FitMeanSpend(freq, monetary, nil)
+		sm = ltv.FitMeanSpend(freq, monetary, nil)
 	}
 	if err != nil {
 		return nil, permanent(ReasonFitFailed, "%v", err)
 	}
 	clv := clvConfig(cfg)
-	ltv.PredictCustomers(pm, sm, rows, monetary, clv, values)
+	if err := ltv.PredictCustomers(pm, sm, rows, monetary, clv, values); err != nil {
+		return nil, permanent(ReasonFitFailed, "%s: %v", cfg.Model, err)
+	}
 	for i := range values {
 		if v := values[i]; math.IsNaN(v.CLV) || math.IsInf(v.CLV, 0) {
 			return nil, permanent(ReasonFitFailed, "%s: prediction for customer %q is not finite", cfg.Model, sum.Customers[i].ID)

@@ -1,0 +1,154 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
+	"github.com/ltv-operator/ltv-operator/internal/report"
+)
+
+// Field indexes over LTVComputations, so that a change of a ConfigMap or Secret re-runs only the
+// computations that use it.
+const (
+	indexConfigMaps = "ltv.spec.configMaps"
+	indexSecrets    = "ltv.spec.secrets"
+	indexSelects    = "ltv.spec.selectsSegments"
+)
+
+func configMapsOf(obj client.Object) []string {
+	c := obj.(*v1alpha1.LTVComputation)
+	if c.Spec.Source.ConfigMap != nil {
+		return []string{c.Spec.Source.ConfigMap.Name}
+	}
+	return nil
+}
+
+func secretsOf(obj client.Object) []string {
+	c := obj.(*v1alpha1.LTVComputation)
+	var out []string
+	if h := c.Spec.Source.HTTP; h != nil && h.HeadersSecretRef != nil {
+		out = append(out, h.HeadersSecretRef.Name)
+	}
+	if p := c.Spec.Source.Postgres; p != nil {
+		out = append(out, p.ConnectionSecretRef.Name)
+	}
+	if o := c.Spec.Output.Customers; o != nil && o.Postgres != nil {
+		out = append(out, o.Postgres.ConnectionSecretRef.Name)
+	}
+	return out
+}
+
+func selectsSegments(obj client.Object) []string {
+	if obj.(*v1alpha1.LTVComputation).Spec.SegmentSelector != nil {
+		return []string{"true"}
+	}
+	return nil
+}
+
+// SetupWithManager registers the controller, its indexes and watches.
+func (r *LTVComputationReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrent int) error {
+	idx := mgr.GetFieldIndexer()
+	ctx := context.Background()
+	for name, fn := range map[string]client.IndexerFunc{indexConfigMaps: configMapsOf, indexSecrets: secretsOf, indexSelects: selectsSegments} {
+		if err := idx.IndexField(ctx, &v1alpha1.LTVComputation{}, name, fn); err != nil {
+			return fmt.Errorf("index %s: %w", name, err)
+		}
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.LTVComputation{}, builder.WithPredicates(
+			// Status writes change neither generation nor annotations: they never start a run.
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&corev1.ConfigMap{}, builder.WithPredicates(predicate.Funcs{
+			// Recreate the results ConfigMap when someone deletes it; ignore our own updates.
+			CreateFunc: func(event.CreateEvent) bool { return false },
+			UpdateFunc: func(event.UpdateEvent) bool { return false },
+		})).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(indexConfigMaps))).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(indexSecrets)),
+			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		Watches(&v1alpha1.CustomerSegment{}, handler.EnqueueRequestsFromMapFunc(r.selectingComputations),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrent}).
+		Named("ltvcomputation").
+		Complete(r)
+}
+
+// byIndex maps an object to the computations in its namespace whose index lists its name.
+func (r *LTVComputationReconciler) byIndex(index string) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		var list v1alpha1.LTVComputationList
+		if err := r.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{index: obj.GetName()}); err != nil {
+			return nil
+		}
+		return requestsFor(list.Items)
+	}
+}
+
+// selectingComputations maps a segment to the computations in its namespace that select
+// segments at all: a label change can remove a segment from a selection, so matching the new
+// labels alone would miss it.
+func (r *LTVComputationReconciler) selectingComputations(ctx context.Context, obj client.Object) []reconcile.Request {
+	var list v1alpha1.LTVComputationList
+	if err := r.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{indexSelects: "true"}); err != nil {
+		return nil
+	}
+	return requestsFor(list.Items)
+}
+
+func requestsFor(items []v1alpha1.LTVComputation) []reconcile.Request {
+	out := make([]reconcile.Request, 0, len(items))
+	for _, c := range items {
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: c.Namespace, Name: c.Name}})
+	}
+	return out
+}
+
+func equalStatus(a, b *v1alpha1.LTVComputationStatus) bool { return equality.Semantic.DeepEqual(a, b) }
+
+// checkDrift warns when average LTV moved more than spec.alerts.maxChangePercent since the
+// previous successful run.
+func (s *runState) checkDrift(previous *v1alpha1.ComputationResult, res *report.Result) {
+	alerts := s.obj.Spec.Alerts
+	if alerts == nil || previous == nil {
+		return
+	}
+	prev, err := strconv.ParseFloat(previous.AverageLTV, 64)
+	if err != nil || prev == 0 {
+		return
+	}
+	change := (res.AverageLTV - prev) / math.Abs(prev) * 100
+	if math.Abs(change) <= float64(alerts.MaxChangePercent) {
+		return
+	}
+	verb := "rose"
+	if change < 0 {
+		verb = "dropped"
+	}
+	last := "the previous run"
+	if t := previous.ComputedAt; !t.IsZero() {
+		last = "the run of " + t.UTC().Format("2006-01-02 15:04 MST")
+	}
+	msg := fmt.Sprintf("Average LTV %s %.1f%% since %s: %s -> %s %s (limit %d%%)", verb, math.Abs(change), last,
+		previous.AverageLTV, money(res.AverageLTV), res.Currency, alerts.MaxChangePercent)
+	s.obj.Status.Drift = &v1alpha1.Drift{
+		ChangePercent: strconv.FormatFloat(change, 'f', 1, 64), PreviousAverageLTV: previous.AverageLTV,
+		DetectedAt: metav1.NewTime(res.ComputedAt), Message: msg,
+	}
+	s.event(corev1.EventTypeWarning, v1alpha1.ReasonLTVDrift, msg)
+}

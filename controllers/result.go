@@ -1,0 +1,113 @@
+package controllers
+
+import (
+	"math"
+	"strconv"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
+	"github.com/ltv-operator/ltv-operator/internal/report"
+)
+
+// maxStatusBreakdownValues bounds each breakdown in status; the ConfigMap has all values.
+const maxStatusBreakdownValues = 20
+
+// money formats an amount with cents.
+func money(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+
+// share formats a ratio in [0,1] (or a multiple such as LTV:CAC) with four decimals.
+func share(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+
+// param formats a model parameter: four decimals, or six significant digits for small values.
+func param(v float64) string {
+	if v != 0 && math.Abs(v) < 0.01 {
+		return strconv.FormatFloat(v, 'g', 6, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 4, 64)
+}
+
+func optMoney(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return money(*v)
+}
+
+func optRatio(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'f', 2, 64)
+}
+
+// statusResult projects a full-precision Result onto the bounded status.result.
+func statusResult(r *report.Result, configMap, customersTable string) *v1alpha1.ComputationResult {
+	out := &v1alpha1.ComputationResult{
+		ComputedAt:             metav1.NewTime(r.ComputedAt),
+		ObservationEnd:         r.ObservationEnd,
+		Currency:               r.Currency,
+		Customers:              r.Customers,
+		RepeatCustomers:        r.RepeatCustomers,
+		Transactions:           r.Transactions,
+		Revenue:                money(r.Revenue),
+		AverageLTV:             money(r.AverageLTV),
+		MedianLTV:              money(r.MedianLTV),
+		TotalLTV:               money(r.TotalLTV),
+		LTVToCAC:               optRatio(r.LTVToCAC),
+		AffordableCAC:          money(r.AffordableCAC),
+		Top20PercentValueShare: share(r.Top20PercentValueShare),
+		InvalidRows:            r.InvalidRows,
+		ExcludedRows:           r.ExcludedRows,
+		ResultsConfigMap:       configMap,
+		CustomersTable:         customersTable,
+		DataDigest:             r.DataDigest,
+		Model: v1alpha1.ModelResult{
+			Type:      v1alpha1.ModelType(r.Model.Type),
+			Spend:     v1alpha1.SpendModelType(r.Model.Spend),
+			Converged: r.Model.Converged,
+		},
+	}
+	if r.AverageLTVInterval != nil {
+		out.AverageLTVInterval = &v1alpha1.ValueInterval{Low: money(r.AverageLTVInterval.Low), High: money(r.AverageLTVInterval.High), Level: share(r.AverageLTVInterval.Level)}
+	}
+	if r.AverageProbabilityAlive != nil {
+		out.AverageProbabilityAlive = share(*r.AverageProbabilityAlive)
+	}
+	if len(r.Model.Parameters) > 0 {
+		out.Model.Parameters = map[string]string{}
+		for k, v := range r.Model.Parameters {
+			out.Model.Parameters[k] = param(v)
+		}
+	}
+	if r.Model.LogLikelihood != nil {
+		out.Model.LogLikelihood = strconv.FormatFloat(*r.Model.LogLikelihood, 'f', 2, 64)
+	}
+	if v := r.Validation; v != nil {
+		out.Validation = &v1alpha1.ValidationResult{
+			HoldoutPeriods:        int32(v.HoldoutPeriods),
+			PredictedTransactions: strconv.FormatFloat(v.PredictedTransactions, 'f', 2, 64),
+			ActualTransactions:    v.ActualTransactions,
+			MeanAbsoluteError:     share(v.MeanAbsoluteError),
+		}
+	}
+	for _, s := range r.Segments {
+		out.Segments = append(out.Segments, v1alpha1.SegmentResult{
+			Name: s.Name, Customers: s.Customers, AverageLTV: money(s.AverageLTV), TotalLTV: money(s.TotalLTV), ValueShare: share(s.ValueShare),
+		})
+	}
+	for _, b := range r.Breakdowns {
+		sb := v1alpha1.Breakdown{Attribute: b.Attribute}
+		for i, v := range b.Values {
+			if i == maxStatusBreakdownValues {
+				break
+			}
+			sb.Values = append(sb.Values, v1alpha1.BreakdownValue{
+				Value: v.Value, Customers: v.Customers, AverageLTV: money(v.AverageLTV), TotalLTV: money(v.TotalLTV),
+				AcquisitionCost: optMoney(v.AcquisitionCost), LTVToCAC: optRatio(v.LTVToCAC),
+			})
+		}
+		out.Breakdowns = append(out.Breakdowns, sb)
+	}
+	return out
+}
