@@ -23,9 +23,10 @@ type Definition struct {
 const assignChunk = 4096
 
 // Assign evaluates every definition over every customer once and returns, for each definition
-// (in order), the ascending indexes of its members. observationEnd is the value of the CEL
-// variable `observationEnd`. Work is spread over GOMAXPROCS goroutines. Tiers with TopPercent
-// need ValuePercentile filled (Percentiles) beforehand.
+// (in order), the ascending indexes of its members (never nil). observationEnd is the value of
+// the CEL variable `observationEnd`. Work is spread over GOMAXPROCS goroutines. Tiers with
+// TopPercent need ValuePercentile filled (Percentiles) beforehand. Where a definition has both,
+// the tier is checked first and the filter evaluated only for customers in the tier.
 //
 // A definition with neither filter nor tier, or with an invalid tier, is an error. An evaluation
 // error stops the work and is returned naming the segment and the customer id; when several

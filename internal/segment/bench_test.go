@@ -139,3 +139,29 @@ func reflectProgram(b *testing.B, expr string) cel.Program {
 func nativeTypeName(desc *cel.NativeTypeDesc) string {
 	return "segment." + desc.ReflectType().Name()
 }
+
+// BenchmarkPercentiles1M ranks one million customers by predicted value.
+func BenchmarkPercentiles1M(b *testing.B) {
+	cs := append([]Customer(nil), customers1M()...)
+	b.ReportAllocs()
+	for b.Loop() {
+		Percentiles(cs)
+	}
+}
+
+// BenchmarkAggregateTopShare1M computes the overall aggregates and the top-20% share over one
+// million customers, as the pipeline does once per run.
+func BenchmarkAggregateTopShare1M(b *testing.B) {
+	cs := customers1M()
+	values := make([]float64, len(cs))
+	all := make([]int32, len(cs))
+	for i := range cs {
+		values[i] = cs[i].PredictedValue
+		all[i] = int32(i)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		a := Aggregate(values, all, 1)
+		_ = TopShare(values, 0.2) + a.MedianLTV
+	}
+}

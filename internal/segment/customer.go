@@ -30,7 +30,8 @@ type Customer struct {
 	// FirstPurchase and LastPurchase are the times of the first and last transactions.
 	FirstPurchase, LastPurchase time.Time
 	// Attributes holds the attribute columns' values from the customer's first transaction
-	// (e.g. the acquisition channel).
+	// (e.g. the acquisition channel). Filters only read it, so customers with equal values may
+	// share one map.
 	Attributes map[string]string
 	// ExpectedPurchases is the expected number of purchases over the horizon.
 	ExpectedPurchases float64
