@@ -309,6 +309,13 @@ func polishLikelihood(model string, names []string, negLL objective, start []flo
 		if !(slope < 0) {
 			break
 		}
+		// Newton decrement: the quasi-Newton model predicts a fall of f by at most -slope/2. Below
+		// the rounding of a sum over many rows (1e-14 of f) no line search can verify progress, and
+		// the step (H g) is already far below the parameters' standard errors: converged.
+		if -slope <= 2e-14*math.Abs(f) {
+			ok = true
+			break
+		}
 		step, fn := 1.0, math.Inf(1)
 		accepted := false
 		for k := 0; k < 40; k++ {
