@@ -1,0 +1,99 @@
+package ltv
+
+import (
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// simulateParetoNBD draws n customers from the Pareto/NBD model with parameters p = (r, alpha, s,
+// beta) in days: lambda ~ Gamma(r, alpha), mu ~ Gamma(s, beta), lifetime ~ Exp(mu), purchases a
+// Poisson process while alive, observation T ~ Uniform(1, maxT) days after the first purchase.
+// Times are continuous (no merging to days), so nearly every row is unique. Seeded, deterministic.
+func simulateParetoNBD(n int, seed uint64, p []float64, maxT float64) []RFM {
+	src := rand.NewPCG(seed, 0x706e6264)
+	rng := rand.New(src)
+	lam := distuv.Gamma{Alpha: p[0], Beta: p[1], Src: src}
+	mu := distuv.Gamma{Alpha: p[2], Beta: p[3], Src: src}
+	rows := make([]RFM, n)
+	for i := range rows {
+		T := 1 + rng.Float64()*(maxT-1)
+		l, m := lam.Rand(), mu.Rand()
+		life := rng.ExpFloat64() / m
+		end := math.Min(life, T)
+		x, tx := 0, 0.0
+		for t := rng.ExpFloat64() / l; t < end; t += rng.ExpFloat64() / l {
+			x++
+			tx = t
+		}
+		rows[i] = RFM{X: float64(x), Tx: tx, T: T}
+	}
+	return rows
+}
+
+var pnbdTrue = []float64{0.55, 75, 0.6, 80} // CDNOW-like, in days
+
+var (
+	pnbdSimOnce sync.Once
+	pnbdSim1M   []RFM
+)
+
+func pnbdSimulated(n int) []RFM {
+	pnbdSimOnce.Do(func() { pnbdSim1M = simulateParetoNBD(1_000_000, 42, pnbdTrue, 730) })
+	return pnbdSim1M[:n]
+}
+
+func TestParetoNBDSimulatedRecovery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fits 100,000 simulated customers")
+	}
+	rows := pnbdSimulated(100_000)
+	pm, err := FitParetoNBD(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := pm.Fit()
+	t.Logf("params %v (true %v) se %v LL %.3f converged %v", fr.Params, pnbdTrue, fr.StdErrors, fr.LogLikelihood, fr.Converged)
+	for i, v := range pnbdTrue {
+		if se := fr.StdErrors[i]; !(se > 0) || math.Abs(fr.Params[i]-v) > 4*se {
+			t.Errorf("%s = %g, true %g, standard error %g", fr.ParamNames[i], fr.Params[i], v, se)
+		}
+	}
+	if !fr.Converged {
+		t.Error("not converged")
+	}
+}
+
+func benchmarkFitParetoNBD(b *testing.B, n int) {
+	rows := pnbdSimulated(n)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pm, err := FitParetoNBD(rows)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i == 0 {
+			fr := pm.Fit()
+			b.Logf("n=%d params %.4g LL %.2f converged %v iterations %d", n, fr.Params, fr.LogLikelihood, fr.Converged, fr.Iterations)
+		}
+	}
+}
+
+func BenchmarkFitParetoNBD100k(b *testing.B) { benchmarkFitParetoNBD(b, 100_000) }
+func BenchmarkFitParetoNBD1M(b *testing.B)   { benchmarkFitParetoNBD(b, 1_000_000) }
+
+// BenchmarkParetoNBDLikelihood1M is one evaluation of the log-likelihood and its gradient on 1M rows.
+func BenchmarkParetoNBDLikelihood1M(b *testing.B) {
+	rows := pnbdSimulated(1_000_000)
+	d := newPNBDData(rows)
+	theta := []float64{math.Log(0.55), math.Log(75), math.Log(0.6), math.Log(80)}
+	g := make([]float64, 4)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d.negLL(theta, g)
+	}
+}
