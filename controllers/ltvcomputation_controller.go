@@ -153,8 +153,11 @@ func (s *runState) reconcile(ctx context.Context) (ctrl.Result, error) {
 		return ctrl.Result{}, srcErr // an API error: retried with backoff
 	}
 	dataRevision := ""
-	if src != nil {
+	switch {
+	case src != nil:
 		dataRevision = src.revision
+	case sourceErr != nil:
+		dataRevision = sourceErr.revision
 	}
 	revision := fmt.Sprintf("generation=%d;data=%s;segments=%s", obj.Generation, dataRevision, segmentsRevision)
 

@@ -29,6 +29,9 @@ type sourceError struct {
 	reason  string
 	waiting bool
 	err     error
+	// revision identifies the state that failed (a ConfigMap's version), so that a change of it
+	// starts a new attempt.
+	revision string
 }
 
 func (e *sourceError) Error() string { return e.err.Error() }
@@ -91,7 +94,8 @@ func (r *LTVComputationReconciler) configMapSource(ctx context.Context, c *v1alp
 	} else if v, ok := cm.BinaryData[ref.Key]; ok {
 		data = v
 	} else {
-		return nil, &sourceError{reason: v1alpha1.ReasonSourceNotFound, waiting: true, err: fmt.Errorf("ConfigMap %s/%s has no key %q (spec.source.configMap.key); the computation runs when it appears", c.Namespace, ref.Name, ref.Key)}
+		return nil, &sourceError{reason: v1alpha1.ReasonSourceNotFound, waiting: true, revision: "configmap-version:" + cm.ResourceVersion,
+			err: fmt.Errorf("ConfigMap %s/%s has no key %q (spec.source.configMap.key); the computation runs when it appears", c.Namespace, ref.Name, ref.Key)}
 	}
 	sum := sha256.Sum256(data)
 	return &resolvedSource{

@@ -420,10 +420,14 @@ type AcquisitionCost struct {
 
 	// Values maps attribute values to costs (non-negative decimals).
 	// +kubebuilder:validation:MaxProperties=256
-	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].matches('^[0-9]+([.][0-9]+)?$'))",message="every value must be a non-negative decimal"
 	// +optional
-	Values map[string]string `json:"values,omitempty"`
+	Values map[string]NonNegativeDecimal `json:"values,omitempty"`
 }
+
+// NonNegativeDecimal is a non-negative decimal number written as a string ("12.50").
+// +kubebuilder:validation:Pattern=`^[0-9]+(\.[0-9]+)?$`
+// +kubebuilder:validation:MaxLength=32
+type NonNegativeDecimal string
 
 // ReturnsPolicy says what negative amounts mean.
 // +kubebuilder:validation:Enum=Net;Exclude;Reject

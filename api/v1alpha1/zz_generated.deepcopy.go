@@ -20,7 +20,7 @@ func (in *AcquisitionCost) DeepCopyInto(out *AcquisitionCost) {
 	*out = *in
 	if in.Values != nil {
 		in, out := &in.Values, &out.Values
-		*out = make(map[string]string, len(*in))
+		*out = make(map[string]NonNegativeDecimal, len(*in))
 		for key, val := range *in {
 			(*out)[key] = val
 		}

@@ -83,7 +83,7 @@ func Config(spec *v1alpha1.LTVComputationSpec, end time.Time, segments []v1alpha
 			Values:      map[string]float64{},
 		}
 		for k, v := range ac.Values {
-			cfg.AcquisitionCost.Values[k] = p.decimal("spec.economics.acquisitionCost.values["+k+"]", v, 0)
+			cfg.AcquisitionCost.Values[k] = p.decimal("spec.economics.acquisitionCost.values["+k+"]", string(v), 0)
 		}
 	}
 	for _, s := range segments {

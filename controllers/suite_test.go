@@ -1,0 +1,173 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
+	"github.com/ltv-operator/ltv-operator/controllers"
+)
+
+// The suite runs the operator's controllers, wired as the manager binary wires them, against a
+// real kube-apiserver and etcd (envtest). KUBEBUILDER_ASSETS or bin/k8s provides the binaries
+// (make envtest).
+var (
+	k8sClient client.Client
+	testEnv   *envtest.Environment
+	fakeClock *clocktesting.FakeClock
+	scheme    = runtime.NewScheme()
+	nsCounter atomic.Int64
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runSuite(m))
+}
+
+func runSuite(m *testing.M) int {
+	logf.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(false), zap.Level(zapLevel())))
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
+
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		assets = filepath.Join("..", "bin", "k8s")
+	}
+	testEnv = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: assets,
+	}
+	cfg, err := testEnv.Start()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "starting the test control plane (run `make envtest`): %v\n", err)
+		return 1
+	}
+	defer func() { _ = testEnv.Stop() }()
+
+	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fakeClock = clocktesting.NewFakeClock(time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC))
+	if err := controllers.Setup(mgr, controllers.Options{Clock: fakeClock, MaxConcurrent: 4, RunTimeout: time.Minute}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	code := m.Run()
+	cancel()
+	if err := <-done; err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+	}
+	return code
+}
+
+func zapLevel() zapcore.Level {
+	if os.Getenv("TEST_VERBOSE") != "" {
+		return -1
+	}
+	return 2
+}
+
+// newNamespace creates a namespace of the test's own.
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	name := fmt.Sprintf("t%d-%s", nsCounter.Add(1), strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())))
+	if len(name) > 60 {
+		name = name[:60]
+	}
+	name = strings.TrimRight(name, "-")
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := k8sClient.Create(context.Background(), ns); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// eventually polls cond until it returns true or the timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		last = state
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s; last state: %s", timeout, what, last)
+}
+
+func getLTV(t *testing.T, ns, name string) *v1alpha1.LTVComputation {
+	t.Helper()
+	var obj v1alpha1.LTVComputation
+	if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &obj); err != nil {
+		t.Fatal(err)
+	}
+	return &obj
+}
+
+func describe(obj *v1alpha1.LTVComputation) string {
+	var parts []string
+	for _, c := range obj.Status.Conditions {
+		parts = append(parts, fmt.Sprintf("%s=%s(%s: %s)", c.Type, c.Status, c.Reason, c.Message))
+	}
+	return fmt.Sprintf("gen=%d observed=%d runs=%d conditions=[%s]", obj.Generation, obj.Status.ObservedGeneration, len(obj.Status.RecentRuns), strings.Join(parts, "; "))
+}
+
+// waitCondition waits until the computation's condition has the status and reason, for the
+// current generation.
+func waitCondition(t *testing.T, ns, name, condType string, status metav1.ConditionStatus, reason string) *v1alpha1.LTVComputation {
+	t.Helper()
+	var obj *v1alpha1.LTVComputation
+	eventually(t, 30*time.Second, fmt.Sprintf("%s %s=%s reason %s", name, condType, status, reason), func() (bool, string) {
+		obj = getLTV(t, ns, name)
+		c := meta.FindStatusCondition(obj.Status.Conditions, condType)
+		ok := c != nil && c.Status == status && (reason == "" || c.Reason == reason) && obj.Status.ObservedGeneration == obj.Generation
+		return ok, describe(obj)
+	})
+	return obj
+}
+
+// waitRuns waits until the computation has recorded n runs.
+func waitRuns(t *testing.T, ns, name string, n int) *v1alpha1.LTVComputation {
+	t.Helper()
+	var obj *v1alpha1.LTVComputation
+	eventually(t, 30*time.Second, fmt.Sprintf("%s to record %d runs", name, n), func() (bool, string) {
+		obj = getLTV(t, ns, name)
+		return len(obj.Status.RecentRuns) >= n && meta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ConditionReconciling) == nil ||
+			len(obj.Status.RecentRuns) >= n && meta.IsStatusConditionTrue(obj.Status.Conditions, v1alpha1.ConditionStalled), describe(obj)
+	})
+	return obj
+}
