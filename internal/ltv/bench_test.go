@@ -11,9 +11,10 @@ import (
 
 // simulateCustomers draws n customers' summaries from BG/NBD (bg = r, alpha, a, b per week) and
 // Gamma-Gamma (gg = p, q, gamma) with first purchases spread uniformly over maxDays days before the
-// end of observation. Times are whole days expressed in weeks (days/7) and purchases on the same day
-// are merged, as in the summaries the operator computes. Seeded and deterministic.
-func simulateCustomers(n int, seed uint64, bg, gg []float64, maxDays int) (rows []RFM, monetary []float64) {
+// end of observation. Unless continuous, times are whole days expressed in weeks (days/7) and
+// purchases on the same day are merged, as in the summaries the operator computes (which makes the
+// data slightly different from the model). Seeded and deterministic.
+func simulateCustomers(n int, seed uint64, bg, gg []float64, maxDays int, continuous bool) (rows []RFM, monetary []float64) {
 	src := rand.NewPCG(seed, 0x73696d)
 	rng := rand.New(src)
 	lam := distuv.Gamma{Alpha: bg[0], Beta: bg[1], Src: src}
@@ -24,27 +25,36 @@ func simulateCustomers(n int, seed uint64, bg, gg []float64, maxDays int) (rows 
 	for i := range rows {
 		tDays := 1 + rng.IntN(maxDays)
 		T := float64(tDays) / 7
+		if continuous {
+			T = rng.Float64() * float64(maxDays) / 7
+		}
 		l, p := lam.Rand(), drop.Rand()
-		x, lastDay := 0, 0
+		x, lastDay, tx := 0, 0, 0.0
 		t := 0.0
 		for {
 			t += rng.ExpFloat64() / l
 			if t >= T {
 				break
 			}
-			day := int(t * 7)
-			if day >= tDays {
-				break
-			}
-			if day != lastDay {
+			if continuous {
 				x++
-				lastDay = day
+				tx = t
+			} else {
+				day := int(t * 7)
+				if day >= tDays {
+					break
+				}
+				if day != lastDay {
+					x++
+					lastDay = day
+					tx = float64(day) / 7
+				}
 			}
 			if rng.Float64() < p {
 				break
 			}
 		}
-		rows[i] = RFM{X: float64(x), Tx: float64(lastDay) / 7, T: T}
+		rows[i] = RFM{X: float64(x), Tx: tx, T: T}
 		if x > 0 {
 			v := nu.Rand()
 			z := distuv.Gamma{Alpha: gg[0] * float64(x), Beta: v * float64(x), Src: src}
@@ -71,7 +81,7 @@ func simulated(n int) *simData {
 	if v, ok := simCache.Load(n); ok {
 		return v.(*simData)
 	}
-	rows, m := simulateCustomers(n, 42, benchBG, benchGG, 730)
+	rows, m := simulateCustomers(n, 42, benchBG, benchGG, 730, false)
 	d := &simData{rows: rows, monetary: m, freq: make([]float64, n)}
 	for i, r := range rows {
 		d.freq[i] = r.X

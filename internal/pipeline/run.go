@@ -51,17 +51,17 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	n := len(sum.Customers)
 	values := make([]ltv.CustomerValue, n)
 	res := &report.Result{
-		ObservationEnd:  cfg.ObservationEnd.Format(time.DateOnly),
-		TimeUnit:        string(cfg.Unit),
-		HorizonMonths:   cfg.HorizonMonths,
-		Currency:        cfg.Currency,
-		Customers:       int64(n),
-		Transactions:    int64(sum.Transactions),
-		Revenue:         sum.Revenue,
-		InvalidRows:     int64(sum.InvalidRows),
-		ExcludedRows:    int64(sum.FutureRows + sum.ExcludedReturns),
-		DataDigest:      sum.Digest,
-		Model:           report.ModelResult{Type: cfg.Model},
+		ObservationEnd: cfg.ObservationEnd.Format(time.DateOnly),
+		TimeUnit:       string(cfg.Unit),
+		HorizonMonths:  cfg.HorizonMonths,
+		Currency:       cfg.Currency,
+		Customers:      int64(n),
+		Transactions:   int64(sum.Transactions),
+		Revenue:        sum.Revenue,
+		InvalidRows:    int64(sum.InvalidRows),
+		ExcludedRows:   int64(sum.FutureRows + sum.ExcludedReturns),
+		DataDigest:     sum.Digest,
+		Model:          report.ModelResult{Type: cfg.Model},
 	}
 	if cfg.HoldoutPeriods > 0 {
 		res.CalibrationEnd = cfg.CalibrationEnd().Format(time.DateOnly)
@@ -196,7 +196,7 @@ func annuityFactor(months, monthly float64) float64 {
 		f += math.Pow(1+monthly, -m)
 	}
 	if frac := months - whole; frac > 0 {
-		f += frac * math.Pow(1+monthly, -(whole + 1))
+		f += frac * math.Pow(1+monthly, -(whole+1))
 	}
 	return f
 }

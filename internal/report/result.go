@@ -69,10 +69,10 @@ type ModelResult struct {
 
 // Validation compares predicted with actual repeat transactions in the holdout.
 type Validation struct {
-	HoldoutPeriods        int                `json:"holdoutPeriods"`
-	PredictedTransactions float64            `json:"predictedTransactions"`
-	ActualTransactions    int64              `json:"actualTransactions"`
-	MeanAbsoluteError     float64            `json:"meanAbsoluteError"`
+	HoldoutPeriods        int                 `json:"holdoutPeriods"`
+	PredictedTransactions float64             `json:"predictedTransactions"`
+	ActualTransactions    int64               `json:"actualTransactions"`
+	MeanAbsoluteError     float64             `json:"meanAbsoluteError"`
 	ByFrequency           []FrequencyBacktest `json:"byFrequency"`
 }
 

@@ -1,13 +1,16 @@
 package summary
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // dayTracker counts a customer's distinct transaction days in O(1) space. It knows the first
@@ -17,9 +20,9 @@ import (
 // last-63 that is not in the bitmap is ambiguous: the Builder settles those in Finish from its
 // day log (see the package documentation).
 type dayTracker struct {
-	first, last int32
-	n           int32  // distinct days
 	recent      uint64 // bit k: day last-k is known (k < 64)
+	first, last int32
+	n           int32 // distinct days
 }
 
 type dayResult uint8
@@ -69,15 +72,16 @@ func (t *dayTracker) add(d int32) dayResult {
 	return dayAmbiguous
 }
 
-// custState is one customer's running calibration aggregate.
+// custState is one customer's running calibration aggregate: 64 bytes, one cache line, no
+// pointers.
 type custState struct {
-	id         string
-	cal        dayTracker
-	firstNanos int64   // time of day of the row that set the attributes (on day cal.first)
-	firstAmt   float64 // net value of day cal.first
-	sum        float64 // net calibration amount
-	orders     int32
-	attr       int32 // index into Builder.tuples
+	id       idRef
+	pfx      uint64 // idPrefix(id)
+	cal      dayTracker
+	firstAmt float64 // net value of day cal.first
+	sum      float64 // net calibration amount
+	orders   int32
+	attr     int32 // index into Builder.tuples
 }
 
 // holdState is one customer's holdout aggregate (allocated only when there is a holdout window).
@@ -104,9 +108,12 @@ type Builder struct {
 	returns ReturnsPolicy
 	names   []string
 
-	index map[string]int32
-	cust  [][]custState // chunks of chunkLen
-	hold  [][]holdState // parallel to cust; nil without a holdout window
+	ids  idIndex
+	cust [][]custState // chunks of chunkLen
+	hold [][]holdState // parallel to cust; nil without a holdout window
+	// nanos holds, parallel to cust, the time of day of the row that set the customer's
+	// attributes (on day cal.first); allocated at the first timestamp with a time of day.
+	nanos [][]int64
 	n     int32
 
 	tupleIndex map[string]int32
@@ -121,8 +128,9 @@ type Builder struct {
 	// by customer and day, in case that day becomes the first one.
 	negBefore map[int32]map[int32]float64
 
-	lastID  []byte // the previous row's customer (ReadCSV's path)
-	lastIdx int32
+	batch      []queuedRow // ReadCSV's rows waiting for flush
+	batchAttrs [][]byte
+	sink       uint64
 
 	rows, future, excluded, invalid int
 	samples                         []*RowError
@@ -135,9 +143,8 @@ func NewBuilder(opts Options, attributeNames []string) *Builder {
 	b := &Builder{
 		opts:       opts,
 		names:      slices.Clone(attributeNames),
-		index:      make(map[string]int32),
+		ids:        newIDIndex(),
 		tupleIndex: make(map[string]int32),
-		lastIdx:    -1,
 	}
 	if opts.Unit == "" {
 		b.opts.Unit = Week
@@ -175,7 +182,7 @@ func (b *Builder) st(idx int32) *custState { return &b.cust[idx>>chunkBits][idx&
 
 func (b *Builder) hs(idx int32) *holdState { return &b.hold[idx>>chunkBits][idx&chunkMask] }
 
-func (b *Builder) newCustomer(id string) int32 {
+func (b *Builder) newCustomer(id []byte, h, pfx uint64) int32 {
 	idx := b.n
 	if idx == math.MaxInt32 {
 		panic("summary: too many customers")
@@ -191,14 +198,41 @@ func (b *Builder) newCustomer(id string) int32 {
 		if b.obsEnd > b.calEnd {
 			b.hold = append(b.hold, make([]holdState, 0, c))
 		}
+		if b.nanos != nil {
+			b.nanos = append(b.nanos, make([]int64, 0, c))
+		}
 		last++
 	}
-	b.cust[last] = append(b.cust[last], custState{id: id})
-	if b.obsEnd > b.calEnd {
+	b.cust[last] = append(b.cust[last], custState{id: b.ids.intern(id), pfx: pfx})
+	if b.hold != nil {
 		b.hold[last] = append(b.hold[last], holdState{})
 	}
-	b.index[id] = idx
+	if b.nanos != nil {
+		b.nanos[last] = append(b.nanos[last], 0)
+	}
+	b.ids.insert(h, idx)
 	return idx
+}
+
+// firstNanos returns the time of day of customer idx's attribute row.
+func (b *Builder) firstNanos(idx int32) int64 {
+	if b.nanos == nil {
+		return 0
+	}
+	return b.nanos[idx>>chunkBits][idx&chunkMask]
+}
+
+func (b *Builder) setFirstNanos(idx int32, v int64) {
+	if b.nanos == nil {
+		if v == 0 {
+			return
+		}
+		b.nanos = make([][]int64, len(b.cust))
+		for i, c := range b.cust {
+			b.nanos[i] = make([]int64, len(c), cap(c))
+		}
+	}
+	b.nanos[idx>>chunkBits][idx&chunkMask] = v
 }
 
 // admit applies the window and the returns policy; reject reports a negative amount under Reject.
@@ -288,13 +322,13 @@ func (b *Builder) update(idx, day int32, nanos int64, amount float64) (setAttrs 
 		if m := b.negBefore[idx]; m != nil {
 			s.firstAmt += m[day]
 		}
-		s.firstNanos = nanos
+		b.setFirstNanos(idx, nanos)
 		return true
 	}
 	if day == prevFirst {
 		s.firstAmt += amount
-		if nanos < s.firstNanos {
-			s.firstNanos = nanos
+		if nanos < b.firstNanos(idx) {
+			b.setFirstNanos(idx, nanos)
 			return true
 		}
 	}
@@ -351,26 +385,71 @@ func (b *Builder) addTuple(key string, tuple []string) int32 {
 	return t
 }
 
-// addBytes is ReadCSV's path: id and attribute values are borrowed bytes.
-func (b *Builder) addBytes(id []byte, day int32, nanos int64, amount float64, attrs [][]byte) (reject bool) {
-	ok, reject := b.admit(day, amount)
-	if !ok {
-		return reject
+// queuedRow is an admitted CSV row waiting in the batch; id and attrs borrow the parser's buffer.
+type queuedRow struct {
+	id     []byte
+	h, pfx uint64
+	amount float64
+	nanos  int64
+	day    int32
+}
+
+var T1, T2 time.Duration
+
+// batchLen is how many rows ReadCSV's path looks up together.
+const batchLen = 256
+
+// queue adds an admitted row to the batch (ReadCSV's path); the caller must flush before the
+// bytes id and attrs point into are reused.
+func (b *Builder) queue(id []byte, day int32, nanos int64, amount float64, attrs [][]byte) {
+	b.batch = append(b.batch, queuedRow{id: id, amount: amount, nanos: nanos, day: day})
+	b.batchAttrs = append(b.batchAttrs, attrs...)
+	if len(b.batch) == batchLen {
+		b.flush()
 	}
-	idx := b.lastIdx
-	if idx < 0 || string(id) != string(b.lastID) {
-		var found bool
-		idx, found = b.index[string(id)]
-		if !found {
-			idx = b.newCustomer(string(id))
+}
+
+// flush applies the batched rows. Looking up a customer costs cache misses (the table slot,
+// the customer's state, its id); done row by row they are paid one after the other. Here the
+// slots, then the states and ids, are first loaded for the whole batch in tight loops of
+// independent loads that the processor overlaps, and then the rows are applied in order.
+func (b *Builder) flush() {
+	rows := b.batch
+	if len(rows) == 0 {
+		return
+	}
+	var sink uint64
+	t0 := time.Now()
+	for i := range rows {
+		r := &rows[i]
+		r.h = maphash.Bytes(b.ids.seed, r.id)
+		r.pfx = idPrefix(r.id)
+		sink += b.ids.table[b.ids.home(r.h)]
+	}
+	for i := range rows {
+		if idx := b.ids.candidate(rows[i].h); idx >= 0 {
+			sink += b.st(idx).pfx
 		}
-		b.lastID = append(b.lastID[:0], id...)
-		b.lastIdx = idx
 	}
-	if b.update(idx, day, nanos, amount) {
-		b.setAttrsBytes(idx, attrs)
+	b.sink += sink
+	t2 := time.Now()
+	T1 += t2.Sub(t0)
+	na := len(b.names)
+	for i := range rows {
+		r := &rows[i]
+		idx := b.lookup(r.id, r.h, r.pfx)
+		if idx < 0 {
+			idx = b.newCustomer(r.id, r.h, r.pfx)
+		}
+		if b.update(idx, r.day, r.nanos, r.amount) {
+			b.setAttrsBytes(idx, b.batchAttrs[i*na:(i+1)*na])
+		}
 	}
-	return false
+	T2 += time.Since(t2)
+	clear(rows) // drop the references to the parser's buffer
+	b.batch = rows[:0]
+	clear(b.batchAttrs)
+	b.batchAttrs = b.batchAttrs[:0]
 }
 
 // Add adds one transaction: the customer's id, its time (its UTC calendar day counts), its
@@ -387,6 +466,8 @@ func (b *Builder) Add(id string, ts time.Time, amount float64, attrs []string) e
 	switch {
 	case id == "":
 		return b.invalidRow(&RowError{Column: "customerID", Reason: "customer ID is empty"})
+	case len(id) > MaxIDLength:
+		return b.invalidRow(&RowError{Column: "customerID", Value: truncValue([]byte(id)), Reason: fmt.Sprintf("is longer than %d bytes", MaxIDLength)})
 	case math.IsNaN(amount) || math.IsInf(amount, 0):
 		return b.invalidRow(&RowError{Column: "amount", Value: fmt.Sprint(amount), Reason: "is not a finite number"})
 	case len(attrs) != len(b.names):
@@ -401,11 +482,12 @@ func (b *Builder) Add(id string, ts time.Time, amount float64, attrs []string) e
 	if !ok {
 		return nil
 	}
-	idx, found := b.index[id]
-	if !found {
-		idx = b.newCustomer(strings.Clone(id))
+	idb := unsafe.Slice(unsafe.StringData(id), len(id)) // read only
+	h, pfx := maphash.Bytes(b.ids.seed, idb), idPrefix(idb)
+	idx := b.lookup(idb, h, pfx)
+	if idx < 0 {
+		idx = b.newCustomer(idb, h, pfx)
 	}
-	b.lastIdx = -1 // the bytes path's cache is not kept in sync here
 	if b.update(idx, day, nanos, amount) {
 		b.setAttrsStrings(idx, attrs)
 	}
@@ -479,7 +561,7 @@ func (b *Builder) Finish() (*Summary, error) {
 	}
 	b.resolvePending()
 	b.dayLog = nil
-	b.index = nil
+	b.ids.table = nil
 	b.tupleIndex = nil
 	b.negBefore = nil
 
@@ -505,9 +587,7 @@ func (b *Builder) Finish() (*Summary, error) {
 				}
 				continue
 			}
-			var p [8]byte
-			copy(p[:], s.id)
-			keys = append(keys, sortKey{binary.BigEndian.Uint64(p[:]), int32(ci<<chunkBits + j)})
+			keys = append(keys, sortKey{sortPrefix(s.pfx), int32(ci<<chunkBits + j)})
 		}
 	}
 	if len(keys) == 0 {
@@ -517,7 +597,7 @@ func (b *Builder) Finish() (*Summary, error) {
 		if c := cmp.Compare(x.pfx, y.pfx); c != 0 {
 			return c
 		}
-		return strings.Compare(b.st(x.idx).id, b.st(y.idx).id)
+		return bytes.Compare(b.ids.bytes(b.st(x.idx).id), b.ids.bytes(b.st(y.idx).id))
 	})
 
 	unit := b.opts.Unit
@@ -525,7 +605,7 @@ func (b *Builder) Finish() (*Summary, error) {
 	for i, k := range keys {
 		s := b.st(k.idx)
 		c := &out[i]
-		c.ID = s.id
+		c.ID = b.ids.str(s.id)
 		c.Attributes = b.tuples[s.attr]
 		c.FirstPurchase = dayTime(s.cal.first)
 		c.LastPurchase = dayTime(s.cal.last)
@@ -546,7 +626,7 @@ func (b *Builder) Finish() (*Summary, error) {
 		sum.Revenue += s.sum
 	}
 	sum.Customers = out
-	b.cust, b.hold, b.tuples = nil, nil, nil
+	b.cust, b.hold, b.nanos, b.tuples = nil, nil, nil, nil
 	return sum, nil
 }
 

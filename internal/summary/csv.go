@@ -263,6 +263,7 @@ func (p *csvParser) finish() error {
 // parse handles the complete records in data and returns the number of bytes they took. With
 // final, the end of data ends the last record.
 func (p *csvParser) parse(data []byte, final bool) (int, error) {
+	defer p.b.flush() // the batched rows borrow data
 	pos := 0
 	for pos < len(data) {
 		rest := data[pos:]
@@ -291,7 +292,9 @@ func (p *csvParser) parse(data []byte, final bool) (int, error) {
 				}
 				continue
 			}
-			if err := p.record(start); err != nil {
+			err := p.record(start)
+			p.b.flush() // the fields point into p.qbuf, which the next quoted record reuses
+			if err != nil {
 				return pos, err
 			}
 			continue
@@ -490,6 +493,9 @@ func (p *csvParser) record(line int) error {
 	if len(id) == 0 {
 		return p.invalid(&RowError{Line: line, Column: p.cols.CustomerID, Reason: "customer ID is empty"})
 	}
+	if len(id) > MaxIDLength {
+		return p.invalid(&RowError{Line: line, Column: p.cols.CustomerID, Value: truncValue(id), Reason: fmt.Sprintf("is longer than %d bytes", MaxIDLength)})
+	}
 	ts := trim(f[p.tsCol])
 	day, nanos, ok := parseTimestamp(ts)
 	if !ok {
@@ -504,8 +510,12 @@ func (p *csvParser) record(line int) error {
 	for i, c := range p.attrCols {
 		p.attrs[i] = trim(f[c])
 	}
-	if reject := p.b.addBytes(id, day, nanos, amount, p.attrs); reject {
+	ok, reject := p.b.admit(day, amount)
+	if reject {
 		return p.invalid(&RowError{Line: line, Column: p.cols.Amount, Value: truncValue(amt), Reason: "is negative and returns is Reject"})
+	}
+	if ok {
+		p.b.queue(id, day, nanos, amount, p.attrs)
 	}
 	return nil
 }
