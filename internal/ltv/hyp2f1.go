@@ -33,13 +33,12 @@ func hyp2f1(a, b, c, z float64) float64 {
 // hyp2f1Comp is hyp2f1 with the complement omz = 1-z supplied by the caller, who can often compute
 // it without the cancellation of 1-z next to z = 1 (for example (alpha+T)/(alpha+T+t)).
 func hyp2f1Comp(a, b, c, z, omz float64) float64 {
-	l, s := logHyp2f1Comp(a, b, c, z, omz)
-	if s == 0 {
-		return 0
+	v := hyp2f1Scaled(a, b, c, z, omz)
+	if v.e == 0 || v.m == 0 || math.IsNaN(v.m) || math.IsInf(v.m, 0) {
+		return v.m
 	}
-	if math.IsNaN(s) {
-		return math.NaN()
-	}
+	// m*exp(e) without overflowing in exp when m is small and e large (or the reverse).
+	l, s := v.log()
 	return s * math.Exp(l)
 }
 
@@ -95,6 +94,9 @@ func ratioAbs(s, t scaled) float64 {
 			return 1
 		}
 		return math.Inf(1)
+	}
+	if s.e == t.e {
+		return math.Abs(s.m) / math.Abs(t.m)
 	}
 	return math.Abs(s.m) / math.Abs(t.m) * math.Exp(s.e-t.e)
 }
@@ -226,7 +228,7 @@ func seriesCost(a, b, c, z float64) float64 {
 		return math.Inf(1)
 	}
 	rho := func(k float64) float64 { return math.Abs((a + k) * (b + k) / ((c + k) * (k + 1)) * z) }
-	kmin := math.Max(0, math.Max(-a, math.Max(-b, -c)))
+	kmin := max(0, -a, -b, -c)
 	k := math.Ceil(kmin)
 	for step := 1.0; rho(k) >= 1 || rho(2*k+8) >= 1; step *= 2 {
 		k += step
@@ -234,7 +236,7 @@ func seriesCost(a, b, c, z float64) float64 {
 			return math.Inf(1)
 		}
 	}
-	r := math.Max(rho(2*k+8), z)
+	r := max(rho(2*k+8), z)
 	return k + 38/(-math.Log(r)) + 1
 }
 
@@ -242,7 +244,7 @@ func seriesCost(a, b, c, z float64) float64 {
 // terms' magnitudes (same scale), and false when it did not converge within the cap.
 func series(a, b, c, z float64) (val, abs scaled, terms int, ok bool) {
 	sum, asum, t, e := 1.0, 1.0, 1.0, 0.0
-	kmin := math.Max(0, math.Max(-a, math.Max(-b, -c)))
+	kmin := max(0, -a, -b, -c)
 	for k := 0; k < hypSeriesMax; k++ {
 		fk := float64(k)
 		num := (a + fk) * (b + fk)
@@ -262,7 +264,10 @@ func series(a, b, c, z float64) (val, abs scaled, terms int, ok bool) {
 			at = 1
 		}
 		if fk+1 > kmin+1 {
-			r := math.Max(math.Abs(rho), z)
+			r := math.Abs(rho)
+			if r < z {
+				r = z
+			}
 			if r < 1 {
 				tail := at * r / (1 - r)
 				if tail <= 1e-17*math.Abs(sum)+1e-19*asum {
@@ -305,6 +310,18 @@ func hyp2f1Unit(a, b, c, z, omz float64) scaled {
 	m := c - a - b
 	costD := seriesCost(a, b, c, z)
 	costE := seriesCost(c-a, c-b, c, z) + 2
+	// Fast path: a short series (direct or after Euler's transformation) that does not cancel.
+	if cheap := math.Min(costD, costE); cheap <= 80 {
+		var r hypResult
+		if costD <= costE {
+			r = viaSeries(a, b, c, z, 0)
+		} else {
+			r = viaSeries(c-a, c-b, c, z, m*math.Log(omz))
+		}
+		if r.ok && r.err <= 2e-14 {
+			return r.v
+		}
+	}
 	n := math.Round(m)
 	eps := m - n
 	var costW float64
