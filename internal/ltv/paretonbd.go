@@ -496,8 +496,8 @@ func pnbdMultiStart(d *pnbdData, starts [][]float64) (FitResult, bool) {
 	return found[best], true
 }
 
-// logParams returns the logarithms of positive parameters.
-func logParams(p []float64) []float64 {
+// pnbdLogParams returns the logarithms of positive parameters.
+func pnbdLogParams(p []float64) []float64 {
 	out := make([]float64, len(p))
 	for i, v := range p {
 		out[i] = math.Log(v)
@@ -545,11 +545,11 @@ func FitParetoNBD(rows []RFM) (PurchaseModel, error) {
 		case !ok:
 			res, err = maximizeLikelihoodCheapGrad(paretoNBDModel, paretoNBDNames, d.negLL, starts)
 		case pre.LogCovariance == nil:
-			res, err = maximizeLikelihoodCheapGrad(paretoNBDModel, paretoNBDNames, d.negLL, [][]float64{logParams(pre.Params)})
+			res, err = maximizeLikelihoodCheapGrad(paretoNBDModel, paretoNBDNames, d.negLL, [][]float64{pnbdLogParams(pre.Params)})
 		default:
 			// The subsample's weights add up to the full data's, so its inverse Hessian estimates
 			// the full data's: a quasi-Newton polish from there needs only a few evaluations.
-			res, err = polishLikelihood(paretoNBDModel, paretoNBDNames, d.negLL, logParams(pre.Params), pre.LogCovariance)
+			res, err = polishLikelihood(paretoNBDModel, paretoNBDNames, d.negLL, pnbdLogParams(pre.Params), pre.LogCovariance)
 		}
 	} else {
 		res, err = maximizeLikelihoodCheapGrad(paretoNBDModel, paretoNBDNames, d.negLL, starts)

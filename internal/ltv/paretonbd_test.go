@@ -61,7 +61,7 @@ func TestParetoNBDCDNOW(t *testing.T) {
 		t.Errorf("LL = %.3f, published -9595.0", fr.LogLikelihood)
 	}
 	// The published parameters score within 1e-4 of our optimum, and not above it.
-	pub := newPNBDData(rows).negLL(logParams(want), nil)
+	pub := newPNBDData(rows).negLL(pnbdLogParams(want), nil)
 	if d := -pub - fr.LogLikelihood; d > 1e-6 || d < -1e-3 {
 		t.Errorf("LL at the published parameters %.6f, at ours %.6f", -pub, fr.LogLikelihood)
 	}
