@@ -1,0 +1,92 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteTable prints a Result for people: the headline figures, the model, segments and
+// breakdowns.
+func WriteTable(w io.Writer, r *Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	cur := r.Currency
+	line := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	line("Observation end", r.ObservationEnd+" ("+r.TimeUnit+"s, horizon "+fmt.Sprint(r.HorizonMonths)+" months)")
+	line("Customers", fmt.Sprintf("%d (%d repeat), %d transactions, revenue %.2f %s", r.Customers, r.RepeatCustomers, r.Transactions, r.Revenue, cur))
+	avg := fmt.Sprintf("%.2f %s", r.AverageLTV, cur)
+	if iv := r.AverageLTVInterval; iv != nil {
+		avg += fmt.Sprintf("  (%.0f%% interval %.2f .. %.2f)", iv.Level*100, iv.Low, iv.High)
+	}
+	line("Average LTV", avg)
+	line("Median / total LTV", fmt.Sprintf("%.2f / %.2f %s", r.MedianLTV, r.TotalLTV, cur))
+	if r.LTVToCAC != nil {
+		line("LTV:CAC", fmt.Sprintf("%.2f (average CAC %.2f %s)", *r.LTVToCAC, *r.AverageAcquisitionCost, cur))
+	}
+	line("Affordable CAC at 3:1", fmt.Sprintf("%.2f %s", r.AffordableCAC, cur))
+	line("Top 20% value share", fmt.Sprintf("%.1f%%", r.Top20PercentValueShare*100))
+	if r.AverageProbabilityAlive != nil {
+		line("Avg probability alive", fmt.Sprintf("%.3f", *r.AverageProbabilityAlive))
+	}
+	model := r.Model.Type
+	if r.Model.Spend != "" {
+		model += " + " + r.Model.Spend
+	}
+	if len(r.Model.Parameters) > 0 {
+		names := make([]string, 0, len(r.Model.Parameters))
+		for k := range r.Model.Parameters {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		var ps []string
+		for _, k := range names {
+			ps = append(ps, fmt.Sprintf("%s=%.4g", k, r.Model.Parameters[k]))
+		}
+		model += ": " + strings.Join(ps, " ")
+	}
+	if r.Model.LogLikelihood != nil {
+		model += fmt.Sprintf(", LL %.1f", *r.Model.LogLikelihood)
+	}
+	line("Model", model)
+	if v := r.Validation; v != nil {
+		line("Holdout", fmt.Sprintf("%d periods: predicted %.1f vs actual %d repeat transactions, MAE %.3f", v.HoldoutPeriods, v.PredictedTransactions, v.ActualTransactions, v.MeanAbsoluteError))
+	}
+	if r.InvalidRows > 0 || r.ExcludedRows > 0 {
+		line("Rows left out", fmt.Sprintf("%d invalid, %d excluded", r.InvalidRows, r.ExcludedRows))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Segments) > 0 {
+		fmt.Fprintln(w, "\nSegments")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "segment\tcustomers\taverage LTV\ttotal LTV\tvalue share\t\n")
+		for _, s := range r.Segments {
+			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.1f%%\t\n", s.Name, s.Customers, s.AverageLTV, s.TotalLTV, s.ValueShare*100)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	for _, b := range r.Breakdowns {
+		fmt.Fprintf(w, "\nBy %s\n", b.Attribute)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "%s\tcustomers\taverage LTV\ttotal LTV\tCAC\tLTV:CAC\t\n", b.Attribute)
+		for _, v := range b.Values {
+			cac, ratio := "-", "-"
+			if v.AcquisitionCost != nil {
+				cac = fmt.Sprintf("%.2f", *v.AcquisitionCost)
+			}
+			if v.LTVToCAC != nil {
+				ratio = fmt.Sprintf("%.2f", *v.LTVToCAC)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%s\t%s\t\n", v.Value, v.Customers, v.AverageLTV, v.TotalLTV, cac, ratio)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
