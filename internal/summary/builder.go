@@ -128,9 +128,8 @@ type Builder struct {
 	// by customer and day, in case that day becomes the first one.
 	negBefore map[int32]map[int32]float64
 
-	batch      []queuedRow // ReadCSV's rows waiting for flush
-	batchAttrs [][]byte
-	sink       uint64
+	attrScratch [][]byte
+	sink        uint64 // keeps the warming loads of applyBatch
 
 	rows, future, excluded, invalid int
 	samples                         []*RowError
@@ -383,73 +382,6 @@ func (b *Builder) addTuple(key string, tuple []string) int32 {
 	b.tuples = append(b.tuples, tuple[:len(tuple):len(tuple)])
 	b.tupleIndex[key] = t
 	return t
-}
-
-// queuedRow is an admitted CSV row waiting in the batch; id and attrs borrow the parser's buffer.
-type queuedRow struct {
-	id     []byte
-	h, pfx uint64
-	amount float64
-	nanos  int64
-	day    int32
-}
-
-var T1, T2 time.Duration
-
-// batchLen is how many rows ReadCSV's path looks up together.
-const batchLen = 256
-
-// queue adds an admitted row to the batch (ReadCSV's path); the caller must flush before the
-// bytes id and attrs point into are reused.
-func (b *Builder) queue(id []byte, day int32, nanos int64, amount float64, attrs [][]byte) {
-	b.batch = append(b.batch, queuedRow{id: id, amount: amount, nanos: nanos, day: day})
-	b.batchAttrs = append(b.batchAttrs, attrs...)
-	if len(b.batch) == batchLen {
-		b.flush()
-	}
-}
-
-// flush applies the batched rows. Looking up a customer costs cache misses (the table slot,
-// the customer's state, its id); done row by row they are paid one after the other. Here the
-// slots, then the states and ids, are first loaded for the whole batch in tight loops of
-// independent loads that the processor overlaps, and then the rows are applied in order.
-func (b *Builder) flush() {
-	rows := b.batch
-	if len(rows) == 0 {
-		return
-	}
-	var sink uint64
-	t0 := time.Now()
-	for i := range rows {
-		r := &rows[i]
-		r.h = maphash.Bytes(b.ids.seed, r.id)
-		r.pfx = idPrefix(r.id)
-		sink += b.ids.table[b.ids.home(r.h)]
-	}
-	for i := range rows {
-		if idx := b.ids.candidate(rows[i].h); idx >= 0 {
-			sink += b.st(idx).pfx
-		}
-	}
-	b.sink += sink
-	t2 := time.Now()
-	T1 += t2.Sub(t0)
-	na := len(b.names)
-	for i := range rows {
-		r := &rows[i]
-		idx := b.lookup(r.id, r.h, r.pfx)
-		if idx < 0 {
-			idx = b.newCustomer(r.id, r.h, r.pfx)
-		}
-		if b.update(idx, r.day, r.nanos, r.amount) {
-			b.setAttrsBytes(idx, b.batchAttrs[i*na:(i+1)*na])
-		}
-	}
-	T2 += time.Since(t2)
-	clear(rows) // drop the references to the parser's buffer
-	b.batch = rows[:0]
-	clear(b.batchAttrs)
-	b.batchAttrs = b.batchAttrs[:0]
 }
 
 // Add adds one transaction: the customer's id, its time (its UTC calendar day counts), its

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"hash"
 	"io"
+	"math/bits"
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
@@ -34,6 +36,13 @@ func ReadCSV(r io.Reader, cols Columns, opts Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.agg = startAggregator(b)
+	aggDone := false
+	defer func() {
+		if !aggDone {
+			p.agg.finish()
+		}
+	}()
 	h := sha256.New()
 	in := startReader(r, h)
 	defer in.stop()
@@ -62,6 +71,8 @@ func ReadCSV(r io.Reader, cols Columns, opts Options) (*Summary, error) {
 	if !p.haveHeader {
 		return nil, &ColumnError{Reason: "the input is empty: no header line"}
 	}
+	p.agg.finish()
+	aggDone = true
 	s, err := b.Finish()
 	if err != nil {
 		return nil, err
@@ -169,6 +180,7 @@ func (rd *reader) run(r io.Reader, h hash.Hash) {
 // allocation.
 type csvParser struct {
 	b    *Builder
+	agg  *aggregator
 	cols Columns
 
 	haveHeader bool
@@ -181,8 +193,9 @@ type csvParser struct {
 	maxCol     int
 
 	line   int      // lines started so far
-	fields [][]byte // the current record's fields (len = number stored)
-	nf     int      // the current record's field count (may exceed len(fields))
+	fields [][]byte // the current record's fields
+	nf     int      // the current record's field count
+	commas []int    // positions of the current row's commas
 	attrs  [][]byte
 	qbuf   []byte // unescaped quoted record
 	qends  []int
@@ -263,22 +276,11 @@ func (p *csvParser) finish() error {
 // parse handles the complete records in data and returns the number of bytes they took. With
 // final, the end of data ends the last record.
 func (p *csvParser) parse(data []byte, final bool) (int, error) {
-	defer p.b.flush() // the batched rows borrow data
 	pos := 0
 	for pos < len(data) {
-		rest := data[pos:]
-		var line []byte
-		next := len(data)
-		if nl := bytes.IndexByte(rest, '\n'); nl >= 0 {
-			line = rest[:nl]
-			next = pos + nl + 1
-		} else if final {
-			line = rest
-		} else {
-			return pos, nil
-		}
-		if bytes.IndexByte(line, '"') >= 0 {
-			n, lines, complete, rerr := p.splitQuoted(rest, final)
+		nl, quoted := p.scanRow(data, pos)
+		if quoted {
+			n, lines, complete, rerr := p.splitQuoted(data[pos:], final)
 			if !complete {
 				return pos, nil
 			}
@@ -292,51 +294,88 @@ func (p *csvParser) parse(data []byte, final bool) (int, error) {
 				}
 				continue
 			}
-			err := p.record(start)
-			p.b.flush() // the fields point into p.qbuf, which the next quoted record reuses
-			if err != nil {
+			if err := p.record(start); err != nil {
 				return pos, err
 			}
 			continue
 		}
+		end, next := nl, nl+1
+		if nl < 0 {
+			if !final {
+				return pos, nil
+			}
+			end, next = len(data), len(data)
+		}
 		p.line++
+		if end > pos && data[end-1] == '\r' {
+			end--
+		}
+		if end > pos {
+			// the fields, from the comma positions (a comma cannot follow the '\r')
+			p.fields = p.fields[:0]
+			f := pos
+			for _, c := range p.commas {
+				p.fields = append(p.fields, data[f:c])
+				f = c + 1
+			}
+			p.fields = append(p.fields, data[f:end])
+			p.nf = len(p.fields)
+			if err := p.record(p.line); err != nil {
+				return next, err
+			}
+		}
 		pos = next
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
-		}
-		if len(line) == 0 {
-			continue
-		}
-		p.splitPlain(line)
-		if err := p.record(p.line); err != nil {
-			return pos, err
-		}
 	}
 	return pos, nil
 }
 
-// splitPlain splits a record without quotes. Only the fields up to the last mapped column are
-// stored; the rest are counted.
-func (p *csvParser) splitPlain(line []byte) {
-	keep := p.maxCol + 1
-	if !p.haveHeader {
-		keep = int(^uint(0) >> 1)
-	}
-	p.fields = p.fields[:0]
-	for {
-		i := bytes.IndexByte(line, ',')
-		if i < 0 {
-			p.fields = append(p.fields, line)
-			p.nf = len(p.fields)
-			return
+const (
+	lsb  = 0x0101010101010101
+	msb  = 0x8080808080808080
+	low7 = 0x7f7f7f7f7f7f7f7f
+)
+
+// zeroBytes has the high bit set in each zero byte of x (exactly, without false positives).
+func zeroBytes(x uint64) uint64 { return ^((x&low7 + low7) | x) & msb }
+
+// scanRow scans the row starting at data[start], eight bytes at a time, recording its commas'
+// positions in p.commas. It returns the position of the line feed ending the row (-1 when data
+// ends first), or quoted when a quote comes before it (the row then takes splitQuoted's path).
+func (p *csvParser) scanRow(data []byte, start int) (nl int, quoted bool) {
+	commas := p.commas[:0]
+	i := start
+	for ; i+8 <= len(data); i += 8 {
+		w := binary.LittleEndian.Uint64(data[i:])
+		m := zeroBytes(w^(','*lsb)) | zeroBytes(w^('\n'*lsb)) | zeroBytes(w^('"'*lsb))
+		for m != 0 {
+			j := i + bits.TrailingZeros64(m)>>3
+			m &= m - 1
+			switch data[j] {
+			case ',':
+				commas = append(commas, j)
+			case '\n':
+				p.commas = commas
+				return j, false
+			default:
+				p.commas = commas
+				return -1, true
+			}
 		}
-		p.fields = append(p.fields, line[:i])
-		line = line[i+1:]
-		if len(p.fields) == keep {
-			p.nf = keep + 1 + bytes.Count(line, []byte{','})
-			return
+	}
+	for ; i < len(data); i++ {
+		switch data[i] {
+		case ',':
+			commas = append(commas, i)
+		case '\n':
+			p.commas = commas
+			return i, false
+		case '"':
+			p.commas = commas
+			return -1, true
 		}
 	}
+	p.commas = commas
+	return -1, false
 }
 
 // splitQuoted splits one record that contains a quote, starting at data[0]. It returns the bytes
@@ -515,7 +554,7 @@ func (p *csvParser) record(line int) error {
 		return p.invalid(&RowError{Line: line, Column: p.cols.Amount, Value: truncValue(amt), Reason: "is negative and returns is Reject"})
 	}
 	if ok {
-		p.b.queue(id, day, nanos, amount, p.attrs)
+		p.agg.add(id, day, nanos, amount, p.attrs)
 	}
 	return nil
 }

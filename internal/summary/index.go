@@ -1,0 +1,150 @@
+package summary
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"math/bits"
+	"unsafe"
+)
+
+// The customer index is an open-addressing hash table of uint64 entries, tag<<32 | (idx+1), where
+// tag is the top 32 bits of the id's hash and the home slot is the tag's top bits (so the table
+// can grow without rehashing the ids). The table holds no pointers, so the garbage collector
+// does not scan it.
+//
+// Customer IDs are copied into append-only arena chunks; a customer's state holds a reference
+// (chunk, offset, length) and the id's first 8 bytes, so that ids of up to 8 bytes are compared
+// without leaving the state's cache line, and the state holds no pointer either.
+
+const (
+	minTableBits = 10
+	arenaChunk   = 1 << 20
+	// MaxIDLength is the longest customer ID accepted, in bytes.
+	MaxIDLength = 1<<20 - 1
+)
+
+type idIndex struct {
+	seed   maphash.Seed
+	table  []uint64
+	bits   uint // len(table) == 1<<bits
+	n      int
+	chunks [][]byte
+}
+
+func newIDIndex() idIndex {
+	return idIndex{seed: maphash.MakeSeed(), table: make([]uint64, 1<<minTableBits), bits: minTableBits}
+}
+
+func (x *idIndex) home(h uint64) uint64 { return h >> (64 - x.bits) }
+
+// idPrefix is the first 8 bytes of an id, zero-padded, as a little-endian number.
+func idPrefix(id []byte) uint64 {
+	if len(id) >= 8 {
+		return binary.LittleEndian.Uint64(id)
+	}
+	var p uint64
+	for i, c := range id {
+		p |= uint64(c) << (8 * i)
+	}
+	return p
+}
+
+// sortPrefix turns an idPrefix into a number that orders like the bytes.
+func sortPrefix(p uint64) uint64 { return bits.ReverseBytes64(p) }
+
+// idRef locates an id in the arena: chunk<<40 | offset<<20 | length.
+type idRef uint64
+
+func (r idRef) len() int { return int(r & (1<<20 - 1)) }
+
+// intern copies id (at most MaxIDLength bytes) into the arena.
+func (x *idIndex) intern(id []byte) idRef {
+	last := len(x.chunks) - 1
+	if last < 0 || len(id) > cap(x.chunks[last])-len(x.chunks[last]) {
+		x.chunks = append(x.chunks, make([]byte, 0, arenaChunk))
+		last++
+	}
+	off := len(x.chunks[last])
+	x.chunks[last] = append(x.chunks[last], id...)
+	return idRef(uint64(last)<<40 | uint64(off)<<20 | uint64(len(id)))
+}
+
+// bytes returns the id's bytes (in the arena: do not modify).
+func (x *idIndex) bytes(r idRef) []byte {
+	c := x.chunks[r>>40]
+	off := int(r >> 20 & (1<<20 - 1))
+	return c[off : off+r.len() : off+r.len()]
+}
+
+// str returns the id as a string sharing the arena's memory (the arena is never written at
+// positions already handed out).
+func (x *idIndex) str(r idRef) string {
+	b := x.bytes(r)
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// insert adds customer idx with hash h (the id must not be present).
+func (x *idIndex) insert(h uint64, idx int32) {
+	if (x.n+1)*2 > len(x.table) {
+		x.grow()
+	}
+	x.n++
+	mask := uint64(len(x.table) - 1)
+	e := h&^(1<<32-1) | uint64(uint32(idx)+1)
+	for i := x.home(h); ; i = (i + 1) & mask {
+		if x.table[i] == 0 {
+			x.table[i] = e
+			return
+		}
+	}
+}
+
+func (x *idIndex) grow() {
+	old := x.table
+	x.bits++
+	x.table = make([]uint64, 1<<x.bits)
+	mask := uint64(len(x.table) - 1)
+	for _, e := range old {
+		if e == 0 {
+			continue
+		}
+		for i := x.home(e); ; i = (i + 1) & mask {
+			if x.table[i] == 0 {
+				x.table[i] = e
+				break
+			}
+		}
+	}
+}
+
+// candidate returns the customer in h's home slot if its tag matches, else -1 (for warming).
+func (x *idIndex) candidate(h uint64) int32 {
+	e := x.table[x.home(h)]
+	if e != 0 && e>>32 == h>>32 {
+		return int32(uint32(e) - 1)
+	}
+	return -1
+}
+
+// lookup returns the index of the customer with this id, hash and prefix, or -1.
+func (b *Builder) lookup(id []byte, h, pfx uint64) int32 {
+	x := &b.ids
+	mask := uint64(len(x.table) - 1)
+	tag := h >> 32
+	for i := x.home(h); ; i = (i + 1) & mask {
+		e := x.table[i]
+		if e == 0 {
+			return -1
+		}
+		if e>>32 == tag {
+			idx := int32(uint32(e) - 1)
+			s := b.st(idx)
+			if s.pfx == pfx && s.id.len() == len(id) && (len(id) <= 8 || string(x.bytes(s.id)) == string(id)) {
+				return idx
+			}
+		}
+	}
+}
