@@ -26,7 +26,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "Starting a local control plane (etcd + kube-apiserver)"
 go build -o "$BIN/localcluster" ./hack/localcluster
-"$BIN/localcluster" -kubeconfig "$KUBECONFIG" -assets "$BIN/k8s" -crds config/crd/bases >"$WORK/controlplane.log" 2>&1 &
+"$BIN/localcluster" -write-kubeconfig "$KUBECONFIG" -assets "$BIN/k8s" -crds config/crd/bases >"$WORK/controlplane.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 120); do
   [ -f "$KUBECONFIG" ] && break
@@ -52,7 +52,7 @@ fi
 "$KUBECTL" wait -n "$NS" --for=condition=Ready --timeout=60s customersegment --all >/dev/null
 
 step "kubectl get ltv,cseg"
-"$KUBECTL" get -n "$NS" ltv,cseg -o wide
+"$KUBECTL" get -n "$NS" ltv,cseg
 
 step "Results (status and ConfigMap shop-ltv-results)"
 "$BIN/ltvctl" show -n "$NS" shop-ltv

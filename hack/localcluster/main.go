@@ -15,12 +15,12 @@ import (
 )
 
 func main() {
-	kubeconfig := flag.String("kubeconfig", "", "where to write the admin kubeconfig (required)")
+	kubeconfig := flag.String("write-kubeconfig", "", "where to write the admin kubeconfig (required)")
 	assets := flag.String("assets", "bin/k8s", "directory with etcd, kube-apiserver and kubectl")
 	crds := flag.String("crds", "config/crd/bases", "directory with the CRDs to install")
 	flag.Parse()
 	if *kubeconfig == "" {
-		fmt.Fprintln(os.Stderr, "localcluster: -kubeconfig is required")
+		fmt.Fprintln(os.Stderr, "localcluster: -write-kubeconfig is required")
 		os.Exit(2)
 	}
 	env := &envtest.Environment{
