@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -481,6 +482,9 @@ func (b *Builder) resolvePending() {
 	b.pending = nil
 }
 
+// freeOSThreshold is the day log size above which Finish returns freed memory to the OS.
+const freeOSThreshold = 32 << 20
+
 // Finish returns the summary. It fails with an *InvalidRowsError when more than MaxInvalidRows
 // rows were invalid, and with an error wrapping ErrNoData when no customer has a calibration
 // transaction. The Builder must not be used afterwards.
@@ -492,6 +496,10 @@ func (b *Builder) Finish() (*Summary, error) {
 		return nil, err
 	}
 	b.resolvePending()
+	logBytes := 0
+	for _, c := range b.dayLog {
+		logBytes += 8 * cap(c)
+	}
 	b.dayLog = nil
 	b.ids.table = nil
 	b.tupleIndex = nil
@@ -532,6 +540,12 @@ func (b *Builder) Finish() (*Summary, error) {
 		return bytes.Compare(b.ids.bytes(b.st(x.idx).id), b.ids.bytes(b.st(y.idx).id))
 	})
 
+	if logBytes > freeOSThreshold {
+		// The day log and the index are garbage now, and the Customers slice is about to take
+		// 160 bytes per customer: hand their memory back to the OS first, so that the peak
+		// resident size is not their sum (at 1M customers and 10M rows: 250 MB instead of 350).
+		debug.FreeOSMemory()
+	}
 	unit := b.opts.Unit
 	out := make([]Customer, len(keys))
 	for i, k := range keys {
