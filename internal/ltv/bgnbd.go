@@ -204,6 +204,16 @@ func (m *betaGeo) survivalIfAlive(t, x, T float64) float64 {
 	return math.Min(math.Max(finiteOr(s, 0), 0), 1)
 }
 
+// pairTerms computes the per-(x, T) horizon sums of clvPrep.terms; when approximate, by Chebyshev
+// interpolation over log(alpha+T) within each x (the expectations are E_p[h(p t/(alpha+T))]).
+func (m *betaGeo) pairTerms(pairs []RFM, ppm float64, discount []float64, withCost, approximate bool, expected, disc, alive []float64) {
+	if approximate {
+		pairTermsInterpolated(m, m.alpha, pairs, ppm, discount, withCost, expected, disc, alive)
+		return
+	}
+	pairTermsDirect(m, pairs, ppm, discount, withCost, expected, disc, alive)
+}
+
 // betaGeoData is the fitting data: unique rows indexed by distinct x and distinct times.
 type betaGeoData struct {
 	tb   *rowTables

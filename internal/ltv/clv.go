@@ -1,8 +1,10 @@
 package ltv
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // CLVConfig sets how future purchases become customer lifetime value.
@@ -83,6 +85,7 @@ func newCLVPrep(rows []RFM, cfg CLVConfig, factorized bool) *clvPrep {
 	if factorized {
 		p.tb = newRowTables(p.unique)
 		p.pairs, p.pairIdx = xtPairs(p.unique)
+		sortPairs(p.pairs, p.pairIdx)
 	}
 	d := cfg.MonthlyDiscountRate()
 	p.discount = make([]float64, cfg.HorizonMonths)
@@ -119,8 +122,9 @@ func (rt *rowTerms) ensure(nUnique, nPairs int) {
 }
 
 // terms fills rt for model pm. parallel spreads the work over the CPUs (predictions); uncertainty
-// draws run serially inside parallel draws.
-func (p *clvPrep) terms(pm PurchaseModel, rt *rowTerms, parallel bool) {
+// draws run serially inside parallel draws. approximate lets models interpolate the per-(x, T) sums
+// (relative error about 1e-9; see pairTermsInterpolated), for uncertainty draws.
+func (p *clvPrep) terms(pm PurchaseModel, rt *rowTerms, parallel, approximate bool) {
 	run := func(n, minChunk int, fn func(lo, hi, wk int)) {
 		if parallel {
 			parallelFor(n, minChunk, fn)
@@ -133,23 +137,14 @@ func (p *clvPrep) terms(pm PurchaseModel, rt *rowTerms, parallel bool) {
 	withCost := p.cfg.MonthlyRetentionCost != 0
 	if f, ok := pm.(aliveFactorizer); ok && p.tb != nil {
 		rt.ensure(len(p.unique), len(p.pairs))
+		pt, hasBatch := pm.(pairTermer)
 		run(len(p.pairs), 64, func(lo, hi, _ int) {
-			for i := lo; i < hi; i++ {
-				x, T := p.pairs[i].X, p.pairs[i].T
-				prev, disc, alive := 0.0, 0.0, 0.0
-				for m := 1; m <= H; m++ {
-					g := f.expectedIfAlive(float64(m)*ppm, x, T)
-					if g < prev { // E[X(m)] is non-decreasing; guard against rounding
-						g = prev
-					}
-					disc += (g - prev) * p.discount[m-1]
-					prev = g
-					if withCost {
-						alive += f.survivalIfAlive(float64(m-1)*ppm, x, T) * p.discount[m-1]
-					}
-				}
-				rt.pairExp[i], rt.pairDisc[i], rt.pairAlive[i] = prev, disc, alive
+			if hasBatch {
+				pt.pairTerms(p.pairs[lo:hi], ppm, p.discount, withCost, approximate,
+					rt.pairExp[lo:hi], rt.pairDisc[lo:hi], rt.pairAlive[lo:hi])
+				return
 			}
+			pairTermsDirect(f, p.pairs[lo:hi], ppm, p.discount, withCost, rt.pairExp[lo:hi], rt.pairDisc[lo:hi], rt.pairAlive[lo:hi])
 		})
 		if parallel && len(p.unique) > 65536 {
 			// probabilityAliveRows is serial; split the rows into per-CPU table views.
@@ -211,7 +206,7 @@ func PredictCustomers(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []fl
 	_, factorized := pm.(aliveFactorizer)
 	p := newCLVPrep(rows, cfg, factorized)
 	var rt rowTerms
-	p.terms(pm, &rt, true)
+	p.terms(pm, &rt, true, false)
 	margin, cost := cfg.GrossMargin, cfg.MonthlyRetentionCost
 	parallelFor(len(rows), 32768, func(lo, hi, _ int) {
 		for i := lo; i < hi; i++ {
@@ -226,4 +221,133 @@ func PredictCustomers(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []fl
 		}
 	})
 	return nil
+}
+
+// sortPairs orders the (x, T) pairs by x, then T (runs of one x for interpolation), and renumbers idx.
+func sortPairs(pairs []RFM, idx []int32) {
+	order := make([]int32, len(pairs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		a, b := pairs[i], pairs[j]
+		if c := cmp.Compare(a.X, b.X); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.T, b.T)
+	})
+	sorted := make([]RFM, len(pairs))
+	newPos := make([]int32, len(pairs))
+	for k, i := range order {
+		sorted[k] = pairs[i]
+		newPos[i] = int32(k)
+	}
+	copy(pairs, sorted)
+	for u, j := range idx {
+		idx[u] = newPos[j]
+	}
+}
+
+// pairTermer is an optional batch form of the per-(x, T) sums of rowTerms, so that a model can use
+// its own shortcuts (betaGeo interpolates when approximate).
+type pairTermer interface {
+	pairTerms(pairs []RFM, ppm float64, discount []float64, withCost, approximate bool, expected, disc, alive []float64)
+}
+
+// pairTermsDirect computes for each (x, T) pair, from the model's alive-conditional functions,
+// the expected purchases over the horizon (len(discount) months of ppm periods), the discounted
+// expected purchases sum_m (G(m)-G(m-1)) discount[m-1] and, when withCost, the discounted survival
+// sum_m S(m-1) discount[m-1].
+func pairTermsDirect(f aliveFactorizer, pairs []RFM, ppm float64, discount []float64, withCost bool, expected, disc, alive []float64) {
+	for i, pr := range pairs {
+		x, T := pr.X, pr.T
+		prev, d, a := 0.0, 0.0, 0.0
+		for m := 1; m <= len(discount); m++ {
+			g := f.expectedIfAlive(float64(m)*ppm, x, T)
+			if g < prev { // E[X(m)] is non-decreasing; guard against rounding
+				g = prev
+			}
+			d += (g - prev) * discount[m-1]
+			prev = g
+			if withCost {
+				a += f.survivalIfAlive(float64(m-1)*ppm, x, T) * discount[m-1]
+			}
+		}
+		expected[i], disc[i], alive[i] = prev, d, a
+	}
+}
+
+// pairTermsInterpolated is pairTermsDirect for pairs sorted by (x, T), interpolating over T within
+// each run of one x. The sums are analytic functions of u = log(shift+T) whose singularities lie at
+// imaginary distance pi from the real axis when the model's conditional expectations have the form
+// E_p[h(p t/(shift+T))] (BG/NBD: shift = alpha), so a Chebyshev interpolant in u with N nodes errs by
+// about rho^-N, rho = h + sqrt(h^2+1), h = 2 pi/(u_max-u_min). N is chosen for 1e-10 and the run is
+// computed directly when that needs as many evaluations as the run has pairs.
+func pairTermsInterpolated(f aliveFactorizer, shift float64, pairs []RFM, ppm float64, discount []float64, withCost bool, expected, disc, alive []float64) {
+	for lo := 0; lo < len(pairs); {
+		hi := lo + 1
+		for hi < len(pairs) && pairs[hi].X == pairs[lo].X {
+			hi++
+		}
+		run := pairs[lo:hi]
+		e, d, a := expected[lo:hi], disc[lo:hi], alive[lo:hi]
+		lo = hi
+		umin, umax := math.Log(shift+run[0].T), math.Log(shift+run[len(run)-1].T)
+		span := umax - umin
+		n := len(run)
+		nodes := n
+		if span > 0 {
+			h := 2 * math.Pi / span
+			rho := h + math.Sqrt(h*h+1)
+			nodes = int(math.Ceil(math.Log(1e10)/math.Log(rho))) + 2
+		}
+		if !(span > 0) || nodes*2 >= n || nodes > 96 {
+			pairTermsDirect(f, run, ppm, discount, withCost, e, d, a)
+			continue
+		}
+		mid, half := (umax+umin)/2, span/2
+		at := make([]RFM, nodes)
+		for j := range at {
+			xi := math.Cos(math.Pi * (float64(j) + 0.5) / float64(nodes))
+			at[j] = RFM{X: run[0].X, T: math.Max(math.Exp(mid+half*xi)-shift, 0)}
+		}
+		fe, fd, fa := make([]float64, nodes), make([]float64, nodes), make([]float64, nodes)
+		pairTermsDirect(f, at, ppm, discount, withCost, fe, fd, fa)
+		ce, cd, ca := chebCoefficients(fe), chebCoefficients(fd), chebCoefficients(fa)
+		for i, pr := range run {
+			xi := (math.Log(shift+pr.T) - mid) / half
+			e[i] = math.Max(chebEval(ce, xi), 0)
+			d[i] = math.Max(chebEval(cd, xi), 0)
+			if withCost {
+				a[i] = math.Max(chebEval(ca, xi), 0)
+			} else {
+				a[i] = 0
+			}
+		}
+	}
+}
+
+// chebCoefficients returns the Chebyshev coefficients of the interpolant through values at the
+// first-kind nodes cos(pi (j+1/2)/n), with the first coefficient halved.
+func chebCoefficients(values []float64) []float64 {
+	n := len(values)
+	c := make([]float64, n)
+	for k := range c {
+		var s float64
+		for j, v := range values {
+			s += v * math.Cos(math.Pi*float64(k)*(float64(j)+0.5)/float64(n))
+		}
+		c[k] = 2 * s / float64(n)
+	}
+	c[0] /= 2
+	return c
+}
+
+// chebEval evaluates sum_k c[k] T_k(x) by Clenshaw's recurrence.
+func chebEval(c []float64, x float64) float64 {
+	var b1, b2 float64
+	for k := len(c) - 1; k >= 1; k-- {
+		b1, b2 = 2*x*b1-b2+c[k], b1
+	}
+	return x*b1 - b2 + c[0]
 }

@@ -95,7 +95,7 @@ func AverageCLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary [
 		if k > 0 {
 			p, s = pm.WithParams(pDraws[k-1]), sm.WithParams(sDraws[k-1])
 		}
-		prep.terms(p, rt, false)
+		prep.terms(p, rt, false, true)
 		if ls, ok := s.(linearSpender); ok && linear {
 			for u, r := range prep.unique {
 				spendA[u], spendB[u] = ls.spendCoefficients(r.X)
