@@ -26,6 +26,10 @@ manifests: $(CONTROLLER_GEN) ## Generate the CRDs and RBAC from the API types an
 generate: $(CONTROLLER_GEN) ## Generate deepcopy code.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
 
+.PHONY: docs
+docs: manifests ## Regenerate docs/api.md from the CRDs.
+	go run ./hack/apidocs config/crd/bases docs/api.md
+
 .PHONY: fmt
 fmt: ## go fmt.
 	gofmt -w $$(git ls-files '*.go')
@@ -35,9 +39,10 @@ vet: ## go vet.
 	go vet ./...
 
 .PHONY: verify
-verify: manifests generate ## Fail when generated files or formatting drifted from the sources.
+verify: manifests generate docs ## Fail when generated files or formatting drifted from the sources.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	@git diff --exit-code -- api config || { echo "generated files are out of date: run 'make manifests generate' and commit"; exit 1; }
+	@git diff --exit-code -- api config docs/api.md || { echo "generated files are out of date: run 'make manifests generate docs' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- api config docs/api.md)" || { echo "untracked generated files:"; git status --porcelain -- api config docs/api.md; exit 1; }
 
 .PHONY: envtest
 envtest: ## Provide kube-apiserver, etcd and kubectl under bin/k8s (download, or build from the Go module proxy).
