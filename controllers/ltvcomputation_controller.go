@@ -13,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -168,6 +169,9 @@ func (s *runState) reconcile(ctx context.Context) (ctrl.Result, error) {
 	case scheduledAt != nil:
 		trigger = TriggerSchedule
 	case revision != obj.Status.LastAttemptedRevision && !suspended:
+		trigger = TriggerChange
+	case obj.Status.Result != nil && !suspended && !s.r.resultsConfigMapExists(ctx, obj):
+		// Someone deleted the published results: publish them again.
 		trigger = TriggerChange
 	}
 	if trigger == "" {
@@ -381,6 +385,13 @@ func (r *LTVComputationReconciler) runTimeout() time.Duration {
 		return r.RunTimeout
 	}
 	return 30 * time.Minute
+}
+
+// resultsConfigMapExists reports whether the results ConfigMap is still there (from the cache).
+func (r *LTVComputationReconciler) resultsConfigMapExists(ctx context.Context, obj *v1alpha1.LTVComputation) bool {
+	var cm corev1.ConfigMap
+	err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: resultsConfigMapName(obj)}, &cm)
+	return !apierrors.IsNotFound(err)
 }
 
 // selectedSegments lists the CustomerSegments the computation selects, sorted by name, and a

@@ -506,3 +506,20 @@ func assertEvent(t *testing.T, ns, name, reason string) {
 		return false, fmt.Sprint(seen)
 	})
 }
+
+// Deleting the results ConfigMap publishes the results again.
+func TestDeletedResultsAreRepublished(t *testing.T) {
+	ns := newNamespace(t)
+	ctx := context.Background()
+	createShop(t, ns, nil)
+	waitRuns(t, ns, "shop", 1)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop-results"}}
+	if err := k8sClient.Delete(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the results ConfigMap to come back", func() (bool, string) {
+		var got corev1.ConfigMap
+		err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "shop-results"}, &got)
+		return err == nil && got.Data["summary.json"] != "", fmt.Sprint(err)
+	})
+}
