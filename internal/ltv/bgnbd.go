@@ -115,9 +115,12 @@ func (m *betaGeo) ProbabilityAlive(x, tx, T float64) float64 {
 }
 
 func (m *betaGeo) probabilityAliveRows(tb *rowTables, out []float64) {
-	logs := make([]float64, len(tb.times))
+	nt := len(tb.times)
+	logs := make([]float64, nt)
+	lmin, lmax := math.Inf(1), math.Inf(-1)
 	for i, t := range tb.times {
 		logs[i] = math.Log(m.alpha + t)
+		lmin, lmax = math.Min(lmin, logs[i]), math.Max(lmax, logs[i])
 	}
 	cs := make([]float64, len(tb.xs))
 	la := math.Log(m.a)
@@ -128,12 +131,41 @@ func (m *betaGeo) probabilityAliveRows(tb *rowTables, out []float64) {
 			cs[j] = math.Inf(-1)
 		}
 	}
+	// When there are few distinct (x, time) combinations, tabulate a/(b+x+k-1) (alpha+t)^(r+x)
+	// (relative to the middle time) so that a row costs a division instead of an exponential.
+	var pow, ec []float64
+	if len(tb.xs)*nt <= len(tb.rows)/2 {
+		ec = make([]float64, len(cs))
+		for j, c := range cs {
+			ec[j] = math.Exp(c)
+		}
+		pow = make([]float64, len(tb.xs)*nt)
+		mid := (lmin + lmax) / 2
+		for j, x := range tb.xs {
+			row := pow[j*nt : (j+1)*nt]
+			if (m.r+x)*(lmax-lmin)/2 > 600 || math.IsInf(cs[j], -1) {
+				for i := range row {
+					row[i] = math.NaN() // direct evaluation for this x
+				}
+				continue
+			}
+			for i, l := range logs {
+				row[i] = math.Exp((m.r + x) * (l - mid))
+			}
+		}
+	}
 	for i := range tb.rows {
 		j := tb.xi[i]
 		c := cs[j]
 		if math.IsInf(c, -1) {
 			out[i] = 1
 			continue
+		}
+		if pow != nil {
+			if pT := pow[int(j)*nt+int(tb.ti[i])]; !math.IsNaN(pT) {
+				out[i] = 1 / (1 + ec[j]*pT/pow[int(j)*nt+int(tb.txi[i])])
+				continue
+			}
 		}
 		out[i] = logistic(c + (m.r+tb.xs[j])*(logs[tb.ti[i]]-logs[tb.txi[i]]))
 	}

@@ -227,13 +227,32 @@ func TestBGNBDProbabilityAlive(t *testing.T) {
 			t.Errorf("P(alive | %v) = %.15f, closed form %.15f", c, got, want)
 		}
 	}
-	// The batch form used by predictions agrees.
+	// The batch form used by predictions agrees, directly (few rows) and through its power tables
+	// (many rows on few distinct times), for BG/NBD and MBG/NBD.
 	rows := []RFM{{X: 0, T: 38.86}, {X: 2, Tx: 30.43, T: 38.86}, {X: 25, Tx: 10, T: 39}}
-	out := make([]float64, len(rows))
-	m.probabilityAliveRows(newRowTables(rows), out)
-	for i, rr := range rows {
-		if want := m.ProbabilityAlive(rr.X, rr.Tx, rr.T); math.Abs(out[i]-want) > 1e-14 {
-			t.Errorf("batch P(alive) %v = %g, single %g", rr, out[i], want)
+	var simU []RFM
+	for x := 0; x < 10; x++ {
+		for T := 1; T <= 104; T++ {
+			for tx := 0; tx <= T; tx += 5 {
+				if x > 0 || tx == 0 {
+					simU = append(simU, RFM{X: float64(x), Tx: float64(tx), T: float64(T)})
+				}
+			}
+		}
+	}
+	// x = 400 over this time range would overflow the tables: evaluated directly.
+	simU = append(simU, RFM{X: 400, Tx: 100, T: 104}, RFM{X: 400, Tx: 1, T: 104})
+	for _, mm := range []*betaGeo{m, newBetaGeo(true, []float64{0.525, 6.183, 0.891, 1.614})} {
+		for _, rs := range [][]RFM{rows, simU} {
+			out := make([]float64, len(rs))
+			tb := newRowTables(rs)
+			mm.probabilityAliveRows(tb, out)
+			t.Logf("%d rows, %d x values, %d times", len(rs), len(tb.xs), len(tb.times))
+			for i, rr := range rs {
+				if want := mm.ProbabilityAlive(rr.X, rr.Tx, rr.T); math.Abs(out[i]-want) > 1e-13 {
+					t.Fatalf("batch P(alive) %v = %.16g, single %.16g", rr, out[i], want)
+				}
+			}
 		}
 	}
 }

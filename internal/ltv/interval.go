@@ -97,8 +97,8 @@ func AverageCLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary [
 		}
 		prep.terms(p, rt, false, true)
 		if ls, ok := s.(linearSpender); ok && linear {
-			for u, r := range prep.unique {
-				spendA[u], spendB[u] = ls.spendCoefficients(r.X)
+			for j, x := range prep.xs {
+				spendA[j], spendB[j] = ls.spendCoefficients(x)
 			}
 		}
 		for g := range gs {
@@ -117,8 +117,8 @@ func AverageCLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary [
 		go func() {
 			defer wg.Done()
 			var rt rowTerms
-			spendA := make([]float64, len(prep.unique))
-			spendB := make([]float64, len(prep.unique))
+			spendA := make([]float64, len(prep.xs))
+			spendB := make([]float64, len(prep.xs))
 			for k := range next {
 				eval(k, &rt, spendA, spendB)
 			}
@@ -205,10 +205,10 @@ func drawLogNormal(fr FitResult, n int, rng *rand.Rand, valid func([]float64) bo
 // affine spend models, the sum of their (clamped) mean spends; for other spend models one entry per
 // customer with its own monetary value.
 type groupEntry struct {
-	u    int32
+	u    int32 // unique row
+	xi   int32 // its distinct x (clvPrep.xs)
 	cnt  float64
 	sumM float64
-	x    float64
 }
 
 type groupAgg struct {
@@ -235,7 +235,7 @@ func buildGroups(prep *clvPrep, groups []IntervalRequest, monetary []float64, li
 			u := prep.index[i]
 			m := clampMonetary(monetary[i])
 			if !linear {
-				agg.entries = append(agg.entries, groupEntry{u: u, cnt: 1, sumM: m, x: prep.unique[u].X})
+				agg.entries = append(agg.entries, groupEntry{u: u, xi: prep.uxi[u], cnt: 1, sumM: m})
 				continue
 			}
 			if s := slot[u]; s > 0 {
@@ -243,7 +243,7 @@ func buildGroups(prep *clvPrep, groups []IntervalRequest, monetary []float64, li
 				agg.entries[s-1].sumM += m
 				continue
 			}
-			agg.entries = append(agg.entries, groupEntry{u: u, cnt: 1, sumM: m, x: prep.unique[u].X})
+			agg.entries = append(agg.entries, groupEntry{u: u, xi: prep.uxi[u], cnt: 1, sumM: m})
 			slot[u] = int32(len(agg.entries))
 		}
 		for _, e := range agg.entries {
@@ -264,9 +264,9 @@ func (g *groupAgg) average(prep *clvPrep, rt *rowTerms, s SpendModel, spendA, sp
 	for _, e := range g.entries {
 		var spend float64
 		if linear {
-			spend = spendA[e.u]*e.cnt + spendB[e.u]*e.sumM
+			spend = spendA[e.xi]*e.cnt + spendB[e.xi]*e.sumM
 		} else {
-			spend = finiteOr(s.ExpectedSpend(e.x, e.sumM), 0) * e.cnt
+			spend = finiteOr(s.ExpectedSpend(prep.xs[e.xi], e.sumM), 0) * e.cnt
 		}
 		revenue += rt.discPurchases[e.u] * spend
 		cost += rt.discAlive[e.u] * e.cnt
