@@ -121,6 +121,34 @@ func TestSimulatedRecovery(t *testing.T) {
 			t.Errorf("Gamma-Gamma %s = %g, simulated with %g", sf.ParamNames[i], v, benchGG[i])
 		}
 	}
+	// Predictions on many rows (parallel chunks, P(alive) tables) agree with the single-customer
+	// functions.
+	cfg := benchCLV
+	cfg.MonthlyRetentionCost = 0.1
+	out := make([]CustomerValue, len(d.rows))
+	if err := PredictCustomers(pm, sm, d.rows, d.monetary, cfg, out); err != nil {
+		t.Fatal(err)
+	}
+	disc := math.Pow(1+cfg.MonthlyDiscountRate(), -1)
+	bg := pm.(*betaGeo)
+	for i := 0; i < len(d.rows); i += 997 {
+		r := d.rows[i]
+		pa := pm.ProbabilityAlive(r.X, r.Tx, r.T)
+		spend := sm.ExpectedSpend(r.X, d.monetary[i])
+		var clv, prev float64
+		f := 1.0
+		for m := 1; m <= cfg.HorizonMonths; m++ {
+			f *= disc
+			e := pm.ExpectedPurchases(float64(m)*cfg.PeriodsPerMonth, r.X, r.Tx, r.T)
+			clv += 0.3*spend*(e-prev)*f - 0.1*pa*bg.survivalIfAlive(float64(m-1)*cfg.PeriodsPerMonth, r.X, r.T)*f
+			prev = e
+		}
+		got := out[i]
+		if math.Abs(got.CLV-clv) > 1e-9*math.Max(1, math.Abs(clv)) || math.Abs(got.ProbabilityAlive-pa) > 1e-12 ||
+			math.Abs(got.ExpectedPurchases-prev) > 1e-12 || got.ExpectedSpend != spend {
+			t.Fatalf("customer %d %+v: %+v, want CLV %.12g P(alive) %.15g E %.15g spend %g", i, r, got, clv, pa, prev, spend)
+		}
+	}
 }
 
 func benchmarkFitBGNBD(b *testing.B, n int) {

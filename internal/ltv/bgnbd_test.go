@@ -361,3 +361,50 @@ func TestCompress(t *testing.T) {
 		t.Errorf("weights %v", u)
 	}
 }
+
+// The fit does not depend on the time unit: in days alpha is 7 times larger, the other parameters
+// are unchanged and the log-likelihood (a density in time) shifts by -sum(x)*log(scale). This also
+// exercises the starting points on other scales.
+func TestBGNBDTimeUnits(t *testing.T) {
+	rows, _ := loadCDNOW(t)
+	base := fittedCDNOW(t).Fit()
+	var sumX float64
+	for _, r := range rows {
+		sumX += r.X
+	}
+	for _, scale := range []float64{7, 1.0 / 4.348, 365} {
+		scaled := make([]RFM, len(rows))
+		for i, r := range rows {
+			scaled[i] = RFM{X: r.X, Tx: r.Tx * scale, T: r.T * scale}
+		}
+		for _, modified := range []bool{false, true} {
+			fit := FitBGNBD
+			ref := base
+			if modified {
+				fit = FitModifiedBGNBD
+				m, err := FitModifiedBGNBD(rows)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ref = m.Fit()
+			}
+			m, err := fit(scaled)
+			if err != nil {
+				t.Fatalf("scale %g: %v", scale, err)
+			}
+			fr := m.Fit()
+			for i, v := range fr.Params {
+				want := ref.Params[i]
+				if i == 1 {
+					want *= scale
+				}
+				if math.Abs(v-want) > 1e-5*want {
+					t.Errorf("modified=%v scale %g: %s = %.8g, want %.8g", modified, scale, fr.ParamNames[i], v, want)
+				}
+			}
+			if d := fr.LogLikelihood - (ref.LogLikelihood - sumX*math.Log(scale)); math.Abs(d) > 1e-6 {
+				t.Errorf("modified=%v scale %g: LL %.6f, want %.6f", modified, scale, fr.LogLikelihood, ref.LogLikelihood-sumX*math.Log(scale))
+			}
+		}
+	}
+}
