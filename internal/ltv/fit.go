@@ -49,8 +49,8 @@ var errFit = errors.New("fit failed")
 // The optimiser sees negLL divided by its magnitude at the start, so that the gradient threshold means
 // the same for 2,000 customers as for 10 million. A value and its gradient are computed in one call
 // of negLL and cached: gonum's line search asks for the function and then the gradient at the same
-// point. The fit counts as converged when the scaled gradient norm is below 1e-6 (a line search that
-// can make no further progress there is a normal end, not a failure).
+// point. The fit counts as converged when the gradient norm is below 1e-6 * |log-likelihood| (a line
+// search that can make no further progress there is a normal end, not a failure).
 func maximizeLikelihood(model string, names []string, negLL objective, starts [][]float64) (FitResult, error) {
 	return maximize(model, names, negLL, starts, false)
 }
@@ -68,54 +68,12 @@ func maximize(model string, names []string, negLL objective, starts [][]float64,
 	var lastErr error
 	n := len(names)
 	for _, start := range starts {
-		scale := math.Abs(negLL(start, nil))
-		if math.IsNaN(scale) || math.IsInf(scale, 0) {
-			lastErr = fmt.Errorf("log-likelihood is not finite at the starting point")
-			continue
+		res, scale, err := minimizeScaled(negLL, start, n, cheapGrad)
+		if err == nil && res != nil && res.F != math.MaxFloat64 && scale > 10*math.Max(1, math.Abs(res.F*scale)) {
+			// The start was far worse than the optimum, so the scaled gradient threshold was loose:
+			// continue from there on the optimum's scale.
+			res, scale, err = minimizeScaled(negLL, res.X, n, cheapGrad)
 		}
-		scale = math.Max(scale, 1)
-		var (
-			cacheX  = make([]float64, n)
-			cacheG  = make([]float64, n)
-			cacheF  float64
-			cacheOK bool // cacheX holds the point of cacheF and cacheG
-		)
-		eval := func(x []float64) {
-			if cacheOK && equalSlices(x, cacheX) {
-				return
-			}
-			copy(cacheX, x)
-			cacheF = finiteOr(negLL(x, cacheG), math.MaxFloat64)
-			cacheOK = true
-			for i := range cacheG {
-				cacheG[i] = finiteOr(cacheG[i], 0) / scale
-			}
-		}
-		problem := optimize.Problem{
-			Func: func(x []float64) float64 {
-				var f float64
-				if cheapGrad {
-					eval(x)
-					f = cacheF
-				} else {
-					f = finiteOr(negLL(x, nil), math.MaxFloat64)
-				}
-				if f == math.MaxFloat64 {
-					return math.MaxFloat64
-				}
-				return f / scale
-			},
-			Grad: func(grad, x []float64) {
-				eval(x)
-				copy(grad, cacheG)
-			},
-		}
-		settings := &optimize.Settings{
-			GradientThreshold: 1e-9,
-			MajorIterations:   1000,
-			Converger:         &optimize.FunctionConverge{Absolute: 1e-14, Relative: 1e-14, Iterations: 20},
-		}
-		res, err := optimize.Minimize(problem, append([]float64(nil), start...), settings, &optimize.BFGS{})
 		if res == nil {
 			lastErr = err
 			continue
@@ -131,7 +89,7 @@ func maximize(model string, names []string, negLL objective, starts [][]float64,
 			best.LogLikelihood = ll
 			best.Iterations = res.Stats.MajorIterations
 			best.GradientNorm = norm(grad)
-			best.Converged = best.GradientNorm < 1e-6*scale
+			best.Converged = best.GradientNorm < 1e-6*math.Max(1, math.Abs(ll))
 			bestLog = res.X
 		}
 	}
@@ -153,6 +111,59 @@ func maximize(model string, names []string, negLL objective, starts [][]float64,
 		}
 	}
 	return best, nil
+}
+
+// minimizeScaled runs gonum's BFGS on negLL/scale from start, with scale = max(1, |negLL(start)|).
+// A nil result comes with the reason.
+func minimizeScaled(negLL objective, start []float64, n int, cheapGrad bool) (*optimize.Result, float64, error) {
+	scale := math.Abs(negLL(start, nil))
+	if math.IsNaN(scale) || math.IsInf(scale, 0) {
+		return nil, 1, fmt.Errorf("log-likelihood is not finite at the starting point")
+	}
+	scale = math.Max(scale, 1)
+	var (
+		cacheX  = make([]float64, n)
+		cacheG  = make([]float64, n)
+		cacheF  float64
+		cacheOK bool // cacheX holds the point of cacheF and cacheG
+	)
+	eval := func(x []float64) {
+		if cacheOK && equalSlices(x, cacheX) {
+			return
+		}
+		copy(cacheX, x)
+		cacheF = finiteOr(negLL(x, cacheG), math.MaxFloat64)
+		cacheOK = true
+		for i := range cacheG {
+			cacheG[i] = finiteOr(cacheG[i], 0) / scale
+		}
+	}
+	problem := optimize.Problem{
+		Func: func(x []float64) float64 {
+			var f float64
+			if cheapGrad {
+				eval(x)
+				f = cacheF
+			} else {
+				f = finiteOr(negLL(x, nil), math.MaxFloat64)
+			}
+			if f == math.MaxFloat64 {
+				return math.MaxFloat64
+			}
+			return f / scale
+		},
+		Grad: func(grad, x []float64) {
+			eval(x)
+			copy(grad, cacheG)
+		},
+	}
+	settings := &optimize.Settings{
+		GradientThreshold: 1e-9,
+		MajorIterations:   1000,
+		Converger:         &optimize.FunctionConverge{Absolute: 1e-14, Relative: 1e-14, Iterations: 20},
+	}
+	res, err := optimize.Minimize(problem, append([]float64(nil), start...), settings, &optimize.BFGS{})
+	return res, scale, err
 }
 
 func equalSlices(a, b []float64) bool {
