@@ -289,7 +289,7 @@ func pairTermsDirect(f aliveFactorizer, pairs []RFM, ppm float64, discount []flo
 // each run of one x. The sums are analytic functions of u = log(shift+T) whose singularities lie at
 // imaginary distance pi from the real axis when the model's conditional expectations have the form
 // E_p[h(p t/(shift+T))] (BG/NBD: shift = alpha), so a Chebyshev interpolant in u with N nodes errs by
-// about rho^-N, rho = h + sqrt(h^2+1), h = 2 pi/(u_max-u_min). N is chosen for 1e-8 (the bound is
+// about rho^-N, rho = h + sqrt(h^2+1), h = 2 pi/(u_max-u_min). N is chosen for 1e-9 (the bound is
 // pessimistic: tests measure below 1e-10) and the run is
 // computed directly when that needs as many evaluations as the run has pairs.
 func pairTermsInterpolated(f aliveFactorizer, shift float64, pairs []RFM, ppm float64, discount []float64, withCost bool, expected, disc, alive []float64) {
@@ -308,7 +308,7 @@ func pairTermsInterpolated(f aliveFactorizer, shift float64, pairs []RFM, ppm fl
 		if span > 0 {
 			h := 2 * math.Pi / span
 			rho := h + math.Sqrt(h*h+1)
-			nodes = int(math.Ceil(math.Log(1e8)/math.Log(rho))) + 2
+			nodes = int(math.Ceil(math.Log(1e9)/math.Log(rho))) + 2
 		}
 		if !(span > 0) || nodes*2 >= n || nodes > 96 {
 			pairTermsDirect(f, run, ppm, discount, withCost, e, d, a)
