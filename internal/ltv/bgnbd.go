@@ -3,6 +3,7 @@ package ltv
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"gonum.org/v1/gonum/mathext"
 )
@@ -114,6 +115,9 @@ func (m *betaGeo) ProbabilityAlive(x, tx, T float64) float64 {
 	return logistic(m.aliveLogit(x, tx, T))
 }
 
+// powTablePool recycles the power tables of probabilityAliveRows (one per uncertainty draw).
+var powTablePool = sync.Pool{New: func() any { return new([]float64) }}
+
 func (m *betaGeo) probabilityAliveRows(tb *rowTables, out []float64) {
 	nt := len(tb.times)
 	logs := make([]float64, nt)
@@ -139,7 +143,12 @@ func (m *betaGeo) probabilityAliveRows(tb *rowTables, out []float64) {
 		for j, c := range cs {
 			ec[j] = math.Exp(c)
 		}
-		pow = make([]float64, len(tb.xs)*nt)
+		buf := powTablePool.Get().(*[]float64)
+		defer powTablePool.Put(buf)
+		if cap(*buf) < len(tb.xs)*nt {
+			*buf = make([]float64, len(tb.xs)*nt)
+		}
+		pow = (*buf)[:len(tb.xs)*nt]
 		mid := (lmin + lmax) / 2
 		for j, x := range tb.xs {
 			row := pow[j*nt : (j+1)*nt]

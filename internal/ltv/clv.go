@@ -310,7 +310,7 @@ func pairTermsInterpolated(f aliveFactorizer, shift float64, pairs []RFM, ppm fl
 			rho := h + math.Sqrt(h*h+1)
 			nodes = int(math.Ceil(math.Log(1e9)/math.Log(rho))) + 2
 		}
-		if !(span > 0) || nodes*2 >= n || nodes > 96 {
+		if !(span > 0) || nodes >= n || nodes > 96 {
 			pairTermsDirect(f, run, ppm, discount, withCost, e, d, a)
 			continue
 		}

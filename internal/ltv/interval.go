@@ -226,7 +226,7 @@ func buildGroups(prep *clvPrep, groups []IntervalRequest, monetary []float64, li
 		if all {
 			count = n
 		}
-		agg := groupAgg{customers: count}
+		agg := groupAgg{customers: count, entries: make([]groupEntry, 0, min(count, len(prep.unique)))}
 		for k := 0; k < count; k++ {
 			i := k
 			if !all {
