@@ -35,11 +35,16 @@ const DefaultIntervalDraws = 200
 // log-parameters of both models from N(log theta_hat, LogCovariance), recomputes the average CLV of
 // every group for each draw and takes the (1-level)/2 and (1+level)/2 quantiles of the draws.
 //
+// The interval reflects the estimation uncertainty of the parameters only, not the randomness of the
+// customers' future purchases: it says how well the data pin down the expected average CLV. Both
+// models' draws are independent (their likelihoods share no parameters).
+//
 // All groups share the draws and the expensive per-draw work (special functions per unique (x, T),
-// probabilities per unique (x, tx, T)); a group then costs one pass over its distinct rows per draw.
-// Draws run in parallel; the result depends only on the inputs and seed. Parameter draws outside the
-// models' domain (e.g. Gamma-Gamma q <= 1) are redrawn. It fails when a model has no LogCovariance
-// (its Hessian was not positive definite), naming the model.
+// interpolated over T for BG/NBD and MBG/NBD to a relative error below 1e-9; probabilities per unique
+// (x, tx, T)); a group then costs one pass over its distinct rows per draw. Draws run in parallel;
+// the result depends only on the inputs and seed. draws <= 0 means DefaultIntervalDraws, level 0
+// means 0.9. Parameter draws outside the models' domain (e.g. Gamma-Gamma q <= 1) are redrawn. It
+// fails when a model has no LogCovariance (its Hessian was not positive definite), naming the model.
 func AverageCLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []float64, cfg CLVConfig,
 	groups []IntervalRequest, draws int, seed int64, level float64) ([]Interval, error) {
 	if err := cfg.Validate(); err != nil {
