@@ -1,0 +1,129 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ltv-operator/ltv-operator/internal/pipeline"
+)
+
+// Connect opens a connection with a connection string (a libpq URL or key=value DSN). timeout
+// bounds the connection attempt (0: the connection string's connect_timeout, if any); configure,
+// when not nil, adjusts the parsed configuration.
+//
+// Errors never contain the connection string or the password: they are *pipeline.Error values
+// built from the SQLSTATE and the server's message, or from the network error (see CleanError).
+func Connect(ctx context.Context, dsn string, timeout time.Duration, configure func(*pgx.ConnConfig)) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// The parse error quotes the (redacted on a best-effort basis) connection string and
+		// the URL parser's error quotes it whole: say what is wrong without either.
+		return nil, &pipeline.Error{Reason: pipeline.ReasonInvalidSpec, Permanent: true,
+			Err: errors.New("the connection string cannot be parsed (want a libpq URL such as postgres://user:password@host:5432/db or key=value pairs)")}
+	}
+	if timeout > 0 && (cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > timeout) {
+		cfg.ConnectTimeout = timeout
+	}
+	// Unnamed prepared statements: binary results, and safe behind transaction-pooling
+	// poolers (PgBouncer), which named prepared statements are not.
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
+	if cfg.RuntimeParams["application_name"] == "" {
+		cfg.RuntimeParams["application_name"] = "ltv-operator"
+	}
+	if configure != nil {
+		configure(cfg)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, CleanError(err, "connecting to the database", dsn, cfg.Password)
+	}
+	return conn, nil
+}
+
+// CleanError turns an error of pgx into a *pipeline.Error whose message says what failed
+// (doing: "connecting to the database", "reading table x") with the SQLSTATE and the server's
+// message, or the network error, and never the connection string: every occurrence of the
+// secrets given (the connection string, the password) is masked too, as a last line of defence.
+//
+// Authentication failures and missing or inaccessible objects are permanent; a database that is
+// down, restarting, overloaded or unreachable is not, nor is a timeout.
+func CleanError(err error, doing string, secrets ...string) *pipeline.Error {
+	if err == nil {
+		return nil
+	}
+	var pe *pipeline.Error
+	if errors.As(err, &pe) {
+		return pe
+	}
+	out := &pipeline.Error{Reason: pipeline.ReasonSourceUnavailable}
+	var msg string
+	var pgErr *pgconn.PgError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &pgErr):
+		msg = fmt.Sprintf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)
+		if pgErr.Detail != "" && !isAuth(pgErr.Code) {
+			msg += ": " + pgErr.Detail
+		}
+		out.Reason, out.Permanent = classifySQLState(pgErr.Code)
+		if pgErr.Code == "57014" {
+			msg += " (the statement ran longer than timeoutSeconds, or the run was cancelled)"
+		}
+	case errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err):
+		msg = "timed out"
+	case errors.Is(err, context.Canceled):
+		msg = "cancelled"
+	case errors.As(err, &netErr):
+		msg = netErr.Error()
+	default:
+		var ce *pgconn.ConnectError
+		if errors.As(err, &ce) {
+			// "failed to connect to `user=... database=...`: <host> (<name>): <cause>"
+			msg = errors.Unwrap(ce).Error()
+		} else {
+			msg = err.Error()
+		}
+	}
+	out.Err = errors.New(doing + ": " + mask(msg, secrets...))
+	return out
+}
+
+func isAuth(code string) bool { return strings.HasPrefix(code, "28") }
+
+// classifySQLState maps a SQLSTATE to a reason and whether a retry can help.
+func classifySQLState(code string) (reason string, permanent bool) {
+	switch {
+	case isAuth(code): // 28000 invalid authorization, 28P01 wrong password
+		return pipeline.ReasonAccessDenied, true
+	case code == "42501": // insufficient_privilege
+		return pipeline.ReasonAccessDenied, true
+	case code == "3D000", code == "3F000", code == "42P01": // no such database, schema, table
+		return pipeline.ReasonSourceNotFound, true
+	case code == "42703": // undefined column
+		return pipeline.ReasonMissingColumn, true
+	case strings.HasPrefix(code, "42"): // syntax error or access rule violation (the query)
+		return pipeline.ReasonInvalidSpec, true
+	case strings.HasPrefix(code, "22"): // data exception (a text value that does not convert)
+		return pipeline.ReasonInvalidData, true
+	}
+	// 08 connection exceptions, 53 insufficient resources, 57 operator intervention (shutdown,
+	// starting up, statement timeout), 40 serialization failures, XX internal errors, ...
+	return pipeline.ReasonSourceUnavailable, false
+}
+
+// mask replaces every occurrence of the secrets (at least 4 bytes long) in s.
+func mask(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 4 {
+			s = strings.ReplaceAll(s, sec, "xxxxx")
+		}
+	}
+	return s
+}

@@ -1,0 +1,656 @@
+// Package postgres is the PostgreSQL source of transactions: it computes the per-customer
+// summary of package summary inside the database, with one SQL statement (GROUP BY customer),
+// so that one row per customer crosses the network instead of one row per transaction. The same
+// wire protocol reaches PostgreSQL-compatible warehouses.
+//
+// # Equivalence with the CSV path
+//
+// For the same transactions the summary equals summary.ReadCSV's: the same day merge (UTC
+// calendar days), x, t_x and T in the time unit (whole days converted, so bit for bit the same
+// floats), the same returns policy, holdout window, future rows, invalid rows and MaxInvalidRows.
+// Money is summed exactly in numeric and converted to float64 once, so it agrees with the CSV
+// path's float64 sums to far below a cent (the CSV path accumulates rounding errors of about
+// 1e-16 relative per row). The differences in detail:
+//
+//   - Database values are typed: ids and attribute values are not trimmed of spaces as CSV
+//     fields are, and a NULL attribute is "".
+//   - Rows have no order in SQL, so when a customer's earliest purchases share the same timestamp
+//     (date-only data: several orders on the first day), the attributes are those of the row
+//     with the smallest attribute values (byte order), not of the first row of a file. Invalid
+//     row samples have no line numbers.
+//   - A text timestamp column is parsed by PostgreSQL (the formats of the CSV path, in UTC unless
+//     a zone is given); a value of the right shape that is no date (2026-02-30) fails the run
+//     with InvalidData rather than counting as an invalid row. Text amounts that are not plain
+//     decimal numbers are invalid rows, as in CSV.
+//
+// # Safety
+//
+// The table name and the column names are quoted as identifiers (pgx.Identifier.Sanitize), so
+// they can never inject SQL; dates and the policy are bind parameters. A query is used as a
+// subquery. Everything runs in a read-only transaction with statement_timeout set.
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/ltv-operator/ltv-operator/internal/pipeline"
+	"github.com/ltv-operator/ltv-operator/internal/summary"
+)
+
+// Source reads the transactions of a table, or of a query's result, in a PostgreSQL-compatible
+// database. It implements pipeline.Source.
+type Source struct {
+	// DSN is the connection string. It never appears in errors.
+	DSN string
+	// Table is the table or view, optionally schema-qualified ("sales.orders"); the names are
+	// exact (case-sensitive) and may contain any character. A part may be double-quoted to
+	// contain a dot ("my.schema".orders). Exactly one of Table and Query is set.
+	Table string
+	// Query is a SELECT whose result has the mapped columns.
+	Query string
+	// Timeout bounds the connection attempt and the statement (statement_timeout); 0 means no
+	// bound beyond the context's.
+	Timeout time.Duration
+	// Configure, when not nil, adjusts the connection configuration (tests and benchmarks wrap
+	// the network connection with it).
+	Configure func(*pgx.ConnConfig)
+}
+
+// MaxInvalidSamples is how many invalid rows are reported, as in the CSV path.
+const maxInvalidSamples = 5
+
+// Summarize computes the summary inside the database.
+func (s *Source) Summarize(ctx context.Context, cols summary.Columns, opts summary.Options) (*summary.Summary, error) {
+	opts, unitDays, err := normalize(opts)
+	if err != nil {
+		return nil, err
+	}
+	rel, what, err := s.relation()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkColumns(cols); err != nil {
+		return nil, err
+	}
+	conn, err := Connect(ctx, s.DSN, s.Timeout, s.Configure)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	fail := func(err error) error { return CleanError(err, what, s.DSN, conn.Config().Password) }
+
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, fail(err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read only
+	settings := "SET LOCAL TimeZone = 'UTC'"
+	if s.Timeout > 0 {
+		settings += "; SET LOCAL statement_timeout = " + strconv.FormatInt(s.Timeout.Milliseconds(), 10)
+	}
+	// Simple protocol: two statements in one round trip, no parameters.
+	if _, err := tx.Exec(ctx, settings, pgx.QueryExecModeSimpleProtocol); err != nil {
+		return nil, fail(err)
+	}
+
+	// Describe the mapped columns (no rows are read): their types choose the conversions, and
+	// a missing table or column fails here with its own SQLSTATE.
+	names := append([]string{cols.CustomerID, cols.Timestamp, cols.Amount}, cols.Attributes...)
+	probe := make([]string, len(names))
+	for i, n := range names {
+		probe[i] = "src." + ident(n)
+	}
+	sd, err := tx.Conn().Prepare(ctx, "", "SELECT "+strings.Join(probe, ", ")+" FROM "+rel+" AS src")
+	if err != nil {
+		if e := missingColumn(err, names); e != nil {
+			return nil, e
+		}
+		return nil, fail(err)
+	}
+	major := serverMajor(conn)
+	q := buildQuery(rel, names, sd.Fields, major)
+
+	args := []any{
+		pgtype.Date{Time: dateOf(opts.CalibrationEnd), Valid: true},
+		pgtype.Date{Time: dateOf(opts.ObservationEnd), Valid: true},
+		unitDays,
+		string(opts.Returns),
+	}
+	sum, stats, err := s.readSummary(ctx, tx, q.summary, args, cols.Attributes, opts)
+	if err != nil {
+		return nil, fail(err)
+	}
+	if stats.invalid > 0 {
+		samples, err := readSamples(ctx, tx, q.samples, args, cols)
+		if err != nil {
+			return nil, fail(err)
+		}
+		sum.InvalidSamples = samples
+		if stats.invalid > opts.MaxInvalidRows {
+			var first *summary.RowError
+			if len(samples) > 0 {
+				first = samples[0]
+			} else {
+				first = &summary.RowError{Reason: "invalid row"}
+			}
+			return nil, &summary.InvalidRowsError{Count: stats.invalid, Max: opts.MaxInvalidRows, First: first}
+		}
+	}
+	if len(sum.Customers) == 0 {
+		return nil, noData(sum, opts)
+	}
+	sum.Digest = digest(sum)
+	return sum, nil
+}
+
+// normalize applies the defaults of summary.Options and validates them as the Builder does.
+func normalize(opts summary.Options) (summary.Options, float64, error) {
+	if opts.Unit == "" {
+		opts.Unit = summary.Week
+	}
+	if opts.Returns == "" {
+		opts.Returns = summary.ReturnsNet
+	}
+	if opts.ObservationEnd.IsZero() {
+		opts.ObservationEnd = opts.CalibrationEnd
+	}
+	var unitDays float64
+	switch opts.Unit {
+	case summary.Day, summary.Week, summary.Month:
+		unitDays = 1 / opts.Unit.FromDays(1)
+	}
+	switch {
+	case opts.CalibrationEnd.IsZero():
+		return opts, 0, fmt.Errorf("%w: the calibration end is not set", summary.ErrInvalidOptions)
+	case unitDays == 0:
+		return opts, 0, fmt.Errorf("%w: unknown time unit %q (want Day, Week or Month)", summary.ErrInvalidOptions, opts.Unit)
+	case opts.Returns != summary.ReturnsNet && opts.Returns != summary.ReturnsExclude && opts.Returns != summary.ReturnsReject:
+		return opts, 0, fmt.Errorf("%w: unknown returns policy %q (want Net, Exclude or Reject)", summary.ErrInvalidOptions, opts.Returns)
+	case opts.MaxInvalidRows < 0:
+		return opts, 0, fmt.Errorf("%w: maxInvalidRows is negative (%d)", summary.ErrInvalidOptions, opts.MaxInvalidRows)
+	case dateOf(opts.ObservationEnd).Before(dateOf(opts.CalibrationEnd)):
+		return opts, 0, fmt.Errorf("%w: the observation end %s is before the calibration end %s", summary.ErrInvalidOptions,
+			dateOf(opts.ObservationEnd).Format(time.DateOnly), dateOf(opts.CalibrationEnd).Format(time.DateOnly))
+	}
+	return opts, unitDays, nil
+}
+
+// dateOf is t's calendar date in its own location, as UTC midnight (the Builder's convention).
+func dateOf(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+func invalidSpec(format string, args ...any) error {
+	return &pipeline.Error{Reason: pipeline.ReasonInvalidSpec, Permanent: true, Err: fmt.Errorf(format, args...)}
+}
+
+// relation returns the FROM item: the quoted table name or the parenthesised query, and what
+// is being read, for messages.
+func (s *Source) relation() (rel, what string, err error) {
+	switch {
+	case s.Table != "" && s.Query != "":
+		return "", "", invalidSpec("spec.source.postgres: set either table or query, not both")
+	case s.Table != "":
+		parts, err := ParseTableName(s.Table)
+		if err != nil {
+			return "", "", invalidSpec("spec.source.postgres.table: %v", err)
+		}
+		return pgx.Identifier(parts).Sanitize(), "reading table " + s.Table, nil
+	case strings.TrimSpace(s.Query) != "":
+		q := strings.TrimSpace(s.Query)
+		for strings.HasSuffix(q, ";") {
+			q = strings.TrimSpace(strings.TrimSuffix(q, ";"))
+		}
+		// The line breaks keep a trailing -- comment from swallowing the parenthesis.
+		return "(\n" + q + "\n)", "running spec.source.postgres.query", nil
+	}
+	return "", "", invalidSpec("spec.source.postgres: neither table nor query is set")
+}
+
+// ParseTableName splits a possibly schema-qualified table name (schema.table, or
+// database.schema.table) into its parts. A part in double quotes may contain dots and doubled
+// quotes ("a.b"."c""d"); otherwise the name is split at every dot. Names are exact, not
+// folded to lower case.
+func ParseTableName(name string) ([]string, error) {
+	var parts []string
+	i := 0
+	for {
+		var part string
+		if i < len(name) && name[i] == '"' {
+			var b strings.Builder
+			j := i + 1
+			for {
+				k := strings.IndexByte(name[j:], '"')
+				if k < 0 {
+					return nil, fmt.Errorf("%q: unterminated quoted name", name)
+				}
+				b.WriteString(name[j : j+k])
+				j += k + 1
+				if j < len(name) && name[j] == '"' {
+					b.WriteByte('"')
+					j++
+					continue
+				}
+				break
+			}
+			part, i = b.String(), j
+			if i < len(name) && name[i] != '.' {
+				return nil, fmt.Errorf("%q: a quoted name must be followed by a dot or the end", name)
+			}
+		} else {
+			k := strings.IndexByte(name[i:], '.')
+			if k < 0 {
+				k = len(name) - i
+			}
+			part, i = name[i:i+k], i+k
+		}
+		if part == "" {
+			return nil, fmt.Errorf("%q: empty name", name)
+		}
+		parts = append(parts, part)
+		if i == len(name) {
+			break
+		}
+		i++ // the dot
+	}
+	if len(parts) > 3 {
+		return nil, fmt.Errorf("%q: at most database.schema.table", name)
+	}
+	return parts, nil
+}
+
+func checkColumns(cols summary.Columns) error {
+	for _, c := range append([]string{cols.CustomerID, cols.Timestamp, cols.Amount}, cols.Attributes...) {
+		if c == "" {
+			return &summary.ColumnError{Reason: "a mapped column name is empty"}
+		}
+	}
+	return nil
+}
+
+// missingColumn turns an undefined-column error of the describe step into a *ColumnError.
+func missingColumn(err error, names []string) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "42703" {
+		return nil
+	}
+	for _, n := range names {
+		if pgErr.Message == "column src."+n+" does not exist" {
+			return &summary.ColumnError{Column: n, Reason: "not found in the table or query"}
+		}
+	}
+	return &summary.ColumnError{Reason: pgErr.Message + " (SQLSTATE 42703)"}
+}
+
+func ident(name string) string { return pgx.Identifier{name}.Sanitize() }
+
+func serverMajor(conn *pgx.Conn) int {
+	v := conn.PgConn().ParameterStatus("server_version")
+	end := strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' })
+	if end >= 0 {
+		v = v[:end]
+	}
+	n, _ := strconv.Atoi(v)
+	return n
+}
+
+// Type OIDs the conversions know.
+const (
+	oidInt2, oidInt4, oidInt8          = 21, 23, 20
+	oidFloat4, oidFloat8, oidNumeric   = 700, 701, 1700
+	oidMoney                           = 790
+	oidDate, oidTimestamp, oidTimestz  = 1082, 1114, 1184
+	timestampPattern                   = `^[[:space:]]*([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?)?|[0-9]{4}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01]))[[:space:]]*$`
+	amountPattern                      = `^[[:space:]]*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,3})?[[:space:]]*$`
+	maxIDLengthLiteral                 = summary.MaxIDLength
+	reasonEmptyID, reasonLongID        = 1, 2
+	reasonBadTimestamp, reasonBadAmout = 3, 4
+	reasonRejectedReturn               = 5
+)
+
+// timestampExpr converts column c into a timestamp (without time zone) in UTC, NULL when it is
+// missing or not a finite date or time.
+func timestampExpr(c string, oid uint32) string {
+	switch oid {
+	case oidDate:
+		return fmt.Sprintf("CASE WHEN isfinite(%[1]s) THEN %[1]s::timestamp END", c)
+	case oidTimestamp:
+		return fmt.Sprintf("CASE WHEN isfinite(%[1]s) THEN %[1]s END", c)
+	case oidTimestz:
+		return fmt.Sprintf("CASE WHEN isfinite(%[1]s) THEN %[1]s AT TIME ZONE 'UTC' END", c)
+	}
+	// text or anything else: the CSV path's formats, zone-less values in UTC (the session's
+	// TimeZone is UTC)
+	return fmt.Sprintf("CASE WHEN %[1]s::text ~ '%[2]s' THEN %[1]s::text::timestamptz AT TIME ZONE 'UTC' END", c, timestampPattern)
+}
+
+// amountExpr converts column c into numeric, NULL when it is missing or not a finite number.
+func amountExpr(c string, oid uint32, major int) string {
+	switch oid {
+	case oidInt2, oidInt4, oidInt8, oidMoney:
+		return c + "::numeric"
+	case oidFloat4, oidFloat8:
+		return fmt.Sprintf("CASE WHEN %[1]s NOT IN ('NaN', 'Infinity', '-Infinity') THEN %[1]s::numeric END", c)
+	case oidNumeric:
+		if major >= 14 { // numeric infinities exist since PostgreSQL 14
+			return fmt.Sprintf("CASE WHEN %[1]s NOT IN ('NaN', 'Infinity', '-Infinity') THEN %[1]s END", c)
+		}
+		return fmt.Sprintf("CASE WHEN %[1]s <> 'NaN' THEN %[1]s END", c)
+	}
+	return fmt.Sprintf("CASE WHEN %[1]s::text ~ '%[2]s' THEN %[1]s::text::numeric END", c, amountPattern)
+}
+
+type queries struct{ summary, samples string }
+
+// buildQuery writes the summary statement and the invalid-row sample statement.
+// Parameters: $1 calibration end (date), $2 observation end (date), $3 days per time unit
+// (float8), $4 returns policy (Net, Exclude, Reject).
+func buildQuery(rel string, names []string, fields []pgconn.FieldDescription, major int) queries {
+	id, ts, amt := "src."+ident(names[0]), "src."+ident(names[1]), "src."+ident(names[2])
+	nattr := len(names) - 3
+
+	var b strings.Builder
+	// src: the typed row (NULL where a value is missing or invalid) and why it is invalid
+	fmt.Fprintf(&b, "WITH src AS (\n  SELECT %s::text COLLATE \"C\" AS id,\n    %s AS ts,\n    %s AS amt",
+		id, timestampExpr(ts, fields[1].DataTypeOID), amountExpr(amt, fields[2].DataTypeOID, major))
+	for i := range nattr {
+		fmt.Fprintf(&b, ",\n    coalesce(src.%s::text, '') COLLATE \"C\" AS a%d", ident(names[3+i]), i)
+	}
+	fmt.Fprintf(&b, ",\n    %s::text AS raw_id, %s::text AS raw_ts, %s::text AS raw_amt", id, ts, amt)
+	fmt.Fprintf(&b, "\n  FROM %s AS src\n)", rel)
+	// k: the row's class. 1 invalid, 2 after the observation end, 3 excluded return, 0 valid.
+	// why: the reason of an invalid row. The order of the checks is the CSV path's.
+	fmt.Fprintf(&b, `, cls AS (
+  SELECT *,
+    CASE WHEN id IS NULL OR id = '' THEN %d
+         WHEN octet_length(id) > %d THEN %d
+         WHEN ts IS NULL THEN %d
+         WHEN amt IS NULL THEN %d
+         WHEN ts::date <= $2::date AND amt < 0 AND $4::text = 'Reject' THEN %d
+         ELSE 0 END AS why
+  FROM src
+), r AS (
+  SELECT *, CASE WHEN why <> 0 THEN 1 WHEN ts::date > $2::date THEN 2
+                 WHEN amt < 0 AND $4::text = 'Exclude' THEN 3 ELSE 0 END AS k
+  FROM cls
+)`, reasonEmptyID, maxIDLengthLiteral, reasonLongID, reasonBadTimestamp, reasonBadAmout, reasonRejectedReturn)
+	prefix := b.String()
+
+	attrs := func(format string) string {
+		var s strings.Builder
+		for i := range nattr {
+			fmt.Fprintf(&s, format, i)
+		}
+		return s.String()
+	}
+
+	var q strings.Builder
+	q.WriteString(prefix)
+	// v: valid rows keyed by customer (invalid, future and excluded rows form the NULL
+	// customer), with the running count of the customer's calibration purchases in the order
+	// (day, time, attribute values): the row where it is 1 is the first purchase.
+	fmt.Fprintf(&q, `, v AS (
+  SELECT CASE WHEN k = 0 THEN id END AS cid, ts::date AS day, amt, k,
+    (k = 0 AND amt >= 0 AND ts::date <= $1::date) AS buy,
+    count(*) FILTER (WHERE k = 0 AND amt >= 0 AND ts::date <= $1::date)
+      OVER (PARTITION BY CASE WHEN k = 0 THEN id END ORDER BY ts::date, ts%s ROWS UNBOUNDED PRECEDING) AS nbuy%s
+  FROM r
+), d AS (
+  SELECT cid, day,
+    sum(amt) FILTER (WHERE k = 0) AS value,
+    bool_or(k = 0 AND amt >= 0) AS purchase,
+    count(*) FILTER (WHERE k = 0) AS nrows,
+    bool_or(buy AND nbuy = 1) AS first%s,
+    count(*) FILTER (WHERE k = 1) AS invalid,
+    count(*) FILTER (WHERE k = 2) AS future,
+    count(*) FILTER (WHERE k = 3) AS excluded
+  FROM v GROUP BY cid, day
+), c AS (
+  SELECT cid,
+    min(day) FILTER (WHERE purchase AND day <= $1::date) AS first_day,
+    max(day) FILTER (WHERE purchase AND day <= $1::date) AS last_day,
+    count(*) FILTER (WHERE purchase AND day <= $1::date) AS days,
+    coalesce(sum(value) FILTER (WHERE day <= $1::date), 0) AS total,
+    coalesce(sum(value) FILTER (WHERE first), 0) AS first_value,
+    coalesce(sum(nrows) FILTER (WHERE day <= $1::date), 0) AS orders,
+    count(*) FILTER (WHERE purchase AND day > $1::date) AS holdout_days,
+    coalesce(sum(value) FILTER (WHERE day > $1::date), 0) AS holdout_value,
+    sum(nrows) AS nrows, sum(invalid) AS invalid, sum(future) AS future, sum(excluded) AS excluded%s
+  FROM d GROUP BY cid
+)
+SELECT cid, first_day, last_day, days::int8,
+  CASE WHEN days > 0 THEN (last_day - first_day)::float8 / $3::float8 END AS recency,
+  CASE WHEN days > 0 THEN ($1::date - first_day)::float8 / $3::float8 END AS age,
+  CASE WHEN days > 1 THEN ((total - first_value) / (days - 1))::float8 ELSE 0 END AS monetary,
+  total::float8, orders::int8, holdout_days::int8, holdout_value::float8,
+  nrows::int8, invalid::int8, future::int8, excluded::int8%s
+FROM c ORDER BY cid`,
+		attrs(", a%d"), attrs(", a%d"),
+		attrs(",\n    max(a%[1]d) FILTER (WHERE buy AND nbuy = 1) AS a%[1]d"),
+		attrs(",\n    max(a%[1]d) AS a%[1]d"),
+		attrs(", a%d"))
+
+	var s strings.Builder
+	s.WriteString(prefix)
+	// ($1 and $3 are unused here: mention them so that their types are known)
+	fmt.Fprintf(&s, "\nSELECT why, raw_id, raw_ts, raw_amt FROM r WHERE k = 1 AND $1::date IS NOT NULL AND $3::float8 > 0 LIMIT %d", maxInvalidSamples)
+	return queries{summary: q.String(), samples: s.String()}
+}
+
+type stats struct{ invalid int }
+
+// readSummary runs the summary statement and builds the Summary.
+func (s *Source) readSummary(ctx context.Context, tx pgx.Tx, sql string, args []any, attrNames []string, opts summary.Options) (*summary.Summary, stats, error) {
+	var st stats
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, st, err
+	}
+	defer rows.Close()
+	sum := &summary.Summary{AttributeNames: slices.Clone(attrNames)}
+	nattr := len(attrNames)
+	var (
+		cid                              pgtype.Text
+		first, last                      pgtype.Date
+		days, orders, holdDays           int64
+		recency, age                     pgtype.Float8
+		monetary, total, holdValue       float64
+		nrows, invalid, future, excluded int64
+		attrs                            = make([]pgtype.Text, nattr)
+		dest                             = make([]any, 0, 15+nattr)
+		tuples                           = map[string][]string{}
+	)
+	dest = append(dest, &cid, &first, &last, &days, &recency, &age, &monetary, &total, &orders, &holdDays, &holdValue,
+		&nrows, &invalid, &future, &excluded)
+	for i := range attrs {
+		dest = append(dest, &attrs[i])
+	}
+	var key strings.Builder
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, st, err
+		}
+		sum.Rows += int(nrows + invalid + future + excluded)
+		st.invalid += int(invalid)
+		sum.FutureRows += int(future)
+		sum.ExcludedReturns += int(excluded)
+		if !cid.Valid {
+			continue // the rows attributed to no customer
+		}
+		if days == 0 {
+			if holdDays > 0 {
+				sum.HoldoutOnlyCustomers++
+			}
+			continue
+		}
+		c := summary.Customer{
+			ID:                  cid.String,
+			FirstPurchase:       first.Time,
+			LastPurchase:        last.Time,
+			Frequency:           int(days - 1),
+			Recency:             recency.Float64,
+			Age:                 age.Float64,
+			Monetary:            monetary,
+			HistoricValue:       total,
+			Orders:              int(orders),
+			HoldoutTransactions: int(holdDays),
+			HoldoutValue:        holdValue,
+		}
+		if nattr > 0 {
+			// customers with equal values share them, as in the Builder
+			key.Reset()
+			for _, a := range attrs {
+				key.WriteString(strconv.Itoa(len(a.String)))
+				key.WriteByte(':')
+				key.WriteString(a.String)
+			}
+			t, ok := tuples[key.String()]
+			if !ok {
+				t = make([]string, nattr)
+				for i, a := range attrs {
+					t[i] = a.String
+				}
+				tuples[key.String()] = t
+			}
+			c.Attributes = t
+		}
+		sum.Customers = append(sum.Customers, c)
+		sum.Transactions += int(days)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, st, err
+	}
+	sum.InvalidRows = st.invalid
+	// byte order, whatever the database's collation did
+	if !slices.IsSortedFunc(sum.Customers, func(a, b summary.Customer) int { return strings.Compare(a.ID, b.ID) }) {
+		slices.SortFunc(sum.Customers, func(a, b summary.Customer) int { return strings.Compare(a.ID, b.ID) })
+	}
+	for i := range sum.Customers {
+		sum.Revenue += sum.Customers[i].HistoricValue
+	}
+	return sum, st, nil
+}
+
+// readSamples reads the first few invalid rows.
+func readSamples(ctx context.Context, tx pgx.Tx, sql string, args []any, cols summary.Columns) ([]*summary.RowError, error) {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*summary.RowError
+	for rows.Next() {
+		var why int32
+		var id, ts, amt pgtype.Text
+		if err := rows.Scan(&why, &id, &ts, &amt); err != nil {
+			return nil, err
+		}
+		e := &summary.RowError{}
+		switch why {
+		case reasonEmptyID:
+			e.Column, e.Reason = cols.CustomerID, "customer ID is empty"
+		case reasonLongID:
+			e.Column, e.Value, e.Reason = cols.CustomerID, trunc(id.String), fmt.Sprintf("is longer than %d bytes", summary.MaxIDLength)
+		case reasonBadTimestamp:
+			e.Column, e.Value, e.Reason = cols.Timestamp, trunc(ts.String), "is not a date or timestamp (want a date, timestamp or timestamptz, or text as 2006-01-02, 20060102, RFC 3339 or 2006-01-02 15:04:05)"
+			if !ts.Valid {
+				e.Value, e.Reason = "", "is NULL"
+			}
+		case reasonBadAmout:
+			e.Column, e.Value, e.Reason = cols.Amount, trunc(amt.String), "is not a number"
+			if !amt.Valid {
+				e.Value, e.Reason = "", "is NULL"
+			}
+		case reasonRejectedReturn:
+			e.Column, e.Value, e.Reason = cols.Amount, trunc(amt.String), "is negative and returns is Reject"
+		}
+		if id.Valid && why != reasonEmptyID && why != reasonLongID {
+			e.Reason += fmt.Sprintf(" (customer %s)", trunc(id.String))
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func trunc(s string) string {
+	const max = 64
+	if len(s) > max {
+		return s[:max] + "..."
+	}
+	return s
+}
+
+func noData(sum *summary.Summary, opts summary.Options) error {
+	end := dateOf(opts.CalibrationEnd).Format(time.DateOnly)
+	if sum.Rows == 0 {
+		return fmt.Errorf("%w: no data rows", summary.ErrNoData)
+	}
+	detail := ""
+	if sum.FutureRows > 0 {
+		detail += fmt.Sprintf(", %d after the observation end %s", sum.FutureRows, dateOf(opts.ObservationEnd).Format(time.DateOnly))
+	}
+	if sum.InvalidRows > 0 {
+		detail += fmt.Sprintf(", %d invalid", sum.InvalidRows)
+	}
+	if sum.ExcludedReturns > 0 {
+		detail += fmt.Sprintf(", %d negative amounts excluded", sum.ExcludedReturns)
+	}
+	return fmt.Errorf("%w: no transactions on or before the calibration end %s (%d data rows%s)", summary.ErrNoData, end, sum.Rows, detail)
+}
+
+// digest is "sha256:<hex>" of the summary: every customer's row as read and the counts. It
+// changes when the data that enters the computation changes.
+func digest(sum *summary.Summary) string {
+	h := sha256.New()
+	var buf []byte
+	str := func(s string) {
+		buf = binary.AppendUvarint(buf, uint64(len(s)))
+		buf = append(buf, s...)
+	}
+	num := func(v int64) { buf = binary.AppendVarint(buf, v) }
+	flt := func(v float64) { buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(v)) }
+	for _, n := range sum.AttributeNames {
+		str(n)
+	}
+	for i := range sum.Customers {
+		c := &sum.Customers[i]
+		str(c.ID)
+		for _, a := range c.Attributes {
+			str(a)
+		}
+		num(c.FirstPurchase.Unix())
+		num(c.LastPurchase.Unix())
+		num(int64(c.Frequency))
+		num(int64(c.Orders))
+		num(int64(c.HoldoutTransactions))
+		flt(c.Recency)
+		flt(c.Age)
+		flt(c.Monetary)
+		flt(c.HistoricValue)
+		flt(c.HoldoutValue)
+		if len(buf) > 64<<10 {
+			h.Write(buf)
+			buf = buf[:0]
+		}
+	}
+	for _, v := range []int{sum.Rows, sum.FutureRows, sum.ExcludedReturns, sum.InvalidRows, sum.HoldoutOnlyCustomers} {
+		num(int64(v))
+	}
+	h.Write(buf)
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
