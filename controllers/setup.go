@@ -30,6 +30,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Clock:      opts.Clock,
 		RunTimeout: opts.RunTimeout,
 	}
+	ltv.HTTPSource = resolveHTTPSource
 	if err := ltv.SetupWithManager(mgr, opts.MaxConcurrent); err != nil {
 		return err
 	}
