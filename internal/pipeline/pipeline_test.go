@@ -283,4 +283,3 @@ func gammaSample(rng *rand.Rand, shape float64) float64 {
 		}
 	}
 }
-

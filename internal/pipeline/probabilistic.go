@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 
@@ -54,13 +55,16 @@ func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue,
 		return nil, permanent(ReasonFitFailed, "%v", err)
 	}
 	var sm ltv.SpendModel
+	spend, note := cfg.Spend, ""
 	if cfg.Spend == SpendGammaGamma {
-		sm, err = ltv.FitGammaGamma(freq, monetary, nil)
-	} else {
-		sm = ltv.FitMeanSpend(freq, monetary, nil)
+		if sm, err = ltv.FitGammaGamma(freq, monetary, nil); err != nil {
+			// Gamma-Gamma needs repeat buyers whose spend varies (q > 1); without them the
+			// customers' own means are the honest estimate.
+			spend, note = SpendMean, fmt.Sprintf("Gamma-Gamma could not be fitted (%v); spend model Mean used instead", err)
+		}
 	}
-	if err != nil {
-		return nil, permanent(ReasonFitFailed, "%v", err)
+	if sm == nil {
+		sm = ltv.FitMeanSpend(freq, monetary, nil)
 	}
 	clv := clvConfig(cfg)
 	if err := ltv.PredictCustomers(pm, sm, rows, monetary, clv, values); err != nil {
@@ -74,7 +78,7 @@ func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue,
 
 	pf, sf := pm.Fit(), sm.Fit()
 	res.Model = report.ModelResult{
-		Type: cfg.Model, Spend: cfg.Spend, Parameters: map[string]float64{}, StandardErrors: map[string]float64{},
+		Type: cfg.Model, Spend: spend, Parameters: map[string]float64{}, StandardErrors: map[string]float64{},
 		Converged: pf.Converged && (sf.Converged || sf.Model == "Mean"), Iterations: pf.Iterations, GradientNorm: pf.GradientNorm,
 	}
 	for _, f := range []ltv.FitResult{pf, sf} {
@@ -84,6 +88,9 @@ func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue,
 				res.Model.StandardErrors[name] = f.StdErrors[j]
 			}
 		}
+	}
+	if note != "" {
+		res.Model.Notes = append(res.Model.Notes, note)
 	}
 	ll := pf.LogLikelihood
 	res.Model.LogLikelihood = &ll
@@ -141,11 +148,7 @@ func intervals(cfg Config, m *fittedModel, sum *summary.Summary, res *report.Res
 		return nil
 	}
 	const level = 0.9
-	all := make([]int32, len(sum.Customers))
-	for i := range all {
-		all[i] = int32(i)
-	}
-	groups := []ltv.IntervalRequest{{Name: "", Members: all}}
+	groups := []ltv.IntervalRequest{{Name: ""}} // nil members: every customer
 	for i, s := range res.Segments {
 		groups = append(groups, ltv.IntervalRequest{Name: s.Name, Members: members[i]})
 	}

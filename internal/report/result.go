@@ -63,6 +63,8 @@ type ModelResult struct {
 	Converged          bool               `json:"converged"`
 	Iterations         int                `json:"iterations,omitempty"`
 	GradientNorm       float64            `json:"gradientNorm,omitempty"`
+	// Notes explain choices the run made, such as a fallback spend model.
+	Notes []string `json:"notes,omitempty"`
 	// LifetimeMonths is the customer lifespan the Formula model used.
 	LifetimeMonths *float64 `json:"lifetimeMonths,omitempty"`
 }
