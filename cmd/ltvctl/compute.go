@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -39,8 +40,19 @@ func compute(args []string, stdout io.Writer) error {
 	data := fs.String("data", "", "local CSV (or CSV.gz) that replaces the spec's source")
 	end := fs.String("end", "", "observation end (YYYY-MM-DD) when the spec has none; default: yesterday")
 	output := fs.String("o", "table", "output format: json or table")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if len(files) == 0 {
 		return errors.New("compute: -f is required")
