@@ -360,37 +360,14 @@ type queries struct{ summary, samples string }
 // buildQuery writes the summary statement and the invalid-row sample statement.
 // Parameters: $1 calibration end (date), $2 observation end (date), $3 days per time unit
 // (float8), $4 returns policy (Net, Exclude, Reject).
+//
+// The plan is one scan and one sort, by (customer, day, time, attribute values), which a window
+// and two group aggregates then stream through. Each step is a subquery with OFFSET 0: without
+// the fence PostgreSQL would inline the conversions into every expression that uses them and
+// compute them many times per row.
 func buildQuery(rel string, names []string, fields []pgconn.FieldDescription, major int) queries {
 	id, ts, amt := "src."+ident(names[0]), "src."+ident(names[1]), "src."+ident(names[2])
 	nattr := len(names) - 3
-
-	var b strings.Builder
-	// src: the typed row (NULL where a value is missing or invalid) and why it is invalid
-	fmt.Fprintf(&b, "WITH src AS (\n  SELECT %s::text COLLATE \"C\" AS id,\n    %s AS ts,\n    %s AS amt",
-		id, timestampExpr(ts, fields[1].DataTypeOID), amountExpr(amt, fields[2].DataTypeOID, major))
-	for i := range nattr {
-		fmt.Fprintf(&b, ",\n    coalesce(src.%s::text, '') COLLATE \"C\" AS a%d", ident(names[3+i]), i)
-	}
-	fmt.Fprintf(&b, ",\n    %s::text AS raw_id, %s::text AS raw_ts, %s::text AS raw_amt", id, ts, amt)
-	fmt.Fprintf(&b, "\n  FROM %s AS src\n)", rel)
-	// k: the row's class. 1 invalid, 2 after the observation end, 3 excluded return, 0 valid.
-	// why: the reason of an invalid row. The order of the checks is the CSV path's.
-	fmt.Fprintf(&b, `, cls AS (
-  SELECT *,
-    CASE WHEN id IS NULL OR id = '' THEN %d
-         WHEN octet_length(id) > %d THEN %d
-         WHEN ts IS NULL THEN %d
-         WHEN amt IS NULL THEN %d
-         WHEN ts::date <= $2::date AND amt < 0 AND $4::text = 'Reject' THEN %d
-         ELSE 0 END AS why
-  FROM src
-), r AS (
-  SELECT *, CASE WHEN why <> 0 THEN 1 WHEN ts::date > $2::date THEN 2
-                 WHEN amt < 0 AND $4::text = 'Exclude' THEN 3 ELSE 0 END AS k
-  FROM cls
-)`, reasonEmptyID, maxIDLengthLiteral, reasonLongID, reasonBadTimestamp, reasonBadAmout, reasonRejectedReturn)
-	prefix := b.String()
-
 	attrs := func(format string) string {
 		var s strings.Builder
 		for i := range nattr {
@@ -398,17 +375,45 @@ func buildQuery(rel string, names []string, fields []pgconn.FieldDescription, ma
 		}
 		return s.String()
 	}
+	// the typed row: NULL where a value is missing or invalid
+	typed := func(raw bool) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "SELECT %s::text COLLATE \"C\" AS id,\n    %s AS ts,\n    %s AS amt",
+			id, timestampExpr(ts, fields[1].DataTypeOID), amountExpr(amt, fields[2].DataTypeOID, major))
+		for i := range nattr {
+			fmt.Fprintf(&b, ",\n    coalesce(src.%s::text, '') COLLATE \"C\" AS a%d", ident(names[3+i]), i)
+		}
+		if raw {
+			fmt.Fprintf(&b, ",\n    %s::text AS raw_id, %s::text AS raw_ts, %s::text AS raw_amt", id, ts, amt)
+		}
+		fmt.Fprintf(&b, "\n  FROM %s AS src", rel)
+		return b.String()
+	}
 
+	// k is the row's class: 1 invalid, 2 after the observation end, 3 an excluded return, 0
+	// valid; cid is the customer of a valid row (the others form the NULL customer); buy marks
+	// a calibration purchase. The order of the checks is the CSV path's.
 	var q strings.Builder
-	q.WriteString(prefix)
-	// v: valid rows keyed by customer (invalid, future and excluded rows form the NULL
-	// customer), with the running count of the customer's calibration purchases in the order
-	// (day, time, attribute values): the row where it is 1 is the first purchase.
-	fmt.Fprintf(&q, `, v AS (
-  SELECT CASE WHEN k = 0 THEN id END AS cid, ts::date AS day, amt, k,
-    (k = 0 AND amt >= 0 AND ts::date <= $1::date) AS buy,
-    count(*) FILTER (WHERE k = 0 AND amt >= 0 AND ts::date <= $1::date)
-      OVER (PARTITION BY CASE WHEN k = 0 THEN id END ORDER BY ts::date, ts%s ROWS UNBOUNDED PRECEDING) AS nbuy%s
+	fmt.Fprintf(&q, `WITH t AS (
+  %s
+  OFFSET 0
+), r AS (
+  SELECT CASE WHEN k = 0 THEN id END AS cid, day, ts, amt, k, (k = 0 AND amt >= 0 AND day <= $1::date) AS buy%s
+  FROM (
+    SELECT *, CASE WHEN id IS NULL OR id = '' OR octet_length(id) > %d OR ts IS NULL OR amt IS NULL THEN 1
+                   WHEN day > $2::date THEN 2
+                   WHEN amt < 0 AND $4::text = 'Reject' THEN 1
+                   WHEN amt < 0 AND $4::text = 'Exclude' THEN 3
+                   ELSE 0 END AS k
+    FROM (SELECT *, ts::date AS day FROM t OFFSET 0) AS t1
+    OFFSET 0
+  ) AS t2
+  OFFSET 0
+), v AS (
+  -- the running count of the customer's calibration purchases in the order (day, time,
+  -- attribute values): the row where it is 1 is the first purchase
+  SELECT cid, day, amt, k, buy%s,
+    count(*) FILTER (WHERE buy) OVER (PARTITION BY cid ORDER BY day, ts%s ROWS UNBOUNDED PRECEDING) AS nbuy
   FROM r
 ), d AS (
   SELECT cid, day,
@@ -433,23 +438,38 @@ func buildQuery(rel string, names []string, fields []pgconn.FieldDescription, ma
     sum(nrows) AS nrows, sum(invalid) AS invalid, sum(future) AS future, sum(excluded) AS excluded%s
   FROM d GROUP BY cid
 )
-SELECT cid, first_day, last_day, days::int8,
+SELECT cid, first_day, last_day, days::int4,
   CASE WHEN days > 0 THEN (last_day - first_day)::float8 / $3::float8 END AS recency,
   CASE WHEN days > 0 THEN ($1::date - first_day)::float8 / $3::float8 END AS age,
   CASE WHEN days > 1 THEN ((total - first_value) / (days - 1))::float8 ELSE 0 END AS monetary,
-  total::float8, orders::int8, holdout_days::int8, holdout_value::float8,
-  nrows::int8, invalid::int8, future::int8, excluded::int8%s
+  total::float8, orders::int4, holdout_days::int4, holdout_value::float8, nrows::int8,
+  CASE WHEN cid IS NULL THEN invalid::int8 END, CASE WHEN cid IS NULL THEN future::int8 END,
+  CASE WHEN cid IS NULL THEN excluded::int8 END%s
 FROM c ORDER BY cid`,
+		typed(false), attrs(", a%d"), maxIDLengthLiteral,
 		attrs(", a%d"), attrs(", a%d"),
 		attrs(",\n    max(a%[1]d) FILTER (WHERE buy AND nbuy = 1) AS a%[1]d"),
 		attrs(",\n    max(a%[1]d) AS a%[1]d"),
 		attrs(", a%d"))
 
-	var s strings.Builder
-	s.WriteString(prefix)
-	// ($1 and $3 are unused here: mention them so that their types are known)
-	fmt.Fprintf(&s, "\nSELECT why, raw_id, raw_ts, raw_amt FROM r WHERE k = 1 AND $1::date IS NOT NULL AND $3::float8 > 0 LIMIT %d", maxInvalidSamples)
-	return queries{summary: q.String(), samples: s.String()}
+	// why: the reason of an invalid row, in the order of the CSV path's checks.
+	// ($1 and $3 are unused here: they are mentioned so that their types are known.)
+	samples := fmt.Sprintf(`SELECT why, raw_id, raw_ts, raw_amt FROM (
+  SELECT raw_id, raw_ts, raw_amt,
+    CASE WHEN id IS NULL OR id = '' THEN %d
+         WHEN octet_length(id) > %d THEN %d
+         WHEN ts IS NULL THEN %d
+         WHEN amt IS NULL THEN %d
+         WHEN ts::date <= $2::date AND amt < 0 AND $4::text = 'Reject' THEN %d
+         ELSE 0 END AS why
+  FROM (
+  %s
+  ) AS t
+) AS s
+WHERE why <> 0 AND $1::date IS NOT NULL AND $3::float8 > 0
+LIMIT %d`, reasonEmptyID, maxIDLengthLiteral, reasonLongID, reasonBadTimestamp, reasonBadAmout, reasonRejectedReturn,
+		typed(true), maxInvalidSamples)
+	return queries{summary: q.String(), samples: samples}
 }
 
 type stats struct{ invalid int }
@@ -465,15 +485,16 @@ func (s *Source) readSummary(ctx context.Context, tx pgx.Tx, sql string, args []
 	sum := &summary.Summary{AttributeNames: slices.Clone(attrNames)}
 	nattr := len(attrNames)
 	var (
-		cid                              pgtype.Text
-		first, last                      pgtype.Date
-		days, orders, holdDays           int64
-		recency, age                     pgtype.Float8
-		monetary, total, holdValue       float64
-		nrows, invalid, future, excluded int64
-		attrs                            = make([]pgtype.Text, nattr)
-		dest                             = make([]any, 0, 15+nattr)
-		tuples                           = map[string][]string{}
+		cid                        pgtype.Text
+		first, last                pgtype.Date
+		days, orders, holdDays     int32
+		recency, age               pgtype.Float8
+		monetary, total, holdValue float64
+		nrows                      int64
+		invalid, future, excluded  pgtype.Int8
+		attrs                      = make([]pgtype.Text, nattr)
+		dest                       = make([]any, 0, 15+nattr)
+		tuples                     = map[string][]string{}
 	)
 	dest = append(dest, &cid, &first, &last, &days, &recency, &age, &monetary, &total, &orders, &holdDays, &holdValue,
 		&nrows, &invalid, &future, &excluded)
@@ -485,12 +506,13 @@ func (s *Source) readSummary(ctx context.Context, tx pgx.Tx, sql string, args []
 		if err := rows.Scan(dest...); err != nil {
 			return nil, st, err
 		}
-		sum.Rows += int(nrows + invalid + future + excluded)
-		st.invalid += int(invalid)
-		sum.FutureRows += int(future)
-		sum.ExcludedReturns += int(excluded)
-		if !cid.Valid {
-			continue // the rows attributed to no customer
+		sum.Rows += int(nrows)
+		if !cid.Valid { // the rows of no customer
+			sum.Rows += int(invalid.Int64 + future.Int64 + excluded.Int64)
+			st.invalid += int(invalid.Int64)
+			sum.FutureRows += int(future.Int64)
+			sum.ExcludedReturns += int(excluded.Int64)
+			continue
 		}
 		if days == 0 {
 			if holdDays > 0 {
