@@ -11,6 +11,7 @@ import (
 	"io"
 	"math/bits"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -54,7 +55,9 @@ func ReadCSV(r io.Reader, cols Columns, opts Options) (*Summary, error) {
 			first = false
 		}
 		err := p.feed(data)
-		in.free <- c.buf
+		if c.buf != nil {
+			in.free <- c.buf
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -105,17 +108,32 @@ func startReader(r io.Reader, h hash.Hash) *reader {
 		finished: make(chan struct{}),
 	}
 	for range readBuffers {
-		rd.free <- make([]byte, readChunk)
+		rd.free <- *bufPool.Get().(*[]byte)
 	}
 	go rd.run(r, h)
 	return rd
 }
 
+var bufPool = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
+
 // stop ends the goroutine and waits for it: the caller's reader is not touched after ReadCSV
-// returns.
+// returns. The buffers go back to the pool.
 func (rd *reader) stop() {
 	close(rd.done)
 	<-rd.finished
+	for c := range rd.full {
+		if c.buf != nil {
+			rd.free <- c.buf
+		}
+	}
+	for {
+		select {
+		case b := <-rd.free:
+			bufPool.Put(&b)
+		default:
+			return
+		}
+	}
 }
 
 type hashingReader struct {
@@ -158,10 +176,7 @@ func (rd *reader) run(r io.Reader, h hash.Hash) {
 		case <-rd.done:
 			return
 		}
-		n, err := io.ReadFull(src, buf)
-		if err == io.ErrUnexpectedEOF {
-			err = io.EOF
-		}
+		n, err := fill(src, buf)
 		if err == io.EOF && src != io.Reader(raw) {
 			// hash whatever follows the compressed stream too
 			if _, derr := io.Copy(io.Discard, raw); derr != nil {
@@ -172,6 +187,20 @@ func (rd *reader) run(r io.Reader, h hash.Hash) {
 			return
 		}
 	}
+}
+
+// fill reads until buf is full or an error (io.EOF at the end; unlike io.ReadFull it passes on
+// the reader's own io.ErrUnexpectedEOF, the sign of a truncated gzip stream).
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // csvParser is a byte-level CSV parser (RFC 4180: quoted fields with "" escapes and line breaks,
@@ -419,8 +448,14 @@ func (p *csvParser) splitQuoted(data []byte, final bool) (n, lines int, complete
 					return len(data), lines, true, &RowError{Column: p.colName(len(ends)), Reason: "unterminated quoted field"}
 				}
 				seg := data[i : i+j]
-				lines += bytes.Count(seg, []byte{'\n'})
-				buf = append(buf, seg...)
+				if k := bytes.Count(seg, []byte{'\n'}); k > 0 {
+					lines += k
+					// like encoding/csv, a CRLF inside a quoted field reads as LF, so that a
+					// value does not depend on the file's line ends
+					buf = appendNoCR(buf, seg)
+				} else {
+					buf = append(buf, seg...)
+				}
 				i += j + 1
 				if i < len(data) && data[i] == '"' {
 					buf = append(buf, '"')
@@ -483,6 +518,18 @@ func (p *csvParser) splitQuoted(data []byte, final bool) (n, lines int, complete
 			return j + 1, lines + 1, true, nil
 		}
 		i = j + 1
+	}
+}
+
+// appendNoCR appends seg with each "\r\n" replaced by "\n".
+func appendNoCR(buf, seg []byte) []byte {
+	for {
+		k := bytes.Index(seg, []byte("\r\n"))
+		if k < 0 {
+			return append(buf, seg...)
+		}
+		buf = append(buf, seg[:k]...)
+		seg = seg[k+1:]
 	}
 }
 

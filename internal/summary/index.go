@@ -61,7 +61,13 @@ func (r idRef) len() int { return int(r & (1<<20 - 1)) }
 func (x *idIndex) intern(id []byte) idRef {
 	last := len(x.chunks) - 1
 	if last < 0 || len(id) > cap(x.chunks[last])-len(x.chunks[last]) {
-		x.chunks = append(x.chunks, make([]byte, 0, arenaChunk))
+		size := arenaChunk
+		if last < 0 {
+			size = max(4096, len(id)) // small inputs stay small
+		} else if c := 2 * cap(x.chunks[last]); c < size {
+			size = max(c, len(id))
+		}
+		x.chunks = append(x.chunks, make([]byte, 0, size))
 		last++
 	}
 	off := len(x.chunks[last])
