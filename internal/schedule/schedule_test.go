@@ -85,20 +85,73 @@ func TestDue(t *testing.T) {
 	}
 }
 
-func TestDueBoundsTheScan(t *testing.T) {
+// After any downtime, however long and however frequent the schedule, exactly the latest missed
+// time is due: never an error, never a pile.
+func TestDueAfterLongDowntime(t *testing.T) {
 	s, err := Parse("* * * * *", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A year of minutes without a deadline is more than the scan allows.
-	_, _, err = s.Due(mustTime(t, "2027-11-26T00:00:00Z"), mustTime(t, "2026-11-26T00:00:00Z"), nil)
-	if err == nil || !strings.Contains(err.Error(), "missed start times") {
-		t.Fatalf("err = %v, want too many missed start times", err)
+	// A year of minutes without a deadline: the latest minute runs.
+	run, next, err := s.Due(mustTime(t, "2027-11-26T00:00:30Z"), mustTime(t, "2026-11-26T00:00:00Z"), nil)
+	if err != nil || run == nil || !run.Equal(mustTime(t, "2027-11-26T00:00:00Z")) || !next.Equal(mustTime(t, "2027-11-26T00:01:00Z")) {
+		t.Fatalf("run = %v, next = %v, err = %v", run, next, err)
 	}
-	// With a deadline the scan starts at the deadline and succeeds.
+	// With a deadline, the same.
 	d := 10 * time.Minute
-	run, _, err := s.Due(mustTime(t, "2027-11-26T00:00:30Z"), mustTime(t, "2026-11-26T00:00:00Z"), &d)
+	run, _, err = s.Due(mustTime(t, "2027-11-26T00:00:30Z"), mustTime(t, "2026-11-26T00:00:00Z"), &d)
 	if err != nil || run == nil || !run.Equal(mustTime(t, "2027-11-26T00:00:00Z")) {
 		t.Fatalf("run = %v, err = %v", run, err)
+	}
+	// A yearly schedule, down for three years: the last New Year.
+	y, _ := Parse("@yearly", "Europe/Warsaw")
+	run, _, err = y.Due(mustTime(t, "2029-06-01T00:00:00Z"), mustTime(t, "2026-01-01T00:00:00Z"), nil)
+	if err != nil || run == nil || !run.Equal(mustTime(t, "2028-12-31T23:00:00Z")) {
+		t.Fatalf("yearly run = %v, err = %v", run, err)
+	}
+}
+
+func TestParseRefusesScheduleThatNeverFires(t *testing.T) {
+	if _, err := Parse("0 0 30 2 *", ""); err == nil || !strings.Contains(err.Error(), "never fires") {
+		t.Fatalf("err = %v, want never fires", err)
+	}
+	if _, err := Parse("0 0 29 2 *", ""); err != nil {
+		t.Fatalf("29 February fires in leap years: %v", err)
+	}
+}
+
+// latest agrees with a plain forward scan, for assorted schedules, zones and windows.
+func TestLatestMatchesForwardScan(t *testing.T) {
+	exprs := []string{"* * * * *", "*/7 * * * *", "0 3 * * *", "30 2 * * 0", "* 3 * * *", "0 0 1 */3 *", "0 12 29 2 *", "@weekly", "15 1,13 * * 1-5"}
+	zones := []string{"", "Europe/Warsaw", "America/New_York", "Asia/Kolkata"}
+	start := mustTime(t, "2026-01-01T00:00:00Z")
+	for _, e := range exprs {
+		for _, z := range zones {
+			s, err := Parse(e, z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 40; i++ {
+				// Deterministic spread of (after, now) pairs from minutes to years apart.
+				after := start.Add(time.Duration(i*i*577) * time.Minute)
+				now := after.Add(time.Duration(1+i*i*i*i*i/150) * time.Minute) // up to about 2 years
+				var want time.Time
+				n := 0
+				for t := s.Next(after); !t.IsZero() && !t.After(now) && n < 5000; t = s.Next(t) {
+					want = t
+					n++
+				}
+				if n == 5000 {
+					continue // the forward scan would take too long for the test
+				}
+				if got := s.latest(after, now); !got.Equal(want) {
+					t.Fatalf("%q %q latest(%s, %s) = %s, want %s", e, z, after, now, got, want)
+				}
+			}
+			now := start.AddDate(0, 7, 3)
+			if p := s.Prev(now); p.After(now) || !s.Next(p).After(now) {
+				t.Errorf("%q %q Prev(%s) = %s, next after it %s", e, z, now, p, s.Next(p))
+			}
+		}
 	}
 }
