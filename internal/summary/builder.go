@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -16,61 +17,14 @@ import (
 
 // dayTracker counts a customer's distinct transaction days in O(1) space. It knows the first
 // and the last day and, in a bitmap, which of the 64 days up to the last one are known. A day is
-// therefore recognised exactly when it is later than the last day, within 64 days of it, equal
-// to the first day, or earlier than the first day. Only a day strictly between the first day and
-// last-63 that is not in the bitmap is ambiguous: the Builder settles those in Finish from its
-// day log (see the package documentation).
+// therefore placed exactly when it is later than the last day, within 64 days of it, equal to
+// the first day, or earlier than the first day. Only a day strictly between the first day and
+// last-63 is ambiguous: the Builder settles those in Finish from its day log (see addDay and
+// the package documentation).
 type dayTracker struct {
 	recent      uint64 // bit k: day last-k is known (k < 64)
 	first, last int32
 	n           int32 // distinct days
-}
-
-type dayResult uint8
-
-const (
-	dayNew dayResult = iota
-	dayKnown
-	dayAmbiguous
-)
-
-func (t *dayTracker) add(d int32) dayResult {
-	if t.n == 0 {
-		t.first, t.last, t.n, t.recent = d, d, 1, 1
-		return dayNew
-	}
-	if d > t.last {
-		shift := int64(d) - int64(t.last)
-		if shift >= 64 {
-			t.recent = 1
-		} else {
-			t.recent = t.recent<<uint(shift) | 1
-		}
-		t.last = d
-		t.n++
-		return dayNew
-	}
-	if d == t.first {
-		return dayKnown
-	}
-	if k := int64(t.last) - int64(d); k < 64 {
-		bit := uint64(1) << uint(k)
-		if t.recent&bit != 0 {
-			return dayKnown
-		}
-		t.recent |= bit
-		t.n++
-		if d < t.first {
-			t.first = d
-		}
-		return dayNew
-	}
-	if d < t.first {
-		t.first = d
-		t.n++
-		return dayNew
-	}
-	return dayAmbiguous
 }
 
 // custState is one customer's running calibration aggregate: 64 bytes, one cache line, no
@@ -274,12 +228,60 @@ func (b *Builder) logDay(idx, day int32) {
 	b.dayLog[last] = append(b.dayLog[last], dayKey(idx, day))
 }
 
-func (b *Builder) track(t *dayTracker, idx, day int32) {
-	switch t.add(day) {
-	case dayNew:
-		b.logDay(idx, day)
-	case dayAmbiguous:
-		b.pending = append(b.pending, dayKey(idx, day))
+// addDay adds day d to customer idx's tracker t. The day log receives the known days that
+// leave the bitmap's window (except the first day, which t holds) and a first day that is
+// replaced while outside the window: with the bitmap and t.first, the log then has every known
+// day, which is what resolvePending needs. A day that cannot be placed goes to pending.
+func (b *Builder) addDay(t *dayTracker, idx, d int32) {
+	if t.n == 0 {
+		t.first, t.last, t.n, t.recent = d, d, 1, 1
+		return
+	}
+	if d > t.last {
+		shift := int64(d) - int64(t.last)
+		out, base := t.recent, int32(0) // the bits that leave the window; bit k of out is day last-(k+base)
+		if shift < 64 {
+			out >>= uint(64 - shift)
+			base = int32(64 - shift)
+		}
+		for out != 0 {
+			k := int32(bits.TrailingZeros64(out))
+			out &= out - 1
+			if day := t.last - k - base; day != t.first {
+				b.logDay(idx, day)
+			}
+		}
+		if shift >= 64 {
+			t.recent = 1
+		} else {
+			t.recent = t.recent<<uint(shift) | 1
+		}
+		t.last = d
+		t.n++
+		return
+	}
+	if d == t.first {
+		return
+	}
+	k := int64(t.last) - int64(d)
+	if k < 64 {
+		bit := uint64(1) << uint(k)
+		if t.recent&bit != 0 {
+			return
+		}
+		t.recent |= bit
+		t.n++
+	} else if d > t.first {
+		b.pending = append(b.pending, dayKey(idx, d))
+		return
+	} else {
+		t.n++
+	}
+	if d < t.first {
+		if int64(t.last)-int64(t.first) >= 64 {
+			b.logDay(idx, t.first) // outside the window: it will not be evicted
+		}
+		t.first = d
 	}
 }
 
@@ -291,7 +293,7 @@ func (b *Builder) update(idx, day int32, nanos int64, amount float64) (setAttrs 
 		h := b.hs(idx)
 		h.sum += amount
 		if amount >= 0 {
-			b.track(&h.days, idx, day)
+			b.addDay(&h.days, idx, day)
 		}
 		return false
 	}
@@ -316,7 +318,7 @@ func (b *Builder) update(idx, day int32, nanos int64, amount float64) (setAttrs 
 	}
 	hadFirst := s.cal.n > 0
 	prevFirst := s.cal.first
-	b.track(&s.cal, idx, day)
+	b.addDay(&s.cal, idx, day)
 	if !hadFirst || day < prevFirst {
 		s.firstAmt = amount
 		if m := b.negBefore[idx]; m != nil {
@@ -517,7 +519,7 @@ func (b *Builder) Finish() (*Summary, error) {
 		pfx uint64 // the first 8 bytes of the id, big-endian, zero-padded
 		idx int32
 	}
-	var keys []sortKey
+	keys := make([]sortKey, 0, b.n)
 	for ci, c := range b.cust {
 		for j := range c {
 			s := &c[j]
@@ -548,7 +550,17 @@ func (b *Builder) Finish() (*Summary, error) {
 	}
 	unit := b.opts.Unit
 	out := make([]Customer, len(keys))
+	var sink uint64
 	for i, k := range keys {
+		if i%warmGroup == 0 {
+			// load the next group's states together (see applyBatch)
+			for _, w := range keys[i:min(i+warmGroup, len(keys))] {
+				sink += uint64(b.st(w.idx).orders)
+				if b.hold != nil {
+					sink += uint64(b.hs(w.idx).days.n)
+				}
+			}
+		}
 		s := b.st(k.idx)
 		c := &out[i]
 		c.ID = b.ids.str(s.id)
@@ -572,6 +584,7 @@ func (b *Builder) Finish() (*Summary, error) {
 		sum.Revenue += s.sum
 	}
 	sum.Customers = out
+	b.sink += sink
 	b.cust, b.hold, b.nanos, b.tuples = nil, nil, nil, nil
 	return sum, nil
 }

@@ -351,3 +351,54 @@ func TestBuilderMatchesReadCSV(t *testing.T) {
 	}
 	compareWithReference(t, viaAdd, rows, opts)
 }
+
+// TestDayTrackerRandomOrders hammers the day bookkeeping: customers with many transaction days
+// over long spans, in random orders, so that days leave the 64-day window, first days move and
+// ambiguous days are frequent; the counts must match the reference exactly.
+func TestDayTrackerRandomOrders(t *testing.T) {
+	calEnd := date("2024-12-31")
+	opts := Options{CalibrationEnd: calEnd, ObservationEnd: calEnd.AddDate(0, 6, 0), Unit: Day}
+	rng := rand.New(rand.NewPCG(5, 6))
+	pendingSeen := 0
+	for round := range 30 {
+		var rows []txRow
+		for c := range 20 {
+			span := 1 + rng.IntN(900)
+			n := 1 + rng.IntN(120)
+			for range n {
+				day := calEnd.AddDate(0, 0, -700+rng.IntN(span))
+				rows = append(rows, txRow{fmt.Sprint(c), day, float64(rng.IntN(100)), nil})
+			}
+		}
+		switch round % 3 {
+		case 0:
+			rng.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+		case 1: // chronological runs in random order (concatenated exports)
+			sort.SliceStable(rows, func(i, j int) bool { return rows[i].ts.Before(rows[j].ts) })
+			for k := 0; k < 4; k++ {
+				a, b := rng.IntN(len(rows)), rng.IntN(len(rows))
+				if a > b {
+					a, b = b, a
+				}
+				slices.Reverse(rows[a:b])
+			}
+		case 2:
+			sort.SliceStable(rows, func(i, j int) bool { return rows[i].ts.After(rows[j].ts) })
+		}
+		b := NewBuilder(opts, nil)
+		for _, r := range rows {
+			if err := b.Add(r.id, r.ts, r.amount, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pendingSeen += len(b.pending)
+		s, err := b.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareWithReference(t, s, rows, opts)
+	}
+	if pendingSeen == 0 {
+		t.Error("no ambiguous day was exercised")
+	}
+}

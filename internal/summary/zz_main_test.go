@@ -69,3 +69,31 @@ func cpuNow() int64 {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
+
+func TestZZFinish(t *testing.T) {
+	path := os.Getenv("RC_PLAIN")
+	if path == "" {
+		t.Skip()
+	}
+	raw, _ := os.ReadFile(path)
+	bl := NewBuilder(Options{CalibrationEnd: date("2025-12-31"), Unit: Week}, benchCols.Attributes)
+	p, _ := newCSVParser(bl, benchCols)
+	p.agg = startAggregator(bl)
+	p.feed(raw)
+	p.finish()
+	p.agg.finish()
+	nlog := 0
+	for _, c := range bl.dayLog {
+		nlog += len(c)
+	}
+	t.Logf("log entries %d", nlog)
+	c0 := cpuNow()
+	if pp := os.Getenv("RC_PROF"); pp != "" {
+		f, _ := os.Create(pp)
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	s, err := bl.Finish()
+	t.Logf("Finish: %d customers, %.0f ms cpu", len(s.Customers), float64(cpuNow()-c0)/1e6)
+	_ = err
+}
