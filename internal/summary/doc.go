@@ -39,32 +39,44 @@
 //
 // # Memory and unsorted input
 //
-// The Builder keeps a fixed-size state per customer (about 70 bytes, plus 32 with a holdout
-// window, plus the id): first and last transaction day, the count of distinct days, a bitmap
-// of the 64 days up to the last one, the first day's value and the sums. Rows need not be
-// sorted. A row whose day is after the last day, within 64 days of it, equal to the first day or
-// before the first day is placed exactly from that state, so chronological input, input grouped
-// by customer and sorted by date, reverse-chronological input and input shuffled within about
-// two months all run in O(customers) memory with no fallback.
+// The Builder keeps a fixed-size, pointer-free state per customer: 64 bytes (one cache line)
+// plus 32 with a holdout window, plus the id's bytes in an append-only arena and 16 bytes of
+// hash index. The state holds the first and last transaction day, the count of distinct days, a
+// bitmap of the 64 days up to the last one, the first day's value and the sums. Rows need not
+// be sorted: a row whose day is after the last day, within 64 days of it, equal to the first day
+// or before the first day is placed exactly from that state. Chronological input, input grouped
+// by customer and sorted by date, reverse-chronological input and input shuffled within two
+// months all go through that path.
 //
-// Only a row whose day lies strictly between the first day and 64 days before the last day,
-// and is not in the bitmap, cannot be told from that state: has the customer bought that day
-// already? For those the Builder keeps a compact log of every customer-day it has counted (8
-// bytes each) and a list of the ambiguous rows; Finish looks the ambiguous (customer, day)
-// pairs up in the log, so the summary is exact for any row order. The log is the one part that
-// grows with the number of transaction days rather than customers (about 8 bytes per
-// transaction day, e.g. 80 MB for 10 million); it is released in Finish before the Customers
-// slice is allocated. Negative amounts dated before a customer's first transaction day (rare:
-// a refund before any purchase) are kept per day in a small per-customer map in case that day
-// becomes the first purchase day.
+// Only a row dated strictly between the first day and 64 days before the last one cannot be
+// placed from the state: has the customer bought that day already? For those rows (a customer
+// whose rows arrive far out of order) the Builder falls back to a day set: it keeps a compact
+// log of the known days that left the 64-day window (8 bytes each; about half of all
+// transaction days for a typical year of data, since a customer's last two months and first
+// day stay in the state) and the list of the ambiguous rows, and Finish settles each ambiguous
+// (customer, day) against the log. The summary is therefore exact for any row order. The log
+// is the one structure that grows with transaction days rather than customers (about 36 MB
+// for 10 million rows); Finish drops it, and when it was large returns the freed memory to the
+// operating system (runtime/debug.FreeOSMemory) before it allocates the Customers slice, so that
+// the peak is not their sum. Negative amounts dated before a customer's first transaction day
+// (a refund before any purchase, rare) are kept per day in a small per-customer map in case
+// that day becomes the first purchase day.
+//
+// At 1 million customers and 10 million rows the peak is the end of Finish: the states (64 MB)
+// and the returned Customers (160 bytes each, 160 MB).
 //
 // # CSV input
 //
 // ReadCSV parses CSV (RFC 4180: comma separator, quoted fields with "" escapes and embedded
 // line breaks, LF or CRLF line ends, with or without a final line end, a UTF-8 byte-order mark
-// allowed, empty lines skipped) with its own byte-level parser: a row costs no allocation, and
-// the input is read, hashed (Summary.Digest) and, when it starts with the gzip magic bytes,
-// decompressed in a second goroutine while the first one parses. Header names and mapped fields
+// allowed, empty lines skipped; a CRLF inside a quoted field reads as LF, as in encoding/csv)
+// with its own byte-level parser that finds separators eight bytes at a time; a row costs no
+// allocation. Three goroutines share the work: one reads the input, hashes it
+// (Summary.Digest) and, when it starts with the gzip magic bytes, decompresses it
+// (klauspost/compress); one parses and validates rows; one applies them to the customers'
+// states, in batches whose hash-table slots and states are loaded together so that their cache
+// misses overlap. ReadCSV returns only after all three have stopped; it never reads from r
+// after returning. Header names and mapped fields
 // are trimmed of surrounding spaces and tabs. Timestamps are 2006-01-02, 20060102, RFC 3339
 // (2006-01-02T15:04:05 with optional fractional seconds and zone, converted to the UTC day) or
 // 2006-01-02 15:04:05 (UTC unless a zone follows). Amounts are plain decimal numbers (optional
