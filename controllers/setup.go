@@ -31,6 +31,8 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		RunTimeout: opts.RunTimeout,
 	}
 	ltv.HTTPSource = resolveHTTPSource
+	ltv.PostgresSource = resolvePostgresSource
+	ltv.CustomersSink = writePostgresCustomers
 	if err := ltv.SetupWithManager(mgr, opts.MaxConcurrent); err != nil {
 		return err
 	}
