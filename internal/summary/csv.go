@@ -247,36 +247,30 @@ func newCSVParser(b *Builder, cols Columns) (*csvParser, error) {
 	return &csvParser{b: b, cols: cols, attrs: make([][]byte, len(cols.Attributes))}, nil
 }
 
-// feed parses a buffer; an incomplete last record is kept for the next buffer.
+// feed parses a buffer; an incomplete last record is kept for the next buffer. The record
+// carried over is completed by appending the new data in growing pieces (at least doubling the
+// carried bytes each time), so that a long record costs linear, not quadratic, time.
 func (p *csvParser) feed(data []byte) error {
-	if len(p.carry) > 0 {
-		for len(data) > 0 {
-			i := bytes.IndexByte(data, '\n')
-			if i < 0 {
-				p.carry = append(p.carry, data...)
-				data = nil
-				break
-			}
-			p.carry = append(p.carry, data[:i+1]...)
-			data = data[i+1:]
-			n, err := p.parse(p.carry, false)
-			if err != nil {
-				return err
-			}
-			p.carry = p.carry[:copy(p.carry, p.carry[n:])]
-			if len(p.carry) == 0 {
-				break
-			}
-			if len(p.carry) > maxRecord {
-				return p.tooLong()
-			}
+	for len(p.carry) > 0 && len(data) > 0 {
+		take := min(max(len(p.carry), 4096), len(data))
+		if k := bytes.IndexByte(data[take:], '\n'); k >= 0 {
+			take += k + 1
+		} else {
+			take = len(data)
 		}
+		p.carry = append(p.carry, data[:take]...)
+		data = data[take:]
+		n, err := p.parse(p.carry, false)
+		if err != nil {
+			return err
+		}
+		p.carry = p.carry[:copy(p.carry, p.carry[n:])]
 		if len(p.carry) > maxRecord {
 			return p.tooLong()
 		}
-		if len(data) == 0 {
-			return nil
-		}
+	}
+	if len(data) == 0 {
+		return nil
 	}
 	n, err := p.parse(data, false)
 	if err != nil {

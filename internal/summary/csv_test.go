@@ -550,3 +550,14 @@ func TestCustomersSortedByID(t *testing.T) {
 		t.Errorf("ids %q, want %q", ids, want)
 	}
 }
+
+// TestLongQuotedFieldAcrossBuffers: a quoted field with a million line breaks that straddles the
+// reader's buffers is parsed in linear time (a quadratic re-scan would not finish).
+func TestLongQuotedFieldAcrossBuffers(t *testing.T) {
+	in := "customer_id,date,amount\na,1997-01-01,1\n\"" + strings.Repeat("\n", maxRecord-100) + "\",1997-01-01,1\nb,1997-01-02,x\n"
+	_, err := ReadCSV(strings.NewReader(in), simple, Options{CalibrationEnd: calEnd97})
+	var re *RowError
+	if !errors.As(err, &re) || re.Line != maxRecord-100+4 {
+		t.Errorf("%v", err)
+	}
+}
