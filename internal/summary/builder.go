@@ -515,8 +515,30 @@ func (b *Builder) Finish() (*Summary, error) {
 		InvalidRows:     b.invalid,
 		InvalidSamples:  b.samples,
 	}
+	// Sort by id. The key holds 8 bytes of the id, big-endian, zero-padded, taken after the
+	// prefix all ids share (ids such as "customer-000123" would otherwise tie on their first
+	// bytes and be compared in full, from the arena, at random).
+	lcp := -1
+	var firstID []byte
+	for _, c := range b.cust {
+		for j := range c {
+			if c[j].cal.n == 0 {
+				continue
+			}
+			id := b.ids.bytes(c[j].id)
+			if lcp < 0 {
+				firstID, lcp = id, len(id)
+				continue
+			}
+			n := 0
+			for n < lcp && n < len(id) && id[n] == firstID[n] {
+				n++
+			}
+			lcp = n
+		}
+	}
 	type sortKey struct {
-		pfx uint64 // the first 8 bytes of the id, big-endian, zero-padded
+		pfx uint64
 		idx int32
 	}
 	keys := make([]sortKey, 0, b.n)
@@ -529,7 +551,11 @@ func (b *Builder) Finish() (*Summary, error) {
 				}
 				continue
 			}
-			keys = append(keys, sortKey{sortPrefix(s.pfx), int32(ci<<chunkBits + j)})
+			pfx := s.pfx
+			if lcp > 0 {
+				pfx = idPrefix(b.ids.bytes(s.id)[lcp:])
+			}
+			keys = append(keys, sortKey{sortPrefix(pfx), int32(ci<<chunkBits + j)})
 		}
 	}
 	if len(keys) == 0 {

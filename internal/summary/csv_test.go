@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -534,6 +535,25 @@ func TestLongRecord(t *testing.T) {
 	var re *RowError
 	if !errors.As(err, &re) || re.Line != 2 || !strings.Contains(err.Error(), "longer than") {
 		t.Errorf("%v", err)
+	}
+}
+
+func TestCustomersSortedByIDCommonPrefix(t *testing.T) {
+	ids := []string{"customer-1", "customer-10", "customer-2", "customer-", "customer-000000000001", "customer-000000000000", "customer-0000000000001", "customer-\x00", "customer-\x00\x00"}
+	var in strings.Builder
+	in.WriteString("customer_id,date,amount\n")
+	for _, id := range ids {
+		in.WriteString("\"" + id + "\",1997-01-01,1\n")
+	}
+	s := read(t, in.String(), simple, Options{CalibrationEnd: calEnd97})
+	var got []string
+	for _, c := range s.Customers {
+		got = append(got, c.ID)
+	}
+	want := slices.Clone(ids)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("ids %q, want %q", got, want)
 	}
 }
 
