@@ -1,6 +1,10 @@
 // Package synth generates a seeded synthetic shop's transaction log as CSV, for benchmarks,
-// demos and tests. Customers follow the BG/NBD purchase process and the Gamma-Gamma spend model,
-// so model fits on the output should recover (roughly) the parameters used.
+// demos and tests. Customers follow the BG/NBD purchase process and the Gamma-Gamma spend model.
+// With a single channel, fits on the output recover the parameters up to sampling error and the
+// effect of counting time in whole days (same-day purchases merge; checked at 50,000 customers:
+// BG/NBD r, alpha, a, b = 1.25, 20.2, 0.80, 5.91 for 1.2, 18, 0.8, 6 in days; Gamma-Gamma
+// p, q, gamma = 5.8, 3.74, 17.1 for 6.25, 3.74, 15.44). The default channels scale λ and the
+// spend per channel, so fits on them recover a blend.
 //
 // Each customer is acquired on a day drawn uniformly from the first half of the window, with a
 // first purchase that day. While alive, a customer buys at Poisson rate λ ~ Gamma(R, Alpha) per
