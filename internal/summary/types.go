@@ -72,8 +72,9 @@ type Columns struct {
 
 // Options configure a summary.
 type Options struct {
-	// CalibrationEnd is the last day (its date in UTC; the time of day is ignored) of the
-	// calibration period: transactions up to the end of this day are calibration transactions.
+	// CalibrationEnd is the last day of the calibration period: its calendar date in its own
+	// location (build it in UTC; the time of day is ignored). Transactions up to the end of that
+	// day (UTC) are calibration transactions.
 	CalibrationEnd time.Time
 	// ObservationEnd is the last day of observation, inclusive. It equals CalibrationEnd when there
 	// is no holdout (the zero value means the same). Transactions in (CalibrationEnd,
