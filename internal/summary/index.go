@@ -126,13 +126,20 @@ func (x *idIndex) grow() {
 	}
 }
 
-// candidate returns the customer in h's home slot if its tag matches, else -1 (for warming).
+// candidate returns the first customer on h's probe sequence whose tag matches, or -1: the
+// customer lookup will most likely find (for warming its state; about a quarter of the
+// customers are not in their home slot).
 func (x *idIndex) candidate(h uint64) int32 {
-	e := x.table[x.home(h)]
-	if e != 0 && e>>32 == h>>32 {
-		return int32(uint32(e) - 1)
+	mask := uint64(len(x.table) - 1)
+	for i := x.home(h); ; i = (i + 1) & mask {
+		e := x.table[i]
+		if e == 0 {
+			return -1
+		}
+		if e>>32 == h>>32 {
+			return int32(uint32(e) - 1)
+		}
 	}
-	return -1
 }
 
 // lookup returns the index of the customer with this id, hash and prefix, or -1.
