@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -14,6 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -21,6 +23,7 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
@@ -60,11 +63,19 @@ type LTVComputationReconciler struct {
 	CustomersSink CustomersSinkFunc
 	// Metrics records run outcomes; nil records nothing.
 	Metrics MetricsRecorder
+	// Wakeup, when set, makes the controller look at the computations sent on it. Tests that
+	// step a fake Clock use it: RequeueAfter waits in real time.
+	Wakeup <-chan event.GenericEvent
 }
 
 // MetricsRecorder receives the outcome of every run.
 type MetricsRecorder interface {
+	// RunFinished records a run; res is nil when it failed (reason says why).
 	RunFinished(obj *v1alpha1.LTVComputation, res *report.Result, reason string, duration time.Duration)
+	// Observe is called on every reconcile: it publishes the last result from status when the
+	// recorder has none for the computation (after the operator restarted).
+	Observe(obj *v1alpha1.LTVComputation)
+	// Forget drops the series of a deleted computation.
 	Forget(namespace, name string)
 }
 
@@ -87,6 +98,9 @@ func (r *LTVComputationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if !obj.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
+	if r.Metrics != nil {
+		r.Metrics.Observe(&obj)
+	}
 	s := &runState{r: r, obj: &obj, base: obj.DeepCopy(), now: r.Clock.Now()}
 	s.conds = conditionSetter{conditions: &obj.Status.Conditions, generation: obj.Generation}
 	return s.reconcile(ctx)
@@ -102,6 +116,8 @@ type runState struct {
 
 	sched *schedule.Schedule
 	next  time.Time
+	// started is when the run began (wall clock, for the duration metric).
+	started time.Time
 }
 
 func (s *runState) reconcile(ctx context.Context) (ctrl.Result, error) {
@@ -126,6 +142,11 @@ func (s *runState) reconcile(ctx context.Context) (ctrl.Result, error) {
 		}
 		if err != nil {
 			obj.Status.NextScheduleTime = nil
+			// Whatever the fix, the next valid reconcile runs again and rewrites the conditions.
+			obj.Status.LastAttemptedRevision = ""
+			if r := obj.Annotations[v1alpha1.RequestedAtAnnotation]; r != "" {
+				obj.Status.LastHandledReconcileAt = r // handled: by refusing the schedule
+			}
 			s.conds.stalled(v1alpha1.ReasonInvalidSchedule, err.Error())
 			s.event(corev1.EventTypeWarning, v1alpha1.ReasonInvalidSchedule, err.Error())
 			return ctrl.Result{}, s.patchStatus(ctx)
@@ -160,14 +181,22 @@ func (s *runState) reconcile(ctx context.Context) (ctrl.Result, error) {
 	case sourceErr != nil:
 		dataRevision = sourceErr.revision
 	}
-	revision := fmt.Sprintf("generation=%d;data=%s;segments=%s", obj.Generation, dataRevision, segmentsRevision)
+	revision := fmt.Sprintf("spec=%s;data=%s;segments=%s", inputsDigest(&obj.Spec), dataRevision, segmentsRevision)
+
+	// Resumed: the conditions still say Suspended. When the last run succeeded its result
+	// stands and Ready says so again; otherwise the run is repeated to find out.
+	resumed := !suspended && hasReason(obj.Status.Conditions, v1alpha1.ConditionReady, v1alpha1.ReasonSuspended)
+	lastSucceeded := obj.Status.Result != nil && len(obj.Status.RecentRuns) > 0 && obj.Status.RecentRuns[0].Succeeded
 
 	var trigger string
 	switch {
+	case scheduledAt != nil:
+		// A due slot also answers a pending request: one run, and the slot is not lost.
+		trigger = TriggerSchedule
 	case requestPending:
 		trigger = TriggerRequest
-	case scheduledAt != nil:
-		trigger = TriggerSchedule
+	case resumed && !lastSucceeded:
+		trigger = TriggerChange
 	case revision != obj.Status.LastAttemptedRevision && !suspended:
 		trigger = TriggerChange
 	case obj.Status.Result != nil && !suspended && !s.r.resultsConfigMapExists(ctx, obj):
@@ -177,7 +206,20 @@ func (s *runState) reconcile(ctx context.Context) (ctrl.Result, error) {
 	if trigger == "" {
 		if suspended {
 			s.markSuspended()
+		} else {
+			if resumed {
+				s.conds.ready(v1alpha1.ReasonSucceeded, successMessage(obj.Status.Result))
+			}
+			// The new generation changed nothing a run depends on (history limit, alerts,
+			// schedule): the conditions still hold for it.
+			for i, c := range obj.Status.Conditions {
+				switch c.Type {
+				case v1alpha1.ConditionReady, v1alpha1.ConditionReconciling, v1alpha1.ConditionStalled:
+					obj.Status.Conditions[i].ObservedGeneration = obj.Generation
+				}
+			}
 		}
+		s.trimHistory()
 		return s.requeue(), s.patchStatus(ctx)
 	}
 
@@ -187,20 +229,31 @@ func (s *runState) reconcile(ctx context.Context) (ctrl.Result, error) {
 		nominal = *scheduledAt
 		obj.Status.LastScheduleTime = &metav1.Time{Time: nominal}
 	case trigger == TriggerChange && obj.Status.LastScheduleTime != nil:
-		// A changed spec or data re-runs the last scheduled slot, so it answers for that slot.
+		// A changed spec or data (or a retry) re-runs the last scheduled slot, so it answers
+		// for that slot.
 		nominal = obj.Status.LastScheduleTime.Time
+	case trigger == TriggerChange && s.sched != nil:
+		// No slot ran yet: answer for the schedule's latest slot, as a scheduled run would
+		// have, so that re-runs before the first scheduled one agree.
+		if prev := s.sched.Prev(s.now); !prev.IsZero() {
+			nominal = prev
+		}
 	}
 	if requestPending {
 		obj.Status.LastHandledReconcileAt = requested
 	}
-	run := v1alpha1.RunRecord{Trigger: trigger, StartTime: metav1.Time{Time: s.now}}
-	if trigger == TriggerSchedule || trigger == TriggerRequest {
-		run.ScheduledTime = &metav1.Time{Time: nominal}
-	}
+	s.started = time.Now()
+	run := v1alpha1.RunRecord{Trigger: trigger, StartTime: metav1.Time{Time: s.now}, ScheduledTime: &metav1.Time{Time: nominal}}
 
 	if sourceErr != nil {
-		obj.Status.LastAttemptedRevision = revision
-		return s.fail(ctx, run, sourceErr.reason, sourceErr.err.Error(), !sourceErr.waiting && sourceErr.reason != v1alpha1.ReasonSourceUnavailable, sourceErr.waiting)
+		permanent := !sourceErr.waiting && sourceErr.reason != v1alpha1.ReasonSourceUnavailable
+		if permanent || sourceErr.waiting {
+			obj.Status.LastAttemptedRevision = revision
+		} else {
+			// Retried with backoff: the retry must find something to do.
+			obj.Status.LastAttemptedRevision = ""
+		}
+		return s.fail(ctx, run, sourceErr.reason, sourceErr.err.Error(), permanent, sourceErr.waiting)
 	}
 
 	s.conds.progressing(v1alpha1.ReasonProgressing, fmt.Sprintf("Run started (%s)", strings.ToLower(trigger)))
@@ -226,7 +279,6 @@ func (s *runState) reconcile(ctx context.Context) (ctrl.Result, error) {
 	cfg.Now = s.r.Clock.Now
 	runCtx, cancel := context.WithTimeout(ctx, s.r.runTimeout())
 	defer cancel()
-	started := time.Now()
 	res, scores, err := pipeline.Run(runCtx, cfg, src.source)
 	if err != nil {
 		pe := pipeline.Classify(err)
@@ -235,7 +287,6 @@ func (s *runState) reconcile(ctx context.Context) (ctrl.Result, error) {
 		} else {
 			obj.Status.LastAttemptedRevision = ""
 		}
-		s.recordMetrics(nil, pe.Reason, started)
 		return s.fail(ctx, run, pe.Reason, pe.Error(), pe.Permanent, false)
 	}
 
@@ -253,7 +304,6 @@ func (s *runState) reconcile(ctx context.Context) (ctrl.Result, error) {
 				return s.fail(ctx, run, se.reason, se.err.Error(), true, false)
 			}
 			obj.Status.LastAttemptedRevision = ""
-			s.recordMetrics(nil, v1alpha1.ReasonSinkFailed, started)
 			return s.fail(ctx, run, v1alpha1.ReasonSinkFailed, "writing spec.output.customers: "+err.Error(), false, false)
 		}
 	}
@@ -263,10 +313,10 @@ func (s *runState) reconcile(ctx context.Context) (ctrl.Result, error) {
 		return s.fail(ctx, run, v1alpha1.ReasonSinkFailed, "writing the results ConfigMap: "+err.Error(), false, false)
 	}
 	obj.Status.LastAttemptedRevision = revision
-	return s.succeed(ctx, run, res, cmName, table, started)
+	return s.succeed(ctx, run, res, cmName, table)
 }
 
-func (s *runState) succeed(ctx context.Context, run v1alpha1.RunRecord, res *report.Result, cmName, table string, started time.Time) (ctrl.Result, error) {
+func (s *runState) succeed(ctx context.Context, run v1alpha1.RunRecord, res *report.Result, cmName, table string) (ctrl.Result, error) {
 	obj := s.obj
 	previous := obj.Status.Result
 	obj.Status.Result = statusResult(res, cmName, table)
@@ -278,15 +328,11 @@ func (s *runState) succeed(ctx context.Context, run v1alpha1.RunRecord, res *rep
 	run.AverageLTV = obj.Status.Result.AverageLTV
 	run.Reason = v1alpha1.ReasonSucceeded
 	s.addRun(run)
-	msg := fmt.Sprintf("Computed %s LTV of %d customers: average %s %s, total %s %s", res.Model.Type, res.Customers,
-		obj.Status.Result.AverageLTV, res.Currency, obj.Status.Result.TotalLTV, res.Currency)
-	if obj.Status.Result.LTVToCAC != "" {
-		msg += ", LTV:CAC " + obj.Status.Result.LTVToCAC
-	}
+	msg := successMessage(obj.Status.Result)
 	s.conds.ready(v1alpha1.ReasonSucceeded, msg)
 	s.event(corev1.EventTypeNormal, v1alpha1.ReasonSucceeded, msg)
 	s.checkDrift(previous, res)
-	s.recordMetrics(res, v1alpha1.ReasonSucceeded, started)
+	s.recordMetrics(res, v1alpha1.ReasonSucceeded)
 	logf.FromContext(ctx).Info("run succeeded", "trigger", run.Trigger, "customers", res.Customers, "averageLTV", res.AverageLTV)
 	return s.requeue(), s.patchStatus(ctx)
 }
@@ -312,6 +358,7 @@ func (s *runState) fail(ctx context.Context, run v1alpha1.RunRecord, reason, mes
 		s.conds.retrying(reason, message)
 	}
 	s.event(corev1.EventTypeWarning, reason, message)
+	s.recordMetrics(nil, reason)
 	logf.FromContext(ctx).Info("run failed", "trigger", run.Trigger, "reason", reason, "message", message)
 	if err := s.patchStatus(ctx); err != nil {
 		return ctrl.Result{}, err
@@ -323,6 +370,16 @@ func (s *runState) fail(ctx context.Context, run v1alpha1.RunRecord, reason, mes
 	return s.requeue(), nil
 }
 
+// successMessage is Ready's message after a successful run.
+func successMessage(r *v1alpha1.ComputationResult) string {
+	msg := fmt.Sprintf("Computed %s LTV of %d customers: average %s %s, total %s %s", r.Model.Type, r.Customers,
+		r.AverageLTV, r.Currency, r.TotalLTV, r.Currency)
+	if r.LTVToCAC != "" {
+		msg += ", LTV:CAC " + r.LTVToCAC
+	}
+	return msg
+}
+
 func (s *runState) markSuspended() {
 	if s.obj.Status.Result != nil {
 		s.conds.ready(v1alpha1.ReasonSuspended, "Suspended: no scheduled runs; status shows the last result")
@@ -332,15 +389,19 @@ func (s *runState) markSuspended() {
 }
 
 func (s *runState) addRun(run v1alpha1.RunRecord) {
+	s.obj.Status.RecentRuns = append([]v1alpha1.RunRecord{run}, s.obj.Status.RecentRuns...)
+	s.trimHistory()
+}
+
+// trimHistory applies spec.runHistoryLimit, also when it was lowered without a run.
+func (s *runState) trimHistory() {
 	limit := plan.DefaultRunHistoryLimit
 	if l := s.obj.Spec.RunHistoryLimit; l != nil && *l > 0 {
 		limit = int(*l)
 	}
-	runs := append([]v1alpha1.RunRecord{run}, s.obj.Status.RecentRuns...)
-	if len(runs) > limit {
-		runs = runs[:limit]
+	if len(s.obj.Status.RecentRuns) > limit {
+		s.obj.Status.RecentRuns = s.obj.Status.RecentRuns[:limit]
 	}
-	s.obj.Status.RecentRuns = runs
 }
 
 // requeue wakes the computation at its next scheduled time.
@@ -374,10 +435,25 @@ func (s *runState) event(eventType, reason, message string) {
 	s.r.Recorder.Eventf(s.obj, nil, eventType, reason, "Reconcile", "%s", truncate(message, 1024))
 }
 
-func (s *runState) recordMetrics(res *report.Result, reason string, started time.Time) {
+func (s *runState) recordMetrics(res *report.Result, reason string) {
 	if s.r.Metrics != nil {
-		s.r.Metrics.RunFinished(s.obj, res, reason, time.Since(started))
+		s.r.Metrics.RunFinished(s.obj, res, reason, time.Since(s.started))
 	}
+}
+
+// inputsDigest identifies the parts of the spec a run's answer depends on. Scheduling and
+// bookkeeping fields (schedule, timeZone, startingDeadlineSeconds, suspend, runHistoryLimit,
+// alerts) are left out, so that changing them (suspending, resuming, lowering the history limit)
+// starts no run; a new schedule takes effect at its next slot.
+func inputsDigest(spec *v1alpha1.LTVComputationSpec) string {
+	in := spec.DeepCopy()
+	in.Schedule, in.TimeZone, in.StartingDeadlineSeconds, in.Suspend, in.RunHistoryLimit, in.Alerts = "", nil, nil, nil, nil, nil
+	b, err := json.Marshal(in)
+	if err != nil {
+		return "unknown"
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
 }
 
 func (r *LTVComputationReconciler) runTimeout() time.Duration {
@@ -422,6 +498,11 @@ func segmentSelects(obj *v1alpha1.LTVComputation, seg *v1alpha1.CustomerSegment)
 	}
 	sel, err := metav1.LabelSelectorAsSelector(obj.Spec.SegmentSelector)
 	return err == nil && sel.Matches(labels.Set(seg.Labels))
+}
+
+func hasReason(conds []metav1.Condition, condType, reason string) bool {
+	c := meta.FindStatusCondition(conds, condType)
+	return c != nil && c.Reason == reason
 }
 
 func deref[T any](p *T) T {

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
 	"github.com/ltv-operator/ltv-operator/internal/report"
@@ -70,7 +72,11 @@ func (r *LTVComputationReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurr
 			return fmt.Errorf("index %s: %w", name, err)
 		}
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr)
+	if r.Wakeup != nil {
+		b = b.WatchesRawSource(source.Channel(r.Wakeup, &handler.EnqueueRequestForObject{}))
+	}
+	return b.
 		For(&v1alpha1.LTVComputation{}, builder.WithPredicates(
 			// Status writes change neither generation nor annotations: they never start a run.
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
@@ -82,7 +88,7 @@ func (r *LTVComputationReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurr
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(indexConfigMaps))).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(indexSecrets)),
 			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
-		Watches(&v1alpha1.CustomerSegment{}, handler.EnqueueRequestsFromMapFunc(r.selectingComputations),
+		Watches(&v1alpha1.CustomerSegment{}, r.segmentHandler(),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrent}).
 		Named("ltvcomputation").
@@ -100,15 +106,38 @@ func (r *LTVComputationReconciler) byIndex(index string) handler.MapFunc {
 	}
 }
 
-// selectingComputations maps a segment to the computations in its namespace that select
-// segments at all: a label change can remove a segment from a selection, so matching the new
-// labels alone would miss it.
-func (r *LTVComputationReconciler) selectingComputations(ctx context.Context, obj client.Object) []reconcile.Request {
-	var list v1alpha1.LTVComputationList
-	if err := r.List(ctx, &list, client.InNamespace(obj.GetNamespace()), client.MatchingFields{indexSelects: "true"}); err != nil {
-		return nil
+// segmentHandler wakes the computations whose segmentSelector matches a segment before or after
+// a change: a label change can remove a segment from a selection, so matching the new labels
+// alone would miss it.
+func (r *LTVComputationReconciler) segmentHandler() handler.EventHandler {
+	type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, q queue) { r.enqueueSelecting(ctx, q, e.Object) },
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q queue) {
+			r.enqueueSelecting(ctx, q, e.ObjectOld, e.ObjectNew)
+		},
+		DeleteFunc:  func(ctx context.Context, e event.DeleteEvent, q queue) { r.enqueueSelecting(ctx, q, e.Object) },
+		GenericFunc: func(ctx context.Context, e event.GenericEvent, q queue) { r.enqueueSelecting(ctx, q, e.Object) },
 	}
-	return requestsFor(list.Items)
+}
+
+func (r *LTVComputationReconciler) enqueueSelecting(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], segs ...client.Object) {
+	if len(segs) == 0 || segs[0] == nil {
+		return
+	}
+	var list v1alpha1.LTVComputationList
+	if err := r.List(ctx, &list, client.InNamespace(segs[0].GetNamespace()), client.MatchingFields{indexSelects: "true"}); err != nil {
+		return
+	}
+	for i := range list.Items {
+		c := &list.Items[i]
+		for _, o := range segs {
+			if seg, ok := o.(*v1alpha1.CustomerSegment); ok && segmentSelects(c, seg) {
+				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: c.Namespace, Name: c.Name}})
+				break
+			}
+		}
+	}
 }
 
 func requestsFor(items []v1alpha1.LTVComputation) []reconcile.Request {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,10 +19,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -38,6 +42,10 @@ var (
 	fakeClock *clocktesting.FakeClock
 	scheme    = runtime.NewScheme()
 	nsCounter atomic.Int64
+	// wakeups reaches the controllers.Options.Wakeup hook: see wakeup.
+	wakeups = make(chan event.GenericEvent, 1024)
+	// apiCalls counts what the manager's client does, per namespace: see countingClient.
+	apiCalls = &callCounts{byNamespace: map[string]*namespaceCalls{}}
 )
 
 func TestMain(m *testing.M) {
@@ -70,13 +78,23 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:  scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		NewClient: func(config *rest.Config, options client.Options) (client.Client, error) {
+			c, err := client.New(config, options)
+			if err != nil {
+				return nil, err
+			}
+			return &countingClient{Client: c, counts: apiCalls}, nil
+		},
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	fakeClock = clocktesting.NewFakeClock(time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC))
-	if err := controllers.Setup(mgr, controllers.Options{Clock: fakeClock, MaxConcurrent: 4, RunTimeout: time.Minute}); err != nil {
+	if err := controllers.Setup(mgr, controllers.Options{Clock: fakeClock, MaxConcurrent: 4, RunTimeout: time.Minute, Wakeup: wakeups}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -170,4 +188,124 @@ func waitRuns(t *testing.T, ns, name string, n int) *v1alpha1.LTVComputation {
 			len(obj.Status.RecentRuns) >= n && meta.IsStatusConditionTrue(obj.Status.Conditions, v1alpha1.ConditionStalled), describe(obj)
 	})
 	return obj
+}
+
+// wakeup makes the LTVComputation controller reconcile the computation now. Tests that step
+// fakeClock need it: the controller's RequeueAfter waits in real time.
+func wakeup(ns, name string) {
+	wakeups <- event.GenericEvent{Object: &v1alpha1.LTVComputation{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}}
+}
+
+// callCounts counts the manager client's calls per namespace.
+type callCounts struct {
+	mu          sync.Mutex
+	byNamespace map[string]*namespaceCalls
+}
+
+// namespaceCalls are the calls in one namespace. Reconciles counts Gets of LTVComputations
+// by name: the LTVComputation controller gets the object exactly once per reconcile, and
+// nothing else in the operator gets one. Writes are by verb and kind ("patch status
+// LTVComputation").
+type namespaceCalls struct {
+	Reconciles map[string]int
+	Writes     map[string]int
+}
+
+func (c *callCounts) add(ns, name, write string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.byNamespace[ns]
+	if n == nil {
+		n = &namespaceCalls{Reconciles: map[string]int{}, Writes: map[string]int{}}
+		c.byNamespace[ns] = n
+	}
+	if write == "" {
+		n.Reconciles[name]++
+	} else {
+		n.Writes[write]++
+	}
+}
+
+// snapshot copies the counts of one namespace.
+func (c *callCounts) snapshot(ns string) namespaceCalls {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := namespaceCalls{Reconciles: map[string]int{}, Writes: map[string]int{}}
+	if n := c.byNamespace[ns]; n != nil {
+		for k, v := range n.Reconciles {
+			out.Reconciles[k] = v
+		}
+		for k, v := range n.Writes {
+			out.Writes[k] = v
+		}
+	}
+	return out
+}
+
+func sum(m map[string]int) int {
+	t := 0
+	for _, v := range m {
+		t += v
+	}
+	return t
+}
+
+func kindOf(obj runtime.Object) string {
+	t := reflect.TypeOf(obj)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
+}
+
+// countingClient wraps the manager's client to count reconciles and API writes.
+type countingClient struct {
+	client.Client
+	counts *callCounts
+}
+
+func (c *countingClient) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if _, ok := obj.(*v1alpha1.LTVComputation); ok {
+		c.counts.add(key.Namespace, key.Name, "")
+	}
+	return c.Client.Get(ctx, key, obj, opts...)
+}
+
+func (c *countingClient) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
+	c.counts.add(obj.GetNamespace(), obj.GetName(), "create "+kindOf(obj))
+	return c.Client.Create(ctx, obj, opts...)
+}
+
+func (c *countingClient) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
+	c.counts.add(obj.GetNamespace(), obj.GetName(), "update "+kindOf(obj))
+	return c.Client.Update(ctx, obj, opts...)
+}
+
+func (c *countingClient) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+	c.counts.add(obj.GetNamespace(), obj.GetName(), "patch "+kindOf(obj))
+	return c.Client.Patch(ctx, obj, patch, opts...)
+}
+
+func (c *countingClient) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
+	c.counts.add(obj.GetNamespace(), obj.GetName(), "delete "+kindOf(obj))
+	return c.Client.Delete(ctx, obj, opts...)
+}
+
+func (c *countingClient) Status() client.SubResourceWriter {
+	return &countingStatusWriter{SubResourceWriter: c.Client.Status(), counts: c.counts}
+}
+
+type countingStatusWriter struct {
+	client.SubResourceWriter
+	counts *callCounts
+}
+
+func (w *countingStatusWriter) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+	w.counts.add(obj.GetNamespace(), obj.GetName(), "update status "+kindOf(obj))
+	return w.SubResourceWriter.Update(ctx, obj, opts...)
+}
+
+func (w *countingStatusWriter) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	w.counts.add(obj.GetNamespace(), obj.GetName(), "patch status "+kindOf(obj))
+	return w.SubResourceWriter.Patch(ctx, obj, patch, opts...)
 }
