@@ -1,6 +1,7 @@
 package httpsource
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -15,6 +16,7 @@ import (
 	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/ltv-operator/ltv-operator/internal/pipeline"
@@ -55,6 +57,9 @@ func readParquet(ctx context.Context, r io.ReaderAt, size int64, cols summary.Co
 			sum, err = nil, fmt.Errorf("the Parquet file cannot be read: %v", p)
 		}
 	}()
+	if err := checkFooter(r, size); err != nil {
+		return nil, err
+	}
 	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true),
 		parquet.ReadBufferSize(256<<10))
 	if err != nil {
@@ -62,6 +67,9 @@ func readParquet(ctx context.Context, r io.ReaderAt, size int64, cols summary.Co
 	}
 	m, err := mapColumns(f.Root(), cols)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkPages(f.Metadata(), r, size, m.leaves); err != nil {
 		return nil, err
 	}
 	rd := &parquetReader{m: m, b: summary.NewBuilder(opts, cols.Attributes), inv: invalidRows{max: opts.MaxInvalidRows}}
@@ -90,6 +98,102 @@ func readParquet(ctx context.Context, r io.ReaderAt, size int64, cols summary.Co
 	// are ours.
 	s.InvalidSamples = rd.inv.samples
 	return s, nil
+}
+
+// checkFooter checks the footer's length against the file's size: parquet-go allocates the
+// length the file claims (up to 4 GiB) before it reads the footer.
+func checkFooter(r io.ReaderAt, size int64) error {
+	if size < 12 {
+		return fmt.Errorf("not a readable Parquet file: %d bytes is too short", size)
+	}
+	var tail [8]byte
+	if _, err := r.ReadAt(tail[:], size-8); err != nil {
+		return fmt.Errorf("reading the Parquet footer: %w", err)
+	}
+	if n := int64(binary.LittleEndian.Uint32(tail[:4])); n > size-12 {
+		return fmt.Errorf("not a readable Parquet file: its footer claims %d bytes, more than the file holds", n)
+	}
+	return nil
+}
+
+// Bounds of a page: parquet-go allocates what a page header claims, so that a small hostile or
+// corrupt file could claim gigabytes. Writers cut pages at about 1 MiB and, but for constant
+// columns, 20,000 values.
+const (
+	maxPageBytes  = 256 << 20
+	maxPageValues = 1 << 25
+)
+
+// checkPages reads the page headers of the column chunks that will be read, before parquet-go
+// does, and refuses sizes and value counts beyond the bounds and pages that overrun their chunk.
+// A header is decoded from bytes first (which bounds every length in it by the bytes present),
+// and only then from a stream to learn its length.
+func checkPages(meta *format.FileMetaData, r io.ReaderAt, size int64, leaves []int) error {
+	var proto thrift.CompactProtocol
+	var buf []byte
+	for gi := range meta.RowGroups {
+		rg := &meta.RowGroups[gi]
+		for _, leaf := range leaves {
+			if leaf < 0 || leaf >= len(rg.Columns) {
+				return fmt.Errorf("row group %d has no column %d", gi, leaf)
+			}
+			md := &rg.Columns[leaf].MetaData
+			start := md.DataPageOffset
+			if md.DictionaryPageOffset != 0 {
+				start = md.DictionaryPageOffset // as parquet-go reads it
+			}
+			end := start + md.TotalCompressedSize
+			if start < 4 || md.TotalCompressedSize < 0 || end < start || end > size-8 {
+				return fmt.Errorf("row group %d, column %d: the column chunk (%d bytes at %d) is not inside the file", gi, leaf, md.TotalCompressedSize, start)
+			}
+			for pos := start; pos < end; {
+				window := min(end-pos, 16<<10)
+				var h format.PageHeader
+				for {
+					if int64(cap(buf)) < window {
+						buf = make([]byte, window)
+					}
+					buf = buf[:window]
+					if _, err := r.ReadAt(buf, pos); err != nil {
+						return fmt.Errorf("row group %d, column %d: reading a page header: %w", gi, leaf, err)
+					}
+					h = format.PageHeader{}
+					err := thrift.NewDecoder(proto.NewReaderFromBytes(buf)).Decode(&h)
+					if err == nil {
+						break
+					}
+					if window == end-pos {
+						return fmt.Errorf("row group %d, column %d: page header at %d: %w", gi, leaf, pos, err)
+					}
+					window = min(2*window, end-pos)
+				}
+				br := bytes.NewReader(buf)
+				if err := thrift.NewDecoder(proto.NewReader(br)).Decode(&format.PageHeader{}); err != nil {
+					return fmt.Errorf("row group %d, column %d: page header at %d: %w", gi, leaf, pos, err)
+				}
+				pos += int64(len(buf) - br.Len())
+				values := int32(0)
+				switch {
+				case h.DataPageHeader.Valid:
+					values = h.DataPageHeader.V.NumValues
+				case h.DataPageHeaderV2.Valid:
+					values = h.DataPageHeaderV2.V.NumValues
+				case h.DictionaryPageHeader.Valid:
+					values = h.DictionaryPageHeader.V.NumValues
+				}
+				switch {
+				case h.CompressedPageSize < 0 || int64(h.CompressedPageSize) > end-pos:
+					return fmt.Errorf("row group %d, column %d: a page of %d bytes at %d overruns its column chunk", gi, leaf, h.CompressedPageSize, pos)
+				case h.UncompressedPageSize < 0 || h.UncompressedPageSize > maxPageBytes:
+					return fmt.Errorf("row group %d, column %d: a page of %d bytes uncompressed (at most %d are read)", gi, leaf, h.UncompressedPageSize, maxPageBytes)
+				case values < 0 || values > maxPageValues:
+					return fmt.Errorf("row group %d, column %d: a page of %d values (at most %d are read)", gi, leaf, values, maxPageValues)
+				}
+				pos += int64(h.CompressedPageSize)
+			}
+		}
+	}
+	return nil
 }
 
 // A role is how one mapped column is read.

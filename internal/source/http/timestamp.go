@@ -12,10 +12,12 @@ import (
 
 const secondsPerDay = 86400
 
-// Seconds of 0000-01-01T00:00:00Z and of 10000-01-01T00:00:00Z: ReadCSV reads years 0000..9999.
+// The timestamps accepted: years 0000 to 9999, as ReadCSV reads them, with a day of margin on
+// either side for the zone offsets of string timestamps (which ReadCSV accepts). The bound keeps
+// day numbers within int32.
 const (
-	minUnixSeconds = -62167219200
-	maxUnixSeconds = 253402300800
+	minUnixSeconds = -62167219200 - secondsPerDay // 0000-01-01 minus a day
+	maxUnixSeconds = 253402300800 + secondsPerDay // 10000-01-01 plus a day
 )
 
 // parseTimestamp reads 2006-01-02, 20060102, and 2006-01-02T15:04:05 or 2006-01-02 15:04:05 with
