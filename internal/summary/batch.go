@@ -48,6 +48,23 @@ func (bt *rowBatch) add(seed maphash.Seed, id []byte, day int32, nanos int64, am
 	}
 }
 
+// addStrings is add for Builder.Add's strings.
+func (bt *rowBatch) addStrings(seed maphash.Seed, id string, day int32, nanos int64, amount float64, attrs []string) {
+	off := len(bt.arena)
+	bt.arena = append(bt.arena, id...)
+	idb := bt.arena[off:]
+	bt.rows = append(bt.rows, queuedRow{
+		h: maphash.Bytes(seed, idb), pfx: idPrefix(idb),
+		amount: amount, nanos: nanos, day: day,
+		idOff: uint32(off), idLen: uint32(len(id)),
+	})
+	for _, a := range attrs {
+		o := len(bt.arena)
+		bt.arena = append(bt.arena, a...)
+		bt.attrs = append(bt.attrs, uint64(o)<<32|uint64(len(a)))
+	}
+}
+
 // aggregator applies batches in its own goroutine.
 type aggregator struct {
 	b    *Builder

@@ -5,14 +5,12 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
-	"hash/maphash"
 	"math"
 	"math/bits"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
-	"unsafe"
 )
 
 // dayTracker counts a customer's distinct transaction days in O(1) space. It knows the first
@@ -83,6 +81,7 @@ type Builder struct {
 	// by customer and day, in case that day becomes the first one.
 	negBefore map[int32]map[int32]float64
 
+	addBatch    *rowBatch // Add's rows waiting to be applied
 	attrScratch [][]byte
 	sink        uint64 // keeps the warming loads of applyBatch
 
@@ -359,27 +358,6 @@ func (b *Builder) setAttrsBytes(idx int32, vals [][]byte) {
 	b.st(idx).attr = t
 }
 
-func (b *Builder) setAttrsStrings(idx int32, vals []string) {
-	if len(vals) == 0 {
-		return
-	}
-	key := b.keyBuf[:0]
-	for _, v := range vals {
-		key = binary.AppendUvarint(key, uint64(len(v)))
-		key = append(key, v...)
-	}
-	b.keyBuf = key
-	t, ok := b.tupleIndex[string(key)]
-	if !ok {
-		tuple := make([]string, len(vals))
-		for i, v := range vals {
-			tuple[i] = strings.Clone(v)
-		}
-		t = b.addTuple(string(key), tuple)
-	}
-	b.st(idx).attr = t
-}
-
 func (b *Builder) addTuple(key string, tuple []string) int32 {
 	t := int32(len(b.tuples))
 	b.tuples = append(b.tuples, tuple[:len(tuple):len(tuple)])
@@ -417,16 +395,26 @@ func (b *Builder) Add(id string, ts time.Time, amount float64, attrs []string) e
 	if !ok {
 		return nil
 	}
-	idb := unsafe.Slice(unsafe.StringData(id), len(id)) // read only
-	h, pfx := maphash.Bytes(b.ids.seed, idb), idPrefix(idb)
-	idx := b.lookup(idb, h, pfx)
-	if idx < 0 {
-		idx = b.newCustomer(idb, h, pfx)
+	// Valid rows are applied in batches, like ReadCSV's, so that their cache misses overlap;
+	// Finish applies the last one.
+	if b.addBatch == nil {
+		b.addBatch = &rowBatch{rows: make([]queuedRow, 0, batchRows)}
 	}
-	if b.update(idx, day, nanos, amount) {
-		b.setAttrsStrings(idx, attrs)
+	bt := b.addBatch
+	bt.addStrings(b.ids.seed, id, day, nanos, amount, attrs)
+	if len(bt.rows) == batchRows {
+		b.applyBatch(bt)
+		bt.reset()
 	}
 	return nil
+}
+
+// flushAdds applies the rows Add has batched.
+func (b *Builder) flushAdds() {
+	if b.addBatch != nil {
+		b.applyBatch(b.addBatch)
+		b.addBatch.reset()
+	}
 }
 
 // invalidRow counts an invalid row and keeps it as a sample.
@@ -497,6 +485,8 @@ func (b *Builder) Finish() (*Summary, error) {
 	if err := b.tooManyInvalid(); err != nil {
 		return nil, err
 	}
+	b.flushAdds()
+	b.addBatch = nil
 	b.resolvePending()
 	logBytes := 0
 	for _, c := range b.dayLog {

@@ -313,6 +313,7 @@ func TestAmbiguousDaysResolved(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	b.flushAdds()
 	if len(b.pending) == 0 {
 		t.Fatal("the test rows did not exercise the ambiguous path")
 	}
@@ -391,6 +392,7 @@ func TestDayTrackerRandomOrders(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		b.flushAdds()
 		pendingSeen += len(b.pending)
 		s, err := b.Finish()
 		if err != nil {
