@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -104,7 +105,8 @@ func writePostgresCustomers(ctx context.Context, c client.Client, obj *v1alpha1.
 	}
 	dsn, _, err := connectionString(ctx, c, obj, spec.ConnectionSecretRef, field, "")
 	if err != nil {
-		if se, ok := err.(*sourceError); ok {
+		var se *sourceError
+		if errors.As(err, &se) {
 			return "", se.err // retried: see above
 		}
 		return "", err

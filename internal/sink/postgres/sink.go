@@ -76,7 +76,7 @@ func (s *Sink) Write(ctx context.Context, computation string, computedAt time.Ti
 	if err != nil {
 		return 0, err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer source.CloseConn(conn)
 	fail := func(doing string, err error) error {
 		return source.CleanError(err, doing+" "+s.Table, s.DSN, conn.Config().Password)
 	}

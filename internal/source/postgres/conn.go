@@ -47,6 +47,14 @@ func Connect(ctx context.Context, dsn string, timeout time.Duration, configure f
 	return conn, nil
 }
 
+// CloseConn closes a connection, waiting at most a few seconds for the server (a dead network
+// must not hold the run).
+func CloseConn(conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = conn.Close(ctx)
+}
+
 // CleanError turns an error of pgx into a *pipeline.Error whose message says what failed
 // (doing: "connecting to the database", "reading table x") with the SQLSTATE and the server's
 // message, or the network error, and never the connection string: every occurrence of the

@@ -70,7 +70,7 @@ type Source struct {
 	Configure func(*pgx.ConnConfig)
 }
 
-// MaxInvalidSamples is how many invalid rows are reported, as in the CSV path.
+// maxInvalidSamples is how many invalid rows are reported, as in the CSV path.
 const maxInvalidSamples = 5
 
 // Summarize computes the summary inside the database.
@@ -90,14 +90,18 @@ func (s *Source) Summarize(ctx context.Context, cols summary.Columns, opts summa
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer CloseConn(conn)
 	fail := func(err error) error { return CleanError(err, what, s.DSN, conn.Config().Password) }
 
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, fail(err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read only
+	defer func() { // read only: nothing to commit
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tx.Rollback(ctx)
+	}()
 	settings := "SET LOCAL TimeZone = 'UTC'"
 	if s.Timeout > 0 {
 		settings += "; SET LOCAL statement_timeout = " + strconv.FormatInt(s.Timeout.Milliseconds(), 10)
@@ -361,8 +365,8 @@ type queries struct{ summary, samples string }
 // Parameters: $1 calibration end (date), $2 observation end (date), $3 days per time unit
 // (float8), $4 returns policy (Net, Exclude, Reject).
 //
-// The plan is one scan and one sort, by (customer, day, time, attribute values), which a window
-// and two group aggregates then stream through. Each step is a subquery with OFFSET 0: without
+// The plan is one scan and one sort, by (customer, day, purchases first, time, attribute
+// values), which a window and a group aggregate then stream through. Each step is a subquery with OFFSET 0: without
 // the fence PostgreSQL would inline the conversions into every expression that uses them and
 // compute them many times per row.
 func buildQuery(rel string, names []string, fields []pgconn.FieldDescription, major int) queries {
@@ -391,52 +395,57 @@ func buildQuery(rel string, names []string, fields []pgconn.FieldDescription, ma
 	}
 
 	// k is the row's class: 1 invalid, 2 after the observation end, 3 an excluded return, 0
-	// valid; cid is the customer of a valid row (the others form the NULL customer); buy marks
-	// a calibration purchase. The order of the checks is the CSV path's.
+	// valid (the order of the checks is the CSV path's); cid is the customer of a valid row (the
+	// others form the NULL customer); pur marks a purchase (a non-negative amount), buy a
+	// calibration purchase.
+	//
+	// The window orders each customer's rows by day with the day's purchases first, then by
+	// time and attribute values, so that in one pass over the sorted rows:
+	//   - newday marks the first row of a day, a purchase if the day has one: counting the
+	//     purchase days needs no grouping by day;
+	//   - nbuy counts the calibration purchases so far: the row where it is 1 is the first
+	//     purchase, whose attributes the customer gets;
+	//   - fd is the first purchase day, from the first purchase on: the rows of that day (all
+	//     after its purchases) make the first transaction's value, refunds included.
 	var q strings.Builder
 	fmt.Fprintf(&q, `WITH t AS (
   %s
   OFFSET 0
 ), r AS (
-  SELECT CASE WHEN k = 0 THEN id END AS cid, day, ts, amt, k, (k = 0 AND amt >= 0 AND day <= $1::date) AS buy%s
+  SELECT CASE WHEN k = 0 THEN id END AS cid, day, ts, amt, k,
+    (k = 0 AND amt >= 0) AS pur, (k = 0 AND amt >= 0 AND day <= $1::date) AS buy%s
   FROM (
     SELECT *, CASE WHEN id IS NULL OR id = '' OR octet_length(id) > %d OR ts IS NULL OR amt IS NULL THEN 1
                    WHEN day > $2::date THEN 2
                    WHEN amt < 0 AND $4::text = 'Reject' THEN 1
                    WHEN amt < 0 AND $4::text = 'Exclude' THEN 3
                    ELSE 0 END AS k
-    FROM (SELECT *, ts::date AS day FROM t OFFSET 0) AS t1
+    FROM (SELECT *, ts::date AS day FROM t) AS t1
     OFFSET 0
   ) AS t2
   OFFSET 0
 ), v AS (
-  -- the running count of the customer's calibration purchases in the order (day, time,
-  -- attribute values): the row where it is 1 is the first purchase
-  SELECT cid, day, amt, k, buy%s,
-    count(*) FILTER (WHERE buy) OVER (PARTITION BY cid ORDER BY day, ts%s ROWS UNBOUNDED PRECEDING) AS nbuy
+  SELECT cid, day, amt, k, pur, buy%s,
+    lag(day) OVER w IS DISTINCT FROM day AS newday,
+    count(*) FILTER (WHERE buy) OVER w AS nbuy,
+    min(day) FILTER (WHERE buy) OVER w AS fd
   FROM r
-), d AS (
-  SELECT cid, day,
-    sum(amt) FILTER (WHERE k = 0) AS value,
-    bool_or(k = 0 AND amt >= 0) AS purchase,
-    count(*) FILTER (WHERE k = 0) AS nrows,
-    bool_or(buy AND nbuy = 1) AS first%s,
-    count(*) FILTER (WHERE k = 1) AS invalid,
-    count(*) FILTER (WHERE k = 2) AS future,
-    count(*) FILTER (WHERE k = 3) AS excluded
-  FROM v GROUP BY cid, day
+  WINDOW w AS (PARTITION BY cid ORDER BY day, NOT pur, ts%s ROWS UNBOUNDED PRECEDING)
 ), c AS (
   SELECT cid,
-    min(day) FILTER (WHERE purchase AND day <= $1::date) AS first_day,
-    max(day) FILTER (WHERE purchase AND day <= $1::date) AS last_day,
-    count(*) FILTER (WHERE purchase AND day <= $1::date) AS days,
-    coalesce(sum(value) FILTER (WHERE day <= $1::date), 0) AS total,
-    coalesce(sum(value) FILTER (WHERE first), 0) AS first_value,
-    coalesce(sum(nrows) FILTER (WHERE day <= $1::date), 0) AS orders,
-    count(*) FILTER (WHERE purchase AND day > $1::date) AS holdout_days,
-    coalesce(sum(value) FILTER (WHERE day > $1::date), 0) AS holdout_value,
-    sum(nrows) AS nrows, sum(invalid) AS invalid, sum(future) AS future, sum(excluded) AS excluded%s
-  FROM d GROUP BY cid
+    min(day) FILTER (WHERE buy) AS first_day,
+    max(day) FILTER (WHERE buy) AS last_day,
+    count(*) FILTER (WHERE buy AND newday) AS days,
+    coalesce(sum(amt) FILTER (WHERE k = 0 AND day <= $1::date), 0) AS total,
+    coalesce(sum(amt) FILTER (WHERE k = 0 AND day = fd), 0) AS first_value,
+    count(*) FILTER (WHERE k = 0 AND day <= $1::date) AS orders,
+    count(*) FILTER (WHERE pur AND newday AND day > $1::date) AS holdout_days,
+    coalesce(sum(amt) FILTER (WHERE k = 0 AND day > $1::date), 0) AS holdout_value,
+    count(*) FILTER (WHERE k = 0) AS nrows,
+    count(*) FILTER (WHERE k = 1) AS invalid,
+    count(*) FILTER (WHERE k = 2) AS future,
+    count(*) FILTER (WHERE k = 3) AS excluded%s
+  FROM v GROUP BY cid
 )
 SELECT cid, first_day, last_day, days::int4,
   CASE WHEN days > 0 THEN (last_day - first_day)::float8 / $3::float8 END AS recency,
@@ -449,7 +458,6 @@ FROM c ORDER BY cid`,
 		typed(false), attrs(", a%d"), maxIDLengthLiteral,
 		attrs(", a%d"), attrs(", a%d"),
 		attrs(",\n    max(a%[1]d) FILTER (WHERE buy AND nbuy = 1) AS a%[1]d"),
-		attrs(",\n    max(a%[1]d) AS a%[1]d"),
 		attrs(", a%d"))
 
 	// why: the reason of an invalid row, in the order of the CSV path's checks.
