@@ -74,7 +74,7 @@ func readParquet(ctx context.Context, r io.ReaderAt, size int64, cols summary.Co
 	}
 	rd := &parquetReader{m: m, b: summary.NewBuilder(opts, cols.Attributes), inv: invalidRows{max: opts.MaxInvalidRows}}
 	rd.attrs = make([]string, len(m.attrs))
-	rd.attrEnds = make([]int, len(m.attrs))
+	rd.attrBufs = make([][]byte, len(m.attrs))
 	for gi, rg := range f.RowGroups() {
 		if err := rd.rowGroup(ctx, rg); err != nil {
 			if ie := (*summary.InvalidRowsError)(nil); errors.As(err, &ie) {
@@ -212,9 +212,15 @@ type mapping struct {
 	tsConv  timeConv
 	amtConv amountConv
 	attConv []textConv
+	// idView and attView say which converters return views of page bytes (strings) rather than
+	// text appended to the buffer they are given.
+	idView  bool
+	attView []bool
 }
 
 type (
+	// textConv returns a value's text: appended to dst, or a view of the page's bytes (strings),
+	// valid until the batch's pages are released.
 	textConv   func(dst []byte, v parquet.Value) []byte
 	timeConv   func(v parquet.Value) (t time.Time, text []byte, ok bool)
 	amountConv func(v parquet.Value) (f float64, text []byte, ok bool)
@@ -242,6 +248,7 @@ func mapColumns(root *parquet.Column, cols summary.Columns) (*mapping, error) {
 	if err == nil {
 		m.id = r
 		m.idConv, err = idConverter(c)
+		m.idView = isString(c)
 	}
 	errs = append(errs, err)
 	c, r, err = find(cols.Timestamp)
@@ -263,6 +270,7 @@ func mapColumns(root *parquet.Column, cols summary.Columns) (*mapping, error) {
 			conv, err = attributeConverter(c)
 			m.attrs = append(m.attrs, r)
 			m.attConv = append(m.attConv, conv)
+			m.attView = append(m.attView, isString(c))
 		}
 		errs = append(errs, err)
 	}
@@ -400,7 +408,7 @@ func intConverter(c *parquet.Column) textConv {
 	}
 }
 
-func stringConverter(dst []byte, v parquet.Value) []byte { return append(dst, trim(v.ByteArray())...) }
+func stringConverter(_ []byte, v parquet.Value) []byte { return trim(v.ByteArray()) }
 
 func uuidConverter(c *parquet.Column) textConv {
 	if _, ok := logical(c).(*format.UUIDType); !ok || c.Type().Kind() != parquet.FixedLenByteArray || c.Type().Length() != 16 {
@@ -599,9 +607,8 @@ type parquetReader struct {
 
 	cols     []columnCursor
 	idBuf    []byte
-	attrBuf  []byte
+	attrBufs [][]byte
 	attrs    []string
-	attrEnds []int
 }
 
 func (rd *parquetReader) rowGroup(ctx context.Context, rg parquet.RowGroup) error {
@@ -661,7 +668,6 @@ func (rd *parquetReader) add(j int) error {
 	if idv.IsNull() {
 		return rd.invalid(&summary.RowError{Column: m.id.name, Reason: "is null"})
 	}
-	rd.idBuf = m.idConv(rd.idBuf[:0], idv)
 	tsv := rd.cols[m.ts.reader].buf[j]
 	if tsv.IsNull() {
 		return rd.invalid(&summary.RowError{Column: m.ts.name, Reason: "is null"})
@@ -683,21 +689,22 @@ func (rd *parquetReader) add(j int) error {
 		return rd.invalid(&summary.RowError{Column: m.amount.name, Value: truncValue(text), Reason: "is not a number"})
 	}
 	if len(m.attrs) > 0 {
-		buf := rd.attrBuf[:0]
 		for a, r := range m.attrs {
+			rd.attrs[a] = ""
 			if v := rd.cols[r.reader].buf[j]; !v.IsNull() {
-				buf = m.attConv[a](buf, v)
+				text := m.attConv[a](rd.attrBufs[a][:0], v)
+				if !m.attView[a] {
+					rd.attrBufs[a] = text[:0] // keep the grown buffer
+				}
+				rd.attrs[a] = unsafeString(text)
 			}
-			rd.attrEnds[a] = len(buf)
-		}
-		rd.attrBuf = buf
-		start := 0
-		for a, end := range rd.attrEnds {
-			rd.attrs[a] = unsafeString(buf[start:end])
-			start = end
 		}
 	}
-	err := rd.b.Add(unsafeString(rd.idBuf), ts, amount, rd.attrs)
+	idText := m.idConv(rd.idBuf[:0], idv)
+	if !m.idView {
+		rd.idBuf = idText[:0]
+	}
+	err := rd.b.Add(unsafeString(idText), ts, amount, rd.attrs)
 	if err == nil {
 		return nil
 	}
