@@ -38,6 +38,7 @@ func createOrders(t *testing.T, ns, name, data string) *corev1.ConfigMap {
 	if err := k8sClient.Create(context.Background(), cm); err != nil {
 		t.Fatal(err)
 	}
+	waitCached(t, cm)
 	return cm
 }
 

@@ -46,6 +46,8 @@ var (
 	wakeups = make(chan event.GenericEvent, 1024)
 	// apiCalls counts what the manager's client does, per namespace: see countingClient.
 	apiCalls = &callCounts{byNamespace: map[string]*namespaceCalls{}}
+	// managerClient reads from the operator's informer cache.
+	managerClient client.Client
 )
 
 func TestMain(m *testing.M) {
@@ -93,6 +95,7 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	managerClient = mgr.GetClient()
 	fakeClock = clocktesting.NewFakeClock(time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC))
 	if err := controllers.Setup(mgr, controllers.Options{Clock: fakeClock, MaxConcurrent: 4, RunTimeout: time.Minute, Wakeup: wakeups}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -188,6 +191,18 @@ func waitRuns(t *testing.T, ns, name string, n int) *v1alpha1.LTVComputation {
 			len(obj.Status.RecentRuns) >= n && meta.IsStatusConditionTrue(obj.Status.Conditions, v1alpha1.ConditionStalled), describe(obj)
 	})
 	return obj
+}
+
+// waitCached waits until the operator's informer cache has the object, so that a test creating
+// a ConfigMap and then a computation knows the controller will find the ConfigMap at once.
+func waitCached(t *testing.T, obj client.Object) {
+	t.Helper()
+	key := client.ObjectKeyFromObject(obj)
+	into := obj.DeepCopyObject().(client.Object)
+	eventually(t, 10*time.Second, "the operator's cache to have "+key.String(), func() (bool, string) {
+		err := managerClient.Get(context.Background(), key, into)
+		return err == nil, fmt.Sprint(err)
+	})
 }
 
 // wakeup makes the LTVComputation controller reconcile the computation now. Tests that step
