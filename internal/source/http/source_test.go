@@ -155,6 +155,14 @@ func TestParquetGivesTheSummaryOfReadCSV(t *testing.T) {
 		files[name] = writeParquet(t, cols, txns, parquet.PageBufferSize(2048), parquet.MaxRowsPerRowGroup(1500))
 	}
 	files["one row group, default pages"] = writeParquet(t, parquetLayouts()["int64 id, DATE, DOUBLE"], txns)
+	// Dictionary-encoded strings in version 1 data pages, compressed.
+	dict := func(c pcol) pcol { c.node = parquet.Encoded(c.node, &parquet.RLEDictionary); return c }
+	layout := parquetLayouts()["padded strings everywhere"]
+	for i := range layout {
+		layout[i] = dict(layout[i])
+	}
+	files["dictionary, v1 pages, snappy"] = writeParquet(t, layout, txns, parquet.DataPageVersion(1),
+		parquet.Compression(&parquet.Snappy), parquet.PageBufferSize(4096), parquet.MaxRowsPerRowGroup(2000))
 	mux := http.NewServeMux()
 	i := 0
 	paths := map[string]string{}
