@@ -118,6 +118,8 @@ type runState struct {
 	next  time.Time
 	// started is when the run began (wall clock, for the duration metric).
 	started time.Time
+	// request is the requestedAt value the run answers, if any.
+	request string
 }
 
 func (s *runState) reconcile(ctx context.Context) (ctrl.Result, error) {
@@ -240,7 +242,9 @@ func (s *runState) reconcile(ctx context.Context) (ctrl.Result, error) {
 		}
 	}
 	if requestPending {
-		obj.Status.LastHandledReconcileAt = requested
+		// Echoed when the run ends, so that a client waiting for lastHandledReconcileAt
+		// knows its run finished (as with Flux's own kinds).
+		s.request = requested
 	}
 	s.started = time.Now()
 	run := v1alpha1.RunRecord{Trigger: trigger, StartTime: metav1.Time{Time: s.now}, ScheduledTime: &metav1.Time{Time: nominal}}
@@ -328,6 +332,7 @@ func (s *runState) succeed(ctx context.Context, run v1alpha1.RunRecord, res *rep
 	run.AverageLTV = obj.Status.Result.AverageLTV
 	run.Reason = v1alpha1.ReasonSucceeded
 	s.addRun(run)
+	s.handledRequest()
 	msg := successMessage(obj.Status.Result)
 	s.conds.ready(v1alpha1.ReasonSucceeded, msg)
 	s.event(corev1.EventTypeNormal, v1alpha1.ReasonSucceeded, msg)
@@ -346,6 +351,7 @@ func (s *runState) fail(ctx context.Context, run v1alpha1.RunRecord, reason, mes
 	run.Reason = reason
 	run.Message = truncate(message, 1024)
 	s.addRun(run)
+	s.handledRequest()
 	if s.obj.Status.Result != nil {
 		message += " (the previous result is kept)"
 	}
@@ -391,6 +397,13 @@ func (s *runState) markSuspended() {
 func (s *runState) addRun(run v1alpha1.RunRecord) {
 	s.obj.Status.RecentRuns = append([]v1alpha1.RunRecord{run}, s.obj.Status.RecentRuns...)
 	s.trimHistory()
+}
+
+// handledRequest echoes the requestedAt annotation the run answered.
+func (s *runState) handledRequest() {
+	if s.request != "" {
+		s.obj.Status.LastHandledReconcileAt = s.request
+	}
 }
 
 // trimHistory applies spec.runHistoryLimit, also when it was lowered without a run.
