@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -63,6 +65,10 @@ func ReadCSV(r io.Reader, cols Columns, opts Options) (*Summary, error) {
 		}
 		if c.err != nil {
 			if c.err != io.EOF {
+				var ce flate.CorruptInputError
+				if errors.Is(c.err, gzip.ErrChecksum) || errors.Is(c.err, gzip.ErrHeader) || errors.As(c.err, &ce) {
+					return nil, fmt.Errorf("reading the input: %w: %w", ErrCorruptInput, c.err)
+				}
 				return nil, fmt.Errorf("reading the input: %w", c.err)
 			}
 			break

@@ -483,6 +483,19 @@ func TestFormats(t *testing.T) {
 	if _, err := ReadCSV(strings.NewReader(broken[:len(broken)-6]), withAttr, opts); err == nil {
 		t.Error("no error for a truncated gzip stream")
 	}
+	if _, err := ReadCSV(strings.NewReader(broken[:len(broken)-6]), withAttr, opts); errors.Is(err, ErrCorruptInput) {
+		t.Errorf("a truncated stream is marked corrupt: %v", err)
+	}
+	flipped := []byte(broken)
+	flipped[len(flipped)-5] ^= 0xff // the length in the trailer
+	if _, err := ReadCSV(bytes.NewReader(flipped), withAttr, opts); !errors.Is(err, ErrCorruptInput) {
+		t.Errorf("bad trailer: %v", err)
+	}
+	flipped = []byte(broken)
+	flipped[2] = 7 // not deflate
+	if _, err := ReadCSV(bytes.NewReader(flipped), withAttr, opts); !errors.Is(err, ErrCorruptInput) {
+		t.Errorf("bad header: %v", err)
+	}
 	if _, err := ReadCSV(iotest.ErrReader(io.ErrClosedPipe), withAttr, opts); !errors.Is(err, io.ErrClosedPipe) {
 		t.Errorf("reader error: %v", err)
 	}

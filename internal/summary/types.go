@@ -151,6 +151,11 @@ const maxInvalidSamples = 5
 // or no transaction in the calibration window.
 var ErrNoData = errors.New("no data")
 
+// ErrCorruptInput is wrapped by the error for a gzip stream that is not valid (bad header, bad
+// checksum, corrupt data): a permanent input error. A stream that merely ends early
+// (io.ErrUnexpectedEOF) is not marked, since a dropped connection looks the same.
+var ErrCorruptInput = errors.New("corrupt input")
+
 // ErrInvalidOptions is wrapped by the errors for invalid Options (a permanent configuration error).
 var ErrInvalidOptions = errors.New("invalid summary options")
 
