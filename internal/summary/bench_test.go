@@ -2,8 +2,11 @@ package summary
 
 import (
 	"bytes"
+	"encoding/csv"
+	"strconv"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/ltv-operator/ltv-operator/internal/synth"
@@ -58,3 +61,42 @@ func processCPU() int64 {
 
 func BenchmarkReadCSV100k(b *testing.B) { benchReadCSV(b, 100_000) }
 func BenchmarkReadCSV1M(b *testing.B)   { benchReadCSV(b, 1_000_000) }
+
+// BenchmarkBuilderAdd100k measures Builder.Add and Finish on the rows of the 100k-customer
+// synthetic shop (parsed outside the timer).
+func BenchmarkBuilderAdd100k(b *testing.B) {
+	var buf bytes.Buffer
+	if _, err := synth.Write(&buf, synth.Config{Customers: 100_000, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		b.Fatal(err)
+	}
+	type row struct {
+		id     string
+		ts     time.Time
+		amount float64
+		attrs  []string
+	}
+	rows := make([]row, len(recs)-1)
+	for i, r := range recs[1:] {
+		ts, _ := time.Parse(time.DateOnly, r[1])
+		a, _ := strconv.ParseFloat(r[2], 64)
+		rows[i] = row{r[0], ts, a, r[3:5]}
+	}
+	opts := Options{CalibrationEnd: synth.DefaultStart.AddDate(0, 0, synth.DefaultDays-1), Unit: Week}
+	b.ReportAllocs()
+	for b.Loop() {
+		bl := NewBuilder(opts, benchCols.Attributes)
+		for _, r := range rows {
+			if err := bl.Add(r.id, r.ts, r.amount, r.attrs); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := bl.Finish(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(rows)), "ns/row")
+}
