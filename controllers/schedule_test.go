@@ -489,3 +489,55 @@ func TestRunHistoryLimit(t *testing.T) {
 		t.Errorf("Ready does not follow the generation: %+v", r)
 	}
 }
+
+// A scheduled run that fails transiently is retried with backoff; the retry (a Change run)
+// still answers for the slot: same nominal time, same observation end.
+func TestRetryOfScheduledRunKeepsItsSlot(t *testing.T) {
+	ns := newNamespace(t)
+	ctx := context.Background()
+	_, slot := startScheduleTest(t)
+	// The results ConfigMap's name is taken by someone else's ConfigMap: writing the results
+	// fails, and is retried, until it is deleted.
+	taken := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "taken", Namespace: ns}, Data: map[string]string{"a": "b"}}
+	if err := k8sClient.Create(ctx, taken); err != nil {
+		t.Fatal(err)
+	}
+	createScheduled(t, ns, func(s *v1alpha1.LTVComputationSpec) {
+		s.Schedule = dailyAt(slot, time.UTC)
+		s.Output.ConfigMapName = "taken"
+		s.RunHistoryLimit = ptr.To[int32](100) // keep every retry
+	})
+	waitCondition(t, ns, "shop", v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.ReasonProgressingWithRetry)
+
+	setClock(slot.Add(time.Minute))
+	eventually(t, 30*time.Second, "the scheduled run attempted", func() (bool, string) {
+		o := getLTV(t, ns, "shop")
+		if sameTime(o.Status.LastScheduleTime, slot) {
+			return true, ""
+		}
+		wakeup(ns, "shop")
+		return false, scheduleState(o)
+	})
+	if err := k8sClient.Delete(ctx, taken); err != nil {
+		t.Fatal(err)
+	}
+	obj := wakeUntil(t, ns, "shop", "a successful retry", func(o *v1alpha1.LTVComputation) bool {
+		return meta.IsStatusConditionTrue(o.Status.Conditions, v1alpha1.ConditionReady)
+	})
+	ok := obj.Status.RecentRuns[0]
+	if !ok.Succeeded || ok.Trigger != "Change" || !sameTime(ok.ScheduledTime, slot) || obj.Status.Result.ObservationEnd != dayBefore(slot, time.UTC) {
+		t.Errorf("successful retry = %+v (observationEnd %s), want a Change run for the slot %s", ok, obj.Status.Result.ObservationEnd, slot)
+	}
+	failedSchedule := false
+	for _, r := range obj.Status.RecentRuns[1:] {
+		if r.Trigger == "Schedule" && !r.Succeeded && r.Reason == v1alpha1.ReasonSinkFailed && sameTime(r.ScheduledTime, slot) {
+			failedSchedule = true
+		}
+	}
+	if !failedSchedule {
+		t.Errorf("no failed scheduled run for %s in %s", slot, scheduleState(obj))
+	}
+	if !sameTime(obj.Status.LastScheduleTime, slot) || !sameTime(obj.Status.NextScheduleTime, slot.AddDate(0, 0, 1)) {
+		t.Errorf("after the retry: %s", scheduleState(obj))
+	}
+}
