@@ -48,6 +48,12 @@ func Classify(err error) *Error {
 	if errors.As(err, &re) {
 		return &Error{Reason: ReasonInvalidData, Permanent: true, Err: err}
 	}
+	if errors.Is(err, summary.ErrInvalidOptions) {
+		return &Error{Reason: ReasonInvalidSpec, Permanent: true, Err: err}
+	}
+	if errors.Is(err, summary.ErrCorruptInput) {
+		return &Error{Reason: ReasonInvalidData, Permanent: true, Err: err}
+	}
 	if errors.Is(err, summary.ErrNoData) {
 		return &Error{Reason: ReasonNoData, Permanent: true, Err: err}
 	}

@@ -283,3 +283,13 @@ func gammaSample(rng *rand.Rand, shape float64) float64 {
 		}
 	}
 }
+
+func TestCorruptGzipIsPermanentInvalidData(t *testing.T) {
+	// A gzip header followed by garbage.
+	data := string([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 1, 2, 3, 4, 5, 6, 7, 8})
+	_, _, err := Run(context.Background(), baseConfig("2026-06-30", ModelHistorical), csvSource(data))
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Reason != ReasonInvalidData || !pe.Permanent {
+		t.Fatalf("err = %v (%+v), want permanent InvalidData", err, pe)
+	}
+}
