@@ -91,23 +91,17 @@ func TestKstatusAndArgoHealth(t *testing.T) {
 	})
 
 	t.Run("retrying", func(t *testing.T) {
-		// The results ConfigMap's name is taken by someone else's ConfigMap: the write fails
-		// and is retried with backoff (Reconciling=True) until the name is free.
+		// The source answers 503: the run is retried with backoff (Reconciling=True) until
+		// the server recovers.
 		ns := newNamespace(t)
-		taken := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "taken", Namespace: ns}, Data: map[string]string{"a": "b"}}
-		if err := k8sClient.Create(ctx, taken); err != nil {
-			t.Fatal(err)
-		}
-		createShop(t, ns, func(s *v1alpha1.LTVComputationSpec) { s.Output.ConfigMapName = "taken" })
+		flaky := newFlakyShop(t)
+		createShop(t, ns, flaky.use)
 		t.Cleanup(func() { deleteComputations(ns) })
 		waitCondition(t, ns, "shop", v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.ReasonProgressingWithRetry)
 		res, h := gitopsHealth(t, "LTVComputation", ns, "shop", nil)
 		expectHealth(t, "computation retrying", res, h, status.InProgressStatus, "Progressing")
 
-		// Freeing the name lets the retry succeed.
-		if err := k8sClient.Delete(ctx, taken); err != nil {
-			t.Fatal(err)
-		}
+		flaky.heal()
 		waitCondition(t, ns, "shop", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
 		res, h = gitopsHealth(t, "LTVComputation", ns, "shop", nil)
 		expectHealth(t, "computation after the retry", res, h, status.CurrentStatus, "Healthy")

@@ -183,7 +183,7 @@ func (s *runState) reconcile(ctx context.Context) (ctrl.Result, error) {
 	case sourceErr != nil:
 		dataRevision = sourceErr.revision
 	}
-	revision := fmt.Sprintf("spec=%s;data=%s;segments=%s", inputsDigest(&obj.Spec), dataRevision, segmentsRevision)
+	revision := fmt.Sprintf("spec=%s;data=%s;segments=%s%s", inputsDigest(&obj.Spec), dataRevision, segmentsRevision, s.r.sinkRevision(ctx, obj))
 
 	// Resumed: the conditions still say Suspended. When the last run succeeded its result
 	// stands and Ready says so again; otherwise the run is repeated to find out.
@@ -313,6 +313,12 @@ func (s *runState) reconcile(ctx context.Context) (ctrl.Result, error) {
 	}
 	cmName, err := s.r.writeResultsConfigMap(ctx, obj, res)
 	if err != nil {
+		var se *sourceError
+		if errors.As(err, &se) {
+			// The name is taken by someone else's ConfigMap: retrying cannot help.
+			obj.Status.LastAttemptedRevision = revision
+			return s.fail(ctx, run, se.reason, se.err.Error(), true, false)
+		}
 		obj.Status.LastAttemptedRevision = ""
 		return s.fail(ctx, run, v1alpha1.ReasonSinkFailed, "writing the results ConfigMap: "+err.Error(), false, false)
 	}
@@ -474,6 +480,20 @@ func (r *LTVComputationReconciler) runTimeout() time.Duration {
 		return r.RunTimeout
 	}
 	return 30 * time.Minute
+}
+
+// sinkRevision follows the customers sink's Secret, so that fixing it starts a run at once
+// instead of at the next backoff retry.
+func (r *LTVComputationReconciler) sinkRevision(ctx context.Context, obj *v1alpha1.LTVComputation) string {
+	o := obj.Spec.Output.Customers
+	if o == nil || o.Postgres == nil {
+		return ""
+	}
+	var secret corev1.Secret
+	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: o.Postgres.ConnectionSecretRef.Name}, &secret); err != nil {
+		return ";sink=missing"
+	}
+	return ";sink=" + secret.ResourceVersion
 }
 
 // resultsConfigMapExists reports whether the results ConfigMap is still there (from the cache).

@@ -523,3 +523,28 @@ func TestDeletedResultsAreRepublished(t *testing.T) {
 		return err == nil && got.Data["summary.json"] != "", fmt.Sprint(err)
 	})
 }
+
+// A results ConfigMap name taken by someone else's ConfigMap stalls: retrying cannot free it.
+func TestTakenResultsConfigMapStalls(t *testing.T) {
+	ns := newNamespace(t)
+	ctx := context.Background()
+	taken := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "taken", Namespace: ns}, Data: map[string]string{"mine": "yes"}}
+	if err := k8sClient.Create(ctx, taken); err != nil {
+		t.Fatal(err)
+	}
+	createShop(t, ns, func(s *v1alpha1.LTVComputationSpec) { s.Output.ConfigMapName = "taken" })
+	obj := waitCondition(t, ns, "shop", v1alpha1.ConditionStalled, metav1.ConditionTrue, v1alpha1.ReasonInvalidSpec)
+	if c := meta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ConditionStalled); !strings.Contains(c.Message, "spec.output.configMapName") {
+		t.Errorf("message %q does not say what to change", c.Message)
+	}
+	var got corev1.ConfigMap
+	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(taken), &got); err != nil || got.Data["mine"] != "yes" || len(got.OwnerReferences) != 0 {
+		t.Errorf("someone else's ConfigMap was touched: %+v, %v", got, err)
+	}
+	// Choosing another name recovers.
+	obj.Spec.Output.ConfigMapName = "shop-ltv"
+	if err := k8sClient.Update(ctx, obj); err != nil {
+		t.Fatal(err)
+	}
+	waitCondition(t, ns, "shop", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
+}

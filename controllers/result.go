@@ -13,6 +13,9 @@ import (
 // maxStatusBreakdownValues bounds each breakdown in status; the ConfigMap has all values.
 const maxStatusBreakdownValues = 20
 
+// maxStatusSegments is the CRD's bound on status.result.segments.
+const maxStatusSegments = 100
+
 // money formats an amount with cents.
 func money(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 
@@ -91,7 +94,10 @@ func statusResult(r *report.Result, configMap, customersTable string) *v1alpha1.
 			MeanAbsoluteError:     share(v.MeanAbsoluteError),
 		}
 	}
-	for _, s := range r.Segments {
+	for i, s := range r.Segments {
+		if i == maxStatusSegments {
+			break // the results ConfigMap has them all
+		}
 		out.Segments = append(out.Segments, v1alpha1.SegmentResult{
 			Name: s.Name, Customers: s.Customers, AverageLTV: money(s.AverageLTV), TotalLTV: money(s.TotalLTV), ValueShare: share(s.ValueShare),
 		})

@@ -494,17 +494,12 @@ func TestRunHistoryLimit(t *testing.T) {
 // still answers for the slot: same nominal time, same observation end.
 func TestRetryOfScheduledRunKeepsItsSlot(t *testing.T) {
 	ns := newNamespace(t)
-	ctx := context.Background()
 	_, slot := startScheduleTest(t)
-	// The results ConfigMap's name is taken by someone else's ConfigMap: writing the results
-	// fails, and is retried, until it is deleted.
-	taken := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "taken", Namespace: ns}, Data: map[string]string{"a": "b"}}
-	if err := k8sClient.Create(ctx, taken); err != nil {
-		t.Fatal(err)
-	}
+	// The source answers 503 until healed: the run is retried with backoff.
+	flaky := newFlakyShop(t)
 	createScheduled(t, ns, func(s *v1alpha1.LTVComputationSpec) {
 		s.Schedule = dailyAt(slot, time.UTC)
-		s.Output.ConfigMapName = "taken"
+		flaky.use(s)
 		s.RunHistoryLimit = ptr.To[int32](100) // keep every retry
 	})
 	waitCondition(t, ns, "shop", v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.ReasonProgressingWithRetry)
@@ -518,9 +513,7 @@ func TestRetryOfScheduledRunKeepsItsSlot(t *testing.T) {
 		wakeup(ns, "shop")
 		return false, scheduleState(o)
 	})
-	if err := k8sClient.Delete(ctx, taken); err != nil {
-		t.Fatal(err)
-	}
+	flaky.heal()
 	obj := wakeUntil(t, ns, "shop", "a successful retry", func(o *v1alpha1.LTVComputation) bool {
 		return meta.IsStatusConditionTrue(o.Status.Conditions, v1alpha1.ConditionReady)
 	})
@@ -530,7 +523,7 @@ func TestRetryOfScheduledRunKeepsItsSlot(t *testing.T) {
 	}
 	failedSchedule := false
 	for _, r := range obj.Status.RecentRuns[1:] {
-		if r.Trigger == "Schedule" && !r.Succeeded && r.Reason == v1alpha1.ReasonSinkFailed && sameTime(r.ScheduledTime, slot) {
+		if r.Trigger == "Schedule" && !r.Succeeded && r.Reason == v1alpha1.ReasonSourceUnavailable && sameTime(r.ScheduledTime, slot) {
 			failedSchedule = true
 		}
 	}

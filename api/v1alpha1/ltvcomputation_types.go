@@ -279,8 +279,9 @@ const (
 // Observation is the window of data the models see.
 type Observation struct {
 	// End is the last day observed (inclusive, a whole day in UTC, YYYY-MM-DD). Transactions
-	// after it are excluded and counted. The default is the day of the run's scheduled time
-	// (or of the run, without a schedule), so re-running one scheduled slot gives the same answer.
+	// after it are excluded and counted. The default is the last complete day before the run's
+	// nominal time (its scheduled slot, in timeZone; without a schedule, when it runs), so
+	// re-running one scheduled slot gives the same answer.
 	// +kubebuilder:validation:Pattern=`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`
 	// +optional
 	End string `json:"end,omitempty"`
@@ -507,8 +508,9 @@ type LTVComputationStatus struct {
 	// +optional
 	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
 
-	// LastAttemptedRevision identifies the inputs of the last run (spec generation, source data
-	// version, selected segments). A change of any of them starts a run.
+	// LastAttemptedRevision identifies the inputs of the last run: a digest of the spec fields
+	// a run depends on (not schedule, suspend, history or alert settings), the source data's
+	// version and the selected segments. A change of any of them starts a run.
 	// +optional
 	LastAttemptedRevision string `json:"lastAttemptedRevision,omitempty"`
 
@@ -705,8 +707,9 @@ type Drift struct {
 
 // RunRecord is one run in the history.
 type RunRecord struct {
-	// ScheduledTime is the nominal time of a scheduled run; for other runs, the time they
-	// were requested.
+	// ScheduledTime is the run's nominal time: its slot for a scheduled run (and for a re-run
+	// of that slot after a change), otherwise when it started. The default observation end is
+	// the day before it.
 	// +optional
 	ScheduledTime *metav1.Time `json:"scheduledTime,omitempty"`
 	// Trigger is what started the run: Schedule, Request, Change.
