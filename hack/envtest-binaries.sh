@@ -21,7 +21,7 @@ mkdir -p "$DEST"
 try_setup_envtest() {
   local tmp; tmp="$(mktemp -d)"
   if GOBIN="$tmp" go install sigs.k8s.io/controller-runtime/tools/setup-envtest@release-0.22 >/dev/null 2>&1 &&
-     dir="$(timeout 120 "$tmp/setup-envtest" use "$K8S_VERSION" --bin-dir "$tmp/assets" -p path 2>/dev/null)" &&
+     dir="$(timeout 30 "$tmp/setup-envtest" use "$K8S_VERSION" --bin-dir "$tmp/assets" -p path 2>/dev/null)" &&
      [ -x "$dir/kube-apiserver" ]; then
     cp "$dir/kube-apiserver" "$dir/etcd" "$dir/kubectl" "$DEST/"
     rm -rf "$tmp"; return 0
