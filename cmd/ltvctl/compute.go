@@ -26,6 +26,7 @@ import (
 	"github.com/ltv-operator/ltv-operator/internal/pipeline"
 	"github.com/ltv-operator/ltv-operator/internal/plan"
 	"github.com/ltv-operator/ltv-operator/internal/report"
+	httpsource "github.com/ltv-operator/ltv-operator/internal/source/http"
 )
 
 type fileList []string
@@ -92,8 +93,25 @@ func compute(args []string, stdout io.Writer) error {
 		src = pipeline.CSVSource{Open: func(context.Context) (io.ReadCloser, error) {
 			return io.NopCloser(strings.NewReader(content)), nil
 		}}
+	case c.Spec.Source.HTTP != nil:
+		h := c.Spec.Source.HTTP
+		if h.HeadersSecretRef != nil {
+			return errors.New("compute: the http source's headers come from a Secret, which ltvctl cannot read; pass the data with --data")
+		}
+		cfg := httpsource.Config{URL: h.URL, Format: httpsource.Format(h.Format)}
+		if h.MaxBytes != nil {
+			cfg.MaxBytes = *h.MaxBytes
+		}
+		if h.TimeoutSeconds != nil {
+			cfg.Timeout = time.Duration(*h.TimeoutSeconds) * time.Second
+		}
+		hs, err := httpsource.New(cfg)
+		if err != nil {
+			return err
+		}
+		src = hs
 	default:
-		return errors.New("compute: http and postgres sources need the operator; pass the data with --data")
+		return errors.New("compute: postgres sources need the operator's Secret; pass the data with --data")
 	}
 
 	nominal := time.Now()
