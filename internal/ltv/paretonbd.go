@@ -603,12 +603,47 @@ func (m *ParetoNBD) ProbabilityAlive(x, tx, T float64) float64 {
 // computed as (r+x)/(alpha+T) (beta+T) (-expm1(-(s-1) log1p(t/(beta+T))))/(s-1), which is continuous
 // through s = 1 (the limit (beta+T) log(1 + t/(beta+T))).
 func (m *ParetoNBD) expectedIfAlive(t, x, T float64) float64 {
+	return (m.R + x) / (m.Alpha + T) * m.expectedIfAlivePerRate(t, T)
+}
+
+// expectedIfAlivePerRate is expectedIfAlive divided by the posterior mean rate (r+x)/(alpha+T):
+// the expected lifetime in (T, T+t], (beta+T)/(s-1) [1 - ((beta+T)/(beta+T+t))^(s-1)].
+func (m *ParetoNBD) expectedIfAlivePerRate(t, T float64) float64 {
 	if !(t > 0) {
 		return 0
 	}
 	bT := m.Beta + T
 	L := math.Log1p(t / bT)
-	return (m.R + x) / (m.Alpha + T) * bT * L * expm1Ratio(-(m.S-1)*L)
+	return bT * L * expm1Ratio(-(m.S-1)*L)
+}
+
+// pairTerms computes the per-(x, T) horizon sums of clvPrep.terms (as pairTermsDirect does, exactly).
+// expectedIfAlive(t, x, T) is (r+x)/(alpha+T) times a function of (t, T) alone and survivalIfAlive
+// does not depend on x, so the sums over the months are computed once per distinct T and scaled.
+func (m *ParetoNBD) pairTerms(pairs []RFM, ppm float64, discount []float64, withCost, _ bool, expected, disc, alive []float64) {
+	td := newDistinctIndex(256)
+	var he, hd, ha []float64 // per distinct T: the sums divided by (r+x)/(alpha+T), and the survival sum
+	for i, pr := range pairs {
+		k := int(td.add(pr.T))
+		if k == len(he) {
+			T := pr.T
+			prev, d, a := 0.0, 0.0, 0.0
+			for mo := 1; mo <= len(discount); mo++ {
+				g := m.expectedIfAlivePerRate(float64(mo)*ppm, T)
+				if g < prev {
+					g = prev
+				}
+				d += (g - prev) * discount[mo-1]
+				prev = g
+				if withCost {
+					a += m.survivalIfAlive(float64(mo-1)*ppm, 0, T) * discount[mo-1]
+				}
+			}
+			he, hd, ha = append(he, prev), append(hd, d), append(ha, a)
+		}
+		f := (m.R + pr.X) / (m.Alpha + pr.T)
+		expected[i], disc[i], alive[i] = f*he[k], f*hd[k], ha[k]
+	}
 }
 
 // survivalIfAlive is P(alive at T+t | alive at T) = ((beta+T)/(beta+T+t))^s.
@@ -634,29 +669,109 @@ func (m *ParetoNBD) UnconditionalExpected(t float64) float64 {
 	return m.expectedIfAlive(t, 0, 0)
 }
 
-// probabilityAliveRows sets out[i] to ProbabilityAlive of tb.rows[i]; rows with tx = 0 share J(0)
-// per distinct x.
-func (m *ParetoNBD) probabilityAliveRows(tb *rowTables, out []float64) {
-	pt := m.point()
-	j0 := make([]float64, len(tb.xs))
-	la, lb := math.Log(m.Alpha), math.Log(m.Beta)
-	for k, x := range tb.xs {
-		b, g := pt.logJ(x, 0, la, lb, nil)
-		j0[k] = b + math.Log(g)
+// pnbdCellPool recycles the per-time and per-cell tables of probabilityAliveRows (one set per
+// uncertainty draw).
+var pnbdCellPool = sync.Pool{New: func() any { return new(pnbdCellBuf) }}
+
+type pnbdCellBuf struct{ la, lb, e, w, cx []float64 }
+
+// growFloats returns s resliced to n, reallocated when too small.
+func growFloats(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n)
 	}
-	n := len(tb.rows)
-	nb := (n + pnbdBlock - 1) / pnbdBlock
-	pnbdParallel(nb, func(b int) {
-		for i := b * pnbdBlock; i < min((b+1)*pnbdBlock, n); i++ {
-			row := tb.rows[i]
-			switch {
-			case !(row.Tx < row.T):
-				out[i] = 1
-			case row.Tx == 0:
-				out[i] = logistic(m.logAliveOddsWith(row.X, row.T, j0[tb.xi[i]]))
-			default:
-				out[i] = m.ProbabilityAlive(row.X, row.Tx, row.T)
-			}
+	return s[:n]
+}
+
+// pnbdMaxHalfSpan bounds, per x, half the range of the exponents tabulated as exp(L - mid) by
+// probabilityAliveRows, so that the table and its reciprocals stay far from overflow and underflow.
+const pnbdMaxHalfSpan = 600
+
+// probabilityAliveRows sets out[i] to ProbabilityAlive of tb.rows[i], computing the special
+// function once per distinct (x, time) cell of the rows rather than twice per row.
+//
+// With K(t) = (alpha+t)^-(r+x) (beta+t)^-s and R(x, t) = J(t)/K(t) (see logJ; R = G(r+x; z) for
+// alpha >= beta, (1-z) G(s+1; z) otherwise, so R lies between min(alpha, beta)/max(alpha, beta) and
+// its inverse), the odds of logAliveOdds are
+//
+//	s/(r+s+x) (J(tx) - J(T))/K(T) = s/(r+s+x) (R(x, tx) e^D - R(x, T)),  D = L(x, T) - L(x, tx),
+//
+// with L(x, t) = (r+x) log(alpha+t) + s log(beta+t). Per cell it tabulates E = exp(L - mid_x) and
+// W = R/E (mid_x the middle of L over the cells of x), so that a row costs
+// odds = s/(r+s+x) E(x, T) (W(x, tx) - W(x, T)): no special function, logarithm or exponential.
+// When L spans more than 2*pnbdMaxHalfSpan over the cells of one x, that x's rows take e^D directly.
+// The result equals ProbabilityAlive up to rounding (the tests check 1e-12 relative).
+func (m *ParetoNBD) probabilityAliveRows(tb *rowTables, out []float64) {
+	c := tb.cells()
+	buf := pnbdCellPool.Get().(*pnbdCellBuf)
+	defer pnbdCellPool.Put(buf)
+	nt, nc, nx := len(tb.times), len(c.xi), len(tb.xs)
+	buf.la, buf.lb = growFloats(buf.la, nt), growFloats(buf.lb, nt)
+	buf.e, buf.w = growFloats(buf.e, nc), growFloats(buf.w, nc)
+	buf.cx = growFloats(buf.cx, nx)
+	la, lb, e, w, cx := buf.la, buf.lb, buf.e, buf.w, buf.cx
+	for k, t := range tb.times {
+		la[k], lb[k] = math.Log(m.Alpha+t), math.Log(m.Beta+t)
+	}
+	alphaGE := m.Alpha >= m.Beta
+	lo, hi := math.Min(m.Alpha, m.Beta), math.Max(m.Alpha, m.Beta)
+	d := hi - lo
+	for j, x := range tb.xs {
+		p := m.R + x
+		C := m.R + m.S + x + 1
+		P := m.S + 1
+		if alphaGE {
+			P = p
 		}
-	})
+		lmin, lmax := math.Inf(1), math.Inf(-1)
+		cells := c.ti[c.xStart[j]:c.xStart[j+1]]
+		ej, wj := e[c.xStart[j]:c.xStart[j+1]], w[c.xStart[j]:c.xStart[j+1]]
+		for q, k := range cells {
+			t := tb.times[k]
+			z, omz := d/(hi+t), (lo+t)/(hi+t)
+			lg, g, _, _, _ := seriesG(P, C, z, omz, false)
+			R := g
+			if lg != 0 {
+				R *= math.Exp(lg)
+			}
+			if !alphaGE {
+				R *= omz
+			}
+			L := p*la[k] + m.S*lb[k]
+			wj[q], ej[q] = R, L
+			lmin, lmax = math.Min(lmin, L), math.Max(lmax, L)
+		}
+		cx[j] = m.S / (m.R + m.S + x)
+		if (lmax-lmin)/2 > pnbdMaxHalfSpan {
+			cx[j] = -cx[j] // marks x for direct exponentials: e holds L, w holds R
+			continue
+		}
+		mid := (lmin + lmax) / 2
+		for q := range ej {
+			ej[q] = math.Exp(ej[q] - mid)
+			wj[q] /= ej[q]
+		}
+	}
+	for i, row := range tb.rows {
+		if !(row.Tx < row.T) {
+			out[i] = 1
+			continue
+		}
+		cT, cX := c.cT[i], c.cTx[i]
+		f := cx[tb.xi[i]]
+		var odds float64
+		if f > 0 {
+			odds = f * e[cT] * (w[cX] - w[cT])
+		} else {
+			odds = -f * (w[cX]*math.Exp(e[cT]-e[cX]) - w[cT])
+		}
+		switch {
+		case odds > 0:
+			out[i] = 1 / (1 + odds)
+		case odds <= 0: // only rounding, with tx near T
+			out[i] = 1
+		default:
+			out[i] = m.ProbabilityAlive(row.X, row.Tx, row.T)
+		}
+	}
 }

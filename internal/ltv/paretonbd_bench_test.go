@@ -97,3 +97,61 @@ func BenchmarkParetoNBDLikelihood1M(b *testing.B) {
 		d.negLL(theta, g)
 	}
 }
+
+var (
+	pnbdBenchOnce sync.Once
+	pnbdBenchPM   PurchaseModel
+	pnbdBenchSM   SpendModel
+	pnbdBenchErr  error
+)
+
+// pnbdBenchModels fits Pareto/NBD and Gamma-Gamma once to the 1M day-granular simulated customers
+// of BenchmarkIntervals1M (times in days/7, as the operator's summaries).
+func pnbdBenchModels(b *testing.B) (*simData, PurchaseModel, SpendModel) {
+	d := simulated(1_000_000)
+	pnbdBenchOnce.Do(func() {
+		pnbdBenchPM, pnbdBenchErr = FitParetoNBD(d.rows)
+		if pnbdBenchErr == nil {
+			pnbdBenchSM, pnbdBenchErr = FitGammaGamma(d.freq, d.monetary, nil)
+		}
+	})
+	if pnbdBenchErr != nil {
+		b.Fatal(pnbdBenchErr)
+	}
+	return d, pnbdBenchPM, pnbdBenchSM
+}
+
+// BenchmarkIntervalsParetoNBD1M is BenchmarkIntervals1M with a Pareto/NBD purchase model.
+func BenchmarkIntervalsParetoNBD1M(b *testing.B) {
+	d, pm, sm := pnbdBenchModels(b)
+	var rep, one []int32
+	for i, r := range d.rows {
+		if r.X > 0 {
+			rep = append(rep, int32(i))
+		} else if i%2 == 0 {
+			one = append(one, int32(i))
+		}
+	}
+	groups := []IntervalRequest{{Name: "all"}, {Name: "repeat", Members: rep}, {Name: "half-single", Members: one}}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		iv, err := AverageCLVIntervals(pm, sm, d.rows, d.monetary, benchCLV, groups, 200, 7, 0.9)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i == 0 {
+			b.Logf("%+v", iv)
+		}
+	}
+}
+
+func BenchmarkPredictCustomersParetoNBD1M(b *testing.B) {
+	d, pm, sm := pnbdBenchModels(b)
+	out := make([]CustomerValue, len(d.rows))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := PredictCustomers(pm, sm, d.rows, d.monetary, benchCLV, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -154,3 +154,120 @@ func TestParetoNBDPredictionsAgainstIntegration(t *testing.T) {
 		}
 	}
 }
+
+// pnbdAliveCases are data sets and parameters for the tabulated P(alive): CDNOW (weeks, fractional),
+// simulated customers with day-granular and continuous times, and rows with very many purchases
+// (whose exponents take probabilityAliveRows' direct path), under parameters with alpha < beta,
+// alpha > beta, alpha = beta and alpha >> beta (z near 1: the general hypergeometric).
+func pnbdAliveCases(t *testing.T) (data [][]RFM, params [][]float64) {
+	daily, _ := simulateCustomers(20000, 3, benchBG, benchGG, 730, false)
+	cont, _ := simulateCustomers(20000, 4, benchBG, benchGG, 730, true)
+	var heavy []RFM
+	for i := 0; i < 300; i++ {
+		T := 20 + float64(i%97)
+		heavy = append(heavy, RFM{X: float64(500 + 37*i), Tx: T * float64(i%13) / 13, T: T},
+			RFM{X: float64(500 + 37*i), Tx: T * (1 - 1e-5*float64(i%7+1)), T: T},
+			RFM{X: float64(i % 40), Tx: 0, T: T}, RFM{X: 3, Tx: T, T: T})
+	}
+	data = [][]RFM{pnbdLoadCDNOW(t), daily, cont, heavy}
+	params = [][]float64{
+		{0.553, 10.578, 0.606, 11.669},
+		{1.511, 4.025, 1.311, 38.73},
+		{0.8, 20, 0.4, 5},
+		{0.8, 100, 0.4, 2},
+		{0.6, 3, 1.0, 3},
+		{2.5, 0.05, 0.2, 900},
+	}
+	return data, params
+}
+
+func TestParetoNBDProbabilityAliveRows(t *testing.T) {
+	data, params := pnbdAliveCases(t)
+	for di, rows := range data {
+		u, _ := Compress(rows)
+		tb := newRowTables(u)
+		out := make([]float64, len(u))
+		for _, p := range params {
+			m, err := NewParetoNBD(p[0], p[1], p[2], p[3])
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.probabilityAliveRows(tb, out)
+			worst := 0.0
+			for i, r := range u {
+				want := m.ProbabilityAlive(r.X, r.Tx, r.T)
+				rel := math.Abs(out[i]-want) / math.Max(want, 1e-300)
+				if math.Abs(out[i]-want) < 1e-300 {
+					rel = 0
+				}
+				// Both evaluate exponents (r+x) log(alpha+t), whose rounding grows with r+x.
+				rel /= math.Max(1, (p[0]+r.X)/100)
+				worst = math.Max(worst, rel)
+				if !(rel <= 1e-12) {
+					t.Fatalf("data %d params %v row %+v: %.17g, ProbabilityAlive %.17g", di, p, r, out[i], want)
+				}
+			}
+			t.Logf("data %d (%d unique rows, %d cells) params %v: worst relative difference (divided by max(1, (r+x)/100)) %.3g", di, len(u), len(tb.cells().xi), p, worst)
+		}
+	}
+}
+
+// Predictions through the tabulated paths (probabilityAliveRows, pairTerms per distinct T) agree with
+// the single-customer functions, with and without retention costs.
+func TestPredictCustomersParetoNBD(t *testing.T) {
+	data, params := pnbdAliveCases(t)
+	for di, rows := range data[:3] {
+		monetary := make([]float64, len(rows))
+		for i := range monetary {
+			monetary[i] = 10 + float64(i%17)
+		}
+		sm := FitMeanSpend(nil, nil, nil)
+		for _, p := range params {
+			m, err := NewParetoNBD(p[0], p[1], p[2], p[3])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, horizon := range []int{1, 12, 36} {
+				cfg := CLVConfig{HorizonMonths: horizon, PeriodsPerMonth: 365.25 / 12 / 7, AnnualDiscountRate: 0.1, GrossMargin: 0.3, MonthlyRetentionCost: 0.5}
+				out := make([]CustomerValue, len(rows))
+				if err := PredictCustomers(m, sm, rows, monetary, cfg, out); err != nil {
+					t.Fatal(err)
+				}
+				d := cfg.MonthlyDiscountRate()
+				worst := 0.0
+				for i := 0; i < len(rows); i += 1 + len(rows)/2000 {
+					r := rows[i]
+					pa := m.ProbabilityAlive(r.X, r.Tx, r.T)
+					spend := sm.ExpectedSpend(r.X, monetary[i])
+					var clv, prev float64
+					for mo := 1; mo <= horizon; mo++ {
+						f := math.Pow(1+d, -float64(mo))
+						e := m.ExpectedPurchases(float64(mo)*cfg.PeriodsPerMonth, r.X, r.Tx, r.T)
+						clv += 0.3*spend*(e-prev)*f - 0.5*pa*m.survivalIfAlive(float64(mo-1)*cfg.PeriodsPerMonth, r.X, r.T)*f
+						prev = e
+					}
+					got := out[i]
+					scale := math.Max(1, (p[0]+r.X)/100)
+					errs := []float64{
+						math.Abs(got.CLV-clv) / math.Max(1e-3, math.Abs(clv)),
+						math.Abs(got.ProbabilityAlive-pa) / math.Max(pa, 1e-300) / scale,
+						math.Abs(got.ExpectedPurchases-prev) / math.Max(prev, 1e-300) / scale,
+					}
+					for k, e := range errs {
+						if got.ProbabilityAlive == pa && k > 0 {
+							continue
+						}
+						worst = math.Max(worst, e)
+						if !(e <= 1e-11) {
+							t.Fatalf("data %d params %v horizon %d customer %+v: %+v, want CLV %.15g P(alive) %.17g E %.17g",
+								di, p, horizon, r, got, clv, pa, prev)
+						}
+					}
+				}
+				if horizon == 12 {
+					t.Logf("data %d params %v: worst relative difference %.3g", di, p, worst)
+				}
+			}
+		}
+	}
+}

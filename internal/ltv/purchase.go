@@ -1,9 +1,11 @@
 package ltv
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -48,6 +50,60 @@ type rowTables struct {
 	times    []float64 // distinct values of T and Tx
 	ti, txi  []int32   // per row: indexes into times
 	xWeights []float64 // total row weight per distinct x
+
+	cellsOnce sync.Once
+	cellTab   *rowCells // built by cells on first use
+}
+
+// rowCells are the distinct (x, time) combinations that the rows of a rowTables use, as (x, T) or
+// (x, Tx): a model whose per-row work splits into per-(x, time) parts (Pareto/NBD's J(x, t)) computes
+// those once per cell. Cells are ordered by x index, then time index.
+type rowCells struct {
+	xi, ti  []int32 // per cell: indexes into rowTables.xs and rowTables.times
+	xStart  []int32 // the cells of xs[j] are xStart[j] .. xStart[j+1]-1
+	cT, cTx []int32 // per row: cells of (x, T) and (x, Tx)
+}
+
+// cells returns the table's (x, time) cells, building them on first use (safe for concurrent use).
+func (tb *rowTables) cells() *rowCells {
+	tb.cellsOnce.Do(func() { tb.cellTab = newRowCells(tb) })
+	return tb.cellTab
+}
+
+func newRowCells(tb *rowTables) *rowCells {
+	n := len(tb.rows)
+	c := &rowCells{cT: make([]int32, n), cTx: make([]int32, n)}
+	tab := newHashTable[uint64](n/4 + 16)
+	key := func(j, k int32) uint64 { return uint64(uint32(j))<<32 | uint64(uint32(k)) }
+	for i := range tb.rows {
+		kT := key(tb.xi[i], tb.ti[i])
+		kx := key(tb.xi[i], tb.txi[i])
+		c.cT[i], _ = tab.insert(kT, mix64(kT))
+		c.cTx[i], _ = tab.insert(kx, mix64(kx))
+	}
+	// Renumber the cells in key order (x index, then time index).
+	order := make([]int32, len(tab.keys))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(tab.keys[a], tab.keys[b]) })
+	rank := make([]int32, len(order))
+	c.xi = make([]int32, len(order))
+	c.ti = make([]int32, len(order))
+	c.xStart = make([]int32, len(tb.xs)+1)
+	for r, id := range order {
+		rank[id] = int32(r)
+		k := tab.keys[id]
+		c.xi[r], c.ti[r] = int32(k>>32), int32(uint32(k))
+		c.xStart[c.xi[r]+1]++
+	}
+	for j := range tb.xs {
+		c.xStart[j+1] += c.xStart[j]
+	}
+	for i := range c.cT {
+		c.cT[i], c.cTx[i] = rank[c.cT[i]], rank[c.cTx[i]]
+	}
+	return c
 }
 
 func newRowTables(rows []RFM) *rowTables {
