@@ -268,3 +268,16 @@ func parseAmountSlow(b []byte) (float64, bool) {
 	}
 	return f, true
 }
+
+// ParseTimestamp reads a timestamp exactly as ReadCSV reads the timestamp column (the forms
+// above), for sources whose files carry timestamps as strings (Parquet).
+func ParseTimestamp(b []byte) (time.Time, bool) {
+	day, nanos, ok := parseTimestamp(b)
+	if !ok {
+		return time.Time{}, false
+	}
+	return dayTime(day).Add(time.Duration(nanos)), true
+}
+
+// ParseAmount reads an amount exactly as ReadCSV reads the amount column.
+func ParseAmount(b []byte) (float64, bool) { return parseAmount(b) }
