@@ -699,10 +699,16 @@ const pnbdMaxHalfSpan = 600
 // with L(x, t) = (r+x) log(alpha+t) + s log(beta+t). Per cell it tabulates E = exp(L - mid_x) and
 // W = R/E (mid_x the middle of L over the cells of x), so that a row costs
 // odds = s/(r+s+x) E(x, T) (W(x, tx) - W(x, T)): no special function, logarithm or exponential.
-// When L spans more than 2*pnbdMaxHalfSpan over the cells of one x, that x's rows take e^D directly.
-// The result equals ProbabilityAlive up to rounding (the tests check 1e-12 relative).
+// When L spans more than 2*pnbdMaxHalfSpan over the cells of one x, that x's rows compute the log
+// odds from R and D instead.
+// The result equals ProbabilityAlive up to rounding (the tests check 1e-12 relative). Rows that share
+// few cells (continuous times) are computed one by one.
 func (m *ParetoNBD) probabilityAliveRows(tb *rowTables, out []float64) {
 	c := tb.cells()
+	if c == nil {
+		m.probabilityAliveEach(tb, out)
+		return
+	}
 	buf := pnbdCellPool.Get().(*pnbdCellBuf)
 	defer pnbdCellPool.Put(buf)
 	nt, nc, nx := len(tb.times), len(c.xi), len(tb.xs)
@@ -759,17 +765,48 @@ func (m *ParetoNBD) probabilityAliveRows(tb *rowTables, out []float64) {
 		}
 		cT, cX := c.cT[i], c.cTx[i]
 		f := cx[tb.xi[i]]
-		var odds float64
-		if f > 0 {
-			odds = f * e[cT] * (w[cX] - w[cT])
-		} else {
-			odds = -f * (w[cX]*math.Exp(e[cT]-e[cX]) - w[cT])
+		if f < 0 {
+			// log odds = log(f R(tx)) + D + log(1 - R(T)/R(tx) e^-D), D = L(T) - L(tx) >= 0.
+			D := e[cT] - e[cX]
+			y := w[cT] / w[cX] * math.Exp(-D)
+			switch {
+			case y < 1:
+				out[i] = logistic(math.Log(-f*w[cX]) + D + math.Log1p(-y))
+			case y >= 1: // only rounding, with tx near T
+				out[i] = 1
+			default:
+				out[i] = m.ProbabilityAlive(row.X, row.Tx, row.T)
+			}
+			continue
 		}
+		// Overflows to +Inf (P = 0) only when P is below the smallest normal number.
+		odds := f * e[cT] * (w[cX] - w[cT])
 		switch {
 		case odds > 0:
 			out[i] = 1 / (1 + odds)
 		case odds <= 0: // only rounding, with tx near T
 			out[i] = 1
+		default:
+			out[i] = m.ProbabilityAlive(row.X, row.Tx, row.T)
+		}
+	}
+}
+
+// probabilityAliveEach is probabilityAliveRows row by row; rows with tx = 0 share J(0) per distinct x.
+func (m *ParetoNBD) probabilityAliveEach(tb *rowTables, out []float64) {
+	pt := m.point()
+	j0 := make([]float64, len(tb.xs))
+	la, lb := math.Log(m.Alpha), math.Log(m.Beta)
+	for k, x := range tb.xs {
+		b, g := pt.logJ(x, 0, la, lb, nil)
+		j0[k] = b + math.Log(g)
+	}
+	for i, row := range tb.rows {
+		switch {
+		case !(row.Tx < row.T):
+			out[i] = 1
+		case row.Tx == 0:
+			out[i] = logistic(m.logAliveOddsWith(row.X, row.T, j0[tb.xi[i]]))
 		default:
 			out[i] = m.ProbabilityAlive(row.X, row.Tx, row.T)
 		}

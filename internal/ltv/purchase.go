@@ -64,22 +64,31 @@ type rowCells struct {
 	cT, cTx []int32 // per row: cells of (x, T) and (x, Tx)
 }
 
-// cells returns the table's (x, time) cells, building them on first use (safe for concurrent use).
+// cells returns the table's (x, time) cells, building them on first use (safe for concurrent use),
+// or nil when there are more cells than rows: then each cell serves fewer than two row lookups on
+// average, and per-row work is as cheap as per-cell tables (continuous times, or few rows).
 func (tb *rowTables) cells() *rowCells {
-	tb.cellsOnce.Do(func() { tb.cellTab = newRowCells(tb) })
+	tb.cellsOnce.Do(func() { tb.cellTab = newRowCells(tb, len(tb.rows)) })
 	return tb.cellTab
 }
 
-func newRowCells(tb *rowTables) *rowCells {
+// newRowCells returns the cells of tb's rows, or nil when there are more than maxCells.
+func newRowCells(tb *rowTables, maxCells int) *rowCells {
 	n := len(tb.rows)
+	if len(tb.times) > maxCells { // every distinct time is in some cell
+		return nil
+	}
 	c := &rowCells{cT: make([]int32, n), cTx: make([]int32, n)}
-	tab := newHashTable[uint64](n/4 + 16)
+	tab := newHashTable[uint64](min(n/4, maxCells) + 16)
 	key := func(j, k int32) uint64 { return uint64(uint32(j))<<32 | uint64(uint32(k)) }
 	for i := range tb.rows {
 		kT := key(tb.xi[i], tb.ti[i])
 		kx := key(tb.xi[i], tb.txi[i])
 		c.cT[i], _ = tab.insert(kT, mix64(kT))
 		c.cTx[i], _ = tab.insert(kx, mix64(kx))
+		if len(tab.keys) > maxCells {
+			return nil
+		}
 	}
 	// Renumber the cells in key order (x index, then time index).
 	order := make([]int32, len(tab.keys))
