@@ -183,25 +183,15 @@ func logGGeneral(P, C, z, omz float64, derivs bool) (lg, dP, dC, dz float64) {
 //
 //	log[ (alpha+T)^-(r+x) (beta+T)^-s + s/(r+s+x) (J(tx) - J(T)) ],
 //
-// and adds its derivatives to grad (weighted by w) when grad is non-nil. lsA is log(s/(r+s+x)).
-// jx, when non-nil, is J(tx) already computed, for rows sharing tx = 0.
-func (pt *pnbdPoint) rowLL(x, tx, T, lsA float64, jx *pnbdJ, w float64, grad *[4]float64) (M, br float64) {
-	luT, lvT := math.Log(pt.alpha+T), math.Log(pt.beta+T)
+// and adds its derivatives to grad (weighted by w) when grad is non-nil. lsA is log(s/(r+s+x)),
+// luT and lvT are log(alpha+T) and log(beta+T), jx and jT are J(tx) and J(T) (with their derivatives
+// when grad is non-nil).
+func (pt *pnbdPoint) rowLL(x, T, luT, lvT, lsA float64, jx, jT *pnbdJ, w float64, grad *[4]float64) (M, br float64) {
 	p := pt.r + x
 	l1 := -p*luT - pt.s*lvT
-	var gT, gx [4]float64
-	var gTp, gxp *[4]float64
-	if grad != nil {
-		gTp, gxp = &gT, &gx
-	}
-	var bx, gvx float64
-	if jx != nil {
-		bx, gvx = jx.base, jx.g
-		gx = jx.grad
-	} else {
-		bx, gvx = pt.logJ(x, tx, math.Log(pt.alpha+tx), math.Log(pt.beta+tx), gxp)
-	}
-	bT, gvT := pt.logJ(x, T, luT, lvT, gTp)
+	bx, gvx := jx.base, jx.g
+	bT, gvT := jT.base, jT.g
+	gx, gT := &jx.grad, &jT.grad
 	bx += lsA
 	bT += lsA
 	// J(tx) >= J(T) and s J(T)/(r+s+x) <= the first term, so with M = max(l1, bx) each of the three
@@ -250,26 +240,24 @@ type pnbdData struct {
 	xs          []float64 // distinct x values
 	xw          []float64 // total weight per distinct x
 	totalW      float64
+	// When the rows share (x, time) cells (times in whole days: see rowTables.cells), J and its
+	// derivatives are computed once per cell and the logarithms once per distinct time.
+	tb    *rowTables
+	cells *rowCells
 }
 
 func newPNBDData(rows []RFM) *pnbdData {
+	tb := newRowTables(rows)
 	d := &pnbdData{
 		x: make([]float64, len(rows)), tx: make([]float64, len(rows)), t: make([]float64, len(rows)),
-		w: make([]float64, len(rows)), xi: make([]int32, len(rows)),
+		w: make([]float64, len(rows)), xi: tb.xi, xs: tb.xs, xw: tb.xWeights,
 	}
-	pos := map[float64]int32{}
 	for i, r := range rows {
 		d.x[i], d.tx[i], d.t[i], d.w[i] = r.X, r.Tx, r.T, rowWeight(r)
-		j, ok := pos[r.X]
-		if !ok {
-			j = int32(len(d.xs))
-			pos[r.X] = j
-			d.xs = append(d.xs, r.X)
-			d.xw = append(d.xw, 0)
-		}
-		d.xi[i] = j
-		d.xw[j] += d.w[i]
 		d.totalW += d.w[i]
+	}
+	if c := tb.cells(); c != nil {
+		d.tb, d.cells = tb, c
 	}
 	return d
 }
@@ -285,7 +273,8 @@ func (d *pnbdData) negLL(theta, grad []float64) float64 {
 	pt := pnbdPoint{r: r, alpha: alpha, s: s, beta: beta, alphaGE: alpha >= beta}
 	la, lb := math.Log(alpha), math.Log(beta)
 	withGrad := grad != nil
-	// Per distinct x: log Gamma(r+x) - log Gamma(r), its r-derivative, and J(0) for rows with tx = 0.
+	// Per distinct x: log Gamma(r+x) - log Gamma(r), its r-derivative, and (without cells) J(0) for
+	// rows with tx = 0.
 	nx := len(d.xs)
 	lgx := make([]float64, nx)
 	psx := make([]float64, nx)
@@ -305,7 +294,9 @@ func (d *pnbdData) negLL(theta, grad []float64) float64 {
 			psx[k] = digamma(r+x) - psr
 			gp = &j0[k].grad
 		}
-		j0[k].base, j0[k].g = pt.logJ(x, 0, la, lb, gp)
+		if d.cells == nil {
+			j0[k].base, j0[k].g = pt.logJ(x, 0, la, lb, gp)
+		}
 	}
 	// Constant part: sum_x w_x (lgx + r log alpha + s log beta).
 	ll := 0.0
@@ -319,6 +310,27 @@ func (d *pnbdData) negLL(theta, grad []float64) float64 {
 			g[2] += wx * lb
 			g[3] += wx * s / beta
 		}
+	}
+	// Per distinct time log(alpha+t), log(beta+t) and per cell J, when the rows share cells.
+	var lu, lv []float64
+	var jc []pnbdJ
+	if c := d.cells; c != nil {
+		tb := d.tb
+		lu, lv = make([]float64, len(tb.times)), make([]float64, len(tb.times))
+		for k, t := range tb.times {
+			lu[k], lv[k] = math.Log(alpha+t), math.Log(beta+t)
+		}
+		jc = make([]pnbdJ, len(c.xi))
+		pnbdParallel((len(jc)+pnbdBlock-1)/pnbdBlock, func(b int) {
+			for q := b * pnbdBlock; q < min((b+1)*pnbdBlock, len(jc)); q++ {
+				k := c.ti[q]
+				var gp *[4]float64
+				if withGrad {
+					gp = &jc[q].grad
+				}
+				jc[q].base, jc[q].g = pt.logJ(tb.xs[c.xi[q]], tb.times[k], lu[k], lv[k], gp)
+			}
+		})
 	}
 	n := len(d.x)
 	nb := (n + pnbdBlock - 1) / pnbdBlock
@@ -336,14 +348,36 @@ func (d *pnbdData) negLL(theta, grad []float64) float64 {
 		}
 		// Unit-weight rows multiply their brackets (each in [1, 2]) and take one logarithm per 64.
 		prod, np := 1.0, 0
+		var jxv, jTv pnbdJ
 		for i := lo; i < hi; i++ {
-			var jx *pnbdJ
 			k := d.xi[i]
-			if d.tx[i] == 0 {
-				jx = &j0[k]
+			x, T := d.x[i], d.t[i]
+			var jx, jT *pnbdJ
+			var luT, lvT float64
+			if c := d.cells; c != nil {
+				jx, jT = &jc[c.cTx[i]], &jc[c.cT[i]]
+				ti := d.tb.ti[i]
+				luT, lvT = lu[ti], lv[ti]
+			} else {
+				luT, lvT = math.Log(alpha+T), math.Log(beta+T)
+				var gp *[4]float64
+				if withGrad {
+					gp = &jTv.grad
+				}
+				jTv.base, jTv.g = pt.logJ(x, T, luT, lvT, gp)
+				jT = &jTv
+				if tx := d.tx[i]; tx == 0 {
+					jx = &j0[k]
+				} else {
+					if withGrad {
+						gp = &jxv.grad
+					}
+					jxv.base, jxv.g = pt.logJ(x, tx, math.Log(alpha+tx), math.Log(beta+tx), gp)
+					jx = &jxv
+				}
 			}
 			w := d.w[i]
-			M, br := pt.rowLL(d.x[i], d.tx[i], d.t[i], lsA[k], jx, w, gb)
+			M, br := pt.rowLL(x, T, luT, lvT, lsA[k], jx, jT, w, gb)
 			if w == 1 {
 				sum += M
 				prod *= br

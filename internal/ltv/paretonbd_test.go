@@ -277,3 +277,31 @@ func TestPredictCustomersParetoNBD(t *testing.T) {
 		}
 	}
 }
+
+// The likelihood computed per (x, time) cell equals the row-by-row computation: the same J values
+// enter the same per-row arithmetic.
+func TestParetoNBDLikelihoodCells(t *testing.T) {
+	daily, _ := simulateCustomers(30000, 6, benchBG, benchGG, 730, false)
+	u, _ := Compress(daily)
+	heavy, _ := pnbdAliveCases(t)
+	for di, rows := range [][]RFM{u, heavy[3]} {
+		d := newPNBDData(rows)
+		if d.cells == nil {
+			t.Fatalf("data %d: no cells", di)
+		}
+		plain := *d
+		plain.tb, plain.cells = nil, nil
+		for _, p := range [][]float64{{0.553, 10.578, 0.606, 11.669}, {1.5, 4, 1.3, 38}, {0.8, 100, 0.4, 2}} {
+			th := pnbdLogParams(p)
+			g1, g2 := make([]float64, 4), make([]float64, 4)
+			f1, f2 := d.negLL(th, g1), plain.negLL(th, g2)
+			if f0 := d.negLL(th, nil); f0 != f1 {
+				t.Errorf("data %d params %v: %v without gradient, %v with", di, p, f0, f1)
+			}
+			if f1 != f2 || g1[0] != g2[0] || g1[1] != g2[1] || g1[2] != g2[2] || g1[3] != g2[3] {
+				t.Errorf("data %d params %v: cells %v %v, rows %v %v", di, p, f1, g1, f2, g2)
+			}
+			t.Logf("data %d (%d rows, %d cells) params %v: -LL %.10g gradient %.6g", di, len(rows), len(d.cells.xi), p, f1, g1)
+		}
+	}
+}
