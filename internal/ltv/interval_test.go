@@ -227,3 +227,71 @@ func withFit(m *betaGeo) *betaGeo {
 	m.fit = FitResult{Model: m.modelName(), ParamNames: betaGeoNames, Params: []float64{m.r, m.alpha, m.a, m.b}}
 	return m
 }
+
+// Pareto/NBD intervals (P(alive) tabulated per (x, time) cell, horizon sums per distinct T) equal
+// those of the generic path, which evaluates every customer through ProbabilityAlive and
+// ExpectedPurchases, on CDNOW and on day-granular simulated customers.
+func TestAverageCLVIntervalsParetoNBD(t *testing.T) {
+	cdnow, zbar := loadCDNOW(t)
+	sim, simM := simulateCustomers(6000, 8, benchBG, benchGG, 365, false)
+	for di, data := range []struct {
+		rows     []RFM
+		monetary []float64
+	}{{cdnow, zbar}, {sim, simM}} {
+		rows, monetary := data.rows, data.monetary
+		freq := make([]float64, len(rows))
+		var repeat []int32
+		for i, r := range rows {
+			freq[i] = r.X
+			if r.X > 0 {
+				repeat = append(repeat, int32(i))
+			}
+		}
+		pm, err := FitParetoNBD(rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sm, err := FitGammaGamma(freq, monetary, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := Compress(rows)
+		if newRowTables(u).cells() == nil {
+			t.Fatalf("data %d: rows share no cells", di)
+		}
+		groups := []IntervalRequest{{Name: "all"}, {Name: "repeat", Members: repeat}}
+		cfg := CLVConfig{HorizonMonths: 12, PeriodsPerMonth: 365.25 / 12 / 7, AnnualDiscountRate: 0.1, GrossMargin: 0.3}
+		fast, err := AverageCLVIntervals(pm, sm, rows, monetary, cfg, groups, 40, 3, 0.8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow, err := AverageCLVIntervals(hiddenPurchase{pm}, hiddenSpend{sm}, rows, monetary, cfg, groups, 40, 3, 0.8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]CustomerValue, len(rows))
+		if err := PredictCustomers(pm, sm, rows, monetary, cfg, out); err != nil {
+			t.Fatal(err)
+		}
+		var mean float64
+		for _, v := range out {
+			mean += v.CLV
+		}
+		mean /= float64(len(rows))
+		for g := range fast {
+			f, s := fast[g], slow[g]
+			t.Logf("data %d %s: %+v, generic %+v", di, f.Name, f, s)
+			for _, pr := range [][2]float64{{f.Point, s.Point}, {f.Low, s.Low}, {f.High, s.High}} {
+				if math.Abs(pr[0]-pr[1]) > 1e-11*math.Abs(pr[1]) {
+					t.Errorf("data %d: tabulated path %+v, generic path %+v", di, f, s)
+				}
+			}
+			if !(f.Low < f.Point && f.Point < f.High) {
+				t.Errorf("data %d: point outside its interval: %+v", di, f)
+			}
+		}
+		if math.Abs(fast[0].Point-mean) > 1e-12*mean {
+			t.Errorf("data %d: point %.15g, mean of PredictCustomers %.15g", di, fast[0].Point, mean)
+		}
+	}
+}

@@ -158,6 +158,47 @@ func seriesG(P, C, z, omz float64, derivs bool) (lg, g, dP, dC, dz float64) {
 	return 0, g, gP / g, gC / g, gz / g
 }
 
+// seriesGBatch returns G = 2F1(1, P; C; z) (as seriesG, without derivatives) for each z in zs, in
+// decreasing order, with omzs = 1-z, in buf.g. The series of all z advance together, so that the
+// terms' ratios (P+k)/(C+k) are computed once and the loop over the z has no dependency between
+// iterations; z leave from the end of the list (the smallest, converging first) by seriesG's rule.
+func seriesGBatch(P, C float64, zs, omzs []float64, buf *pnbdCellBuf) []float64 {
+	n := len(zs)
+	buf.cur, buf.g = growFloats(buf.cur, n), growFloats(buf.g, n)
+	cur, g := buf.cur, buf.g
+	// Cells beyond pnbdSeriesMaxZ (at the front) take the general hypergeometric, z = 0 (at the
+	// back) gives 1.
+	first := 0
+	for first < n && zs[first] > pnbdSeriesMaxZ {
+		lg, g0, _, _, _ := seriesG(P, C, zs[first], omzs[first], false)
+		g[first] = g0 * math.Exp(lg)
+		first++
+	}
+	last := n
+	for last > first && zs[last-1] == 0 {
+		last--
+		g[last] = 1
+	}
+	for i := first; i < last; i++ {
+		cur[i], g[i] = 1, 1
+	}
+	for k := 0; k < 2000 && last > first; k++ {
+		fk := float64(k)
+		ratio := (P + fk) / (C + fk)
+		cz, gz, zz := cur[first:last], g[first:last], zs[first:last]
+		for i := range cz {
+			next := cz[i] * ratio * zz[i]
+			gz[i] += next
+			cz[i] = next
+		}
+		// seriesG's stopping rule, for the cells at the end (smallest z, fastest convergence).
+		for last > first && cur[last-1]*(fk+2) <= 1e-17*g[last-1]*omzs[last-1] {
+			last--
+		}
+	}
+	return g
+}
+
 // logGGeneral is logG through the general hypergeometric, with central differences for the
 // parameter derivatives and d/dz 2F1(1,P;C;z) = (P/C) 2F1(2, P+1; C+1; z).
 func logGGeneral(P, C, z, omz float64, derivs bool) (lg, dP, dC, dz float64) {
@@ -707,7 +748,7 @@ func (m *ParetoNBD) UnconditionalExpected(t float64) float64 {
 // uncertainty draw).
 var pnbdCellPool = sync.Pool{New: func() any { return new(pnbdCellBuf) }}
 
-type pnbdCellBuf struct{ la, lb, e, w, cx []float64 }
+type pnbdCellBuf struct{ la, lb, e, w, cx, cur, g []float64 }
 
 // growFloats returns s resliced to n, reallocated when too small.
 func growFloats(s []float64, n int) []float64 {
@@ -768,14 +809,14 @@ func (m *ParetoNBD) probabilityAliveRows(tb *rowTables, out []float64) {
 		ej, wj := e[c.xStart[j]:c.xStart[j+1]], w[c.xStart[j]:c.xStart[j+1]]
 		for q, k := range cells {
 			t := tb.times[k]
-			z, omz := d/(hi+t), (lo+t)/(hi+t)
-			lg, g, _, _, _ := seriesG(P, C, z, omz, false)
-			R := g
-			if lg != 0 {
-				R *= math.Exp(lg)
-			}
+			ej[q], wj[q] = d/(hi+t), (lo+t)/(hi+t) // z, 1-z
+		}
+		G := seriesGBatch(P, C, ej, wj, buf)
+		for q, k := range cells {
+			t := tb.times[k]
+			R := G[q]
 			if !alphaGE {
-				R *= omz
+				R *= (lo + t) / (hi + t)
 			}
 			L := p*la[k] + m.S*lb[k]
 			wj[q], ej[q] = R, L
@@ -792,12 +833,12 @@ func (m *ParetoNBD) probabilityAliveRows(tb *rowTables, out []float64) {
 			wj[q] /= ej[q]
 		}
 	}
-	for i, row := range tb.rows {
-		if !(row.Tx < row.T) {
+	for i := range out {
+		cT, cX := c.cT[i], c.cTx[i]
+		if cT == cX { // tx = T (tx > T, allowed by rounding, gives odds <= 0 below)
 			out[i] = 1
 			continue
 		}
-		cT, cX := c.cT[i], c.cTx[i]
 		f := cx[tb.xi[i]]
 		if f < 0 {
 			// log odds = log(f R(tx)) + D + log(1 - R(T)/R(tx) e^-D), D = L(T) - L(tx) >= 0.
@@ -809,6 +850,7 @@ func (m *ParetoNBD) probabilityAliveRows(tb *rowTables, out []float64) {
 			case y >= 1: // only rounding, with tx near T
 				out[i] = 1
 			default:
+				row := tb.rows[i]
 				out[i] = m.ProbabilityAlive(row.X, row.Tx, row.T)
 			}
 			continue
@@ -821,6 +863,7 @@ func (m *ParetoNBD) probabilityAliveRows(tb *rowTables, out []float64) {
 		case odds <= 0: // only rounding, with tx near T
 			out[i] = 1
 		default:
+			row := tb.rows[i]
 			out[i] = m.ProbabilityAlive(row.X, row.Tx, row.T)
 		}
 	}

@@ -57,7 +57,7 @@ type rowTables struct {
 
 // rowCells are the distinct (x, time) combinations that the rows of a rowTables use, as (x, T) or
 // (x, Tx): a model whose per-row work splits into per-(x, time) parts (Pareto/NBD's J(x, t)) computes
-// those once per cell. Cells are ordered by x index, then time index.
+// those once per cell. Cells are ordered by x index, then time.
 type rowCells struct {
 	xi, ti  []int32 // per cell: indexes into rowTables.xs and rowTables.times
 	xStart  []int32 // the cells of xs[j] are xStart[j] .. xStart[j+1]-1
@@ -90,12 +90,18 @@ func newRowCells(tb *rowTables, maxCells int) *rowCells {
 			return nil
 		}
 	}
-	// Renumber the cells in key order (x index, then time index).
+	// Renumber the cells by x index, then time.
 	order := make([]int32, len(tab.keys))
 	for i := range order {
 		order[i] = int32(i)
 	}
-	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(tab.keys[a], tab.keys[b]) })
+	slices.SortFunc(order, func(a, b int32) int {
+		ka, kb := tab.keys[a], tab.keys[b]
+		if c := cmp.Compare(ka>>32, kb>>32); c != 0 {
+			return c
+		}
+		return cmp.Compare(tb.times[uint32(ka)], tb.times[uint32(kb)])
+	})
 	rank := make([]int32, len(order))
 	c.xi = make([]int32, len(order))
 	c.ti = make([]int32, len(order))
