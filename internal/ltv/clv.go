@@ -200,7 +200,8 @@ func (p *clvPrep) terms(pm PurchaseModel, rt *rowTerms, parallel, approximate bo
 // PredictCustomers computes every customer's prediction into out (len(out) == len(rows)). rows are
 // per-customer summaries (X, Tx, T; Weight ignored) and monetary their mean repeat spends. The
 // purchase part is computed once per unique (X, Tx, T) (for BG/NBD and MBG/NBD the special functions
-// once per unique (X, T)), spread over GOMAXPROCS goroutines.
+// once per unique (X, T); for Pareto/NBD once per distinct (X, time) cell), spread over GOMAXPROCS
+// goroutines.
 func PredictCustomers(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []float64, cfg CLVConfig, out []CustomerValue) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("CLV: %w", err)

@@ -42,7 +42,16 @@ const DefaultIntervalDraws = 200
 // All groups share the draws and the expensive per-draw work (special functions per unique (x, T),
 // interpolated over T for BG/NBD and MBG/NBD to a relative error below 1e-9; probabilities per unique
 // (x, tx, T)); a group then costs one pass over its distinct rows per draw. Draws run in parallel;
-// the result depends only on the inputs and seed. draws <= 0 means DefaultIntervalDraws, level 0
+// the result depends only on the inputs and seed.
+//
+// Every draw is evaluated on all unique rows, exactly as the point estimate; there is no subsampling.
+// Pareto/NBD's P(alive) needs a hypergeometric series per row; it is computed once per distinct
+// (x, time) cell of the rows (see ParetoNBD.probabilityAliveRows, equal to ProbabilityAlive up to
+// rounding) and its horizon sums once per distinct T, so that with times in whole days a draw costs
+// about as much as a BG/NBD draw (1M customers, ~480k unique rows, ~32k cells: a few milliseconds).
+// A control variate on a subsample of rows (point estimate on all rows, draw minus point on the
+// subsample) would cut that further but add sampling error to the bounds; it was not needed. Rows with
+// continuous times share no cells and are computed one by one. draws <= 0 means DefaultIntervalDraws, level 0
 // means 0.9. Parameter draws outside the models' domain (e.g. Gamma-Gamma q <= 1) are redrawn. It
 // fails when a model has no LogCovariance (its Hessian was not positive definite), naming the model.
 func AverageCLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []float64, cfg CLVConfig,

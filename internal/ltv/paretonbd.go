@@ -592,7 +592,8 @@ func pnbdSameParams(a, b []float64) bool {
 // FitParetoNBD fits the Pareto/NBD model by maximum likelihood. rows may be per-customer or unique
 // rows with weights. The log-likelihood per row (Fader & Hardie 2005, eq. 9-10) is evaluated in log
 // space with an analytic gradient (the hypergeometric's parameter derivatives are summed alongside
-// it) and in parallel over blocks of rows. Several starts are tried; with more than 60,000 unique
+// it) and in parallel over blocks of rows; when rows share (x, time) cells (times in whole days), the
+// hypergeometric terms are computed once per cell. Several starts are tried; with more than 60,000 unique
 // rows they run on a 20,000-row subsample (stopping once two agree) and the best is then refined on all rows.
 func FitParetoNBD(rows []RFM) (PurchaseModel, error) {
 	if len(rows) == 0 {
