@@ -288,17 +288,29 @@ type pnbdData struct {
 }
 
 func newPNBDData(rows []RFM) *pnbdData {
-	tb := newRowTables(rows)
 	d := &pnbdData{
 		x: make([]float64, len(rows)), tx: make([]float64, len(rows)), t: make([]float64, len(rows)),
-		w: make([]float64, len(rows)), xi: tb.xi, xs: tb.xs, xw: tb.xWeights,
+		w: make([]float64, len(rows)), xi: make([]int32, len(rows)),
 	}
+	pos := map[float64]int32{}
 	for i, r := range rows {
 		d.x[i], d.tx[i], d.t[i], d.w[i] = r.X, r.Tx, r.T, rowWeight(r)
+		j, ok := pos[r.X]
+		if !ok {
+			j = int32(len(d.xs))
+			pos[r.X] = j
+			d.xs = append(d.xs, r.X)
+			d.xw = append(d.xw, 0)
+		}
+		d.xi[i] = j
+		d.xw[j] += d.w[i]
 		d.totalW += d.w[i]
 	}
-	if c := tb.cells(); c != nil {
-		d.tb, d.cells = tb, c
+	// Cells need distinct times to be shared; with continuous times, stop indexing them early.
+	if tb := newRowTablesUpTo(rows, len(rows)/4); tb != nil {
+		if c := tb.cells(); c != nil {
+			d.tb, d.cells = tb, c
+		}
 	}
 	return d
 }

@@ -86,6 +86,23 @@ func benchmarkFitParetoNBD(b *testing.B, n int) {
 func BenchmarkFitParetoNBD100k(b *testing.B) { benchmarkFitParetoNBD(b, 100_000) }
 func BenchmarkFitParetoNBD1M(b *testing.B)   { benchmarkFitParetoNBD(b, 1_000_000) }
 
+// BenchmarkFitParetoNBDDaily1M fits the 1M day-granular customers of BenchmarkIntervals1M (times in
+// days/7: their rows share (x, time) cells, unlike pnbdSimulated's continuous times).
+func BenchmarkFitParetoNBDDaily1M(b *testing.B) {
+	d := simulated(1_000_000)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pm, err := FitParetoNBD(d.rows)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i == 0 {
+			fr := pm.Fit()
+			b.Logf("params %.6g LL %.4f converged %v", fr.Params, fr.LogLikelihood, fr.Converged)
+		}
+	}
+}
+
 // BenchmarkParetoNBDLikelihood1M is one evaluation of the log-likelihood and its gradient on 1M rows.
 func BenchmarkParetoNBDLikelihood1M(b *testing.B) {
 	rows := pnbdSimulated(1_000_000)

@@ -122,13 +122,33 @@ func newRowCells(tb *rowTables, maxCells int) *rowCells {
 }
 
 func newRowTables(rows []RFM) *rowTables {
+	return newRowTablesUpTo(rows, math.MaxInt)
+}
+
+// newRowTablesUpTo is newRowTables, or nil as soon as the rows have more than maxTimes distinct times
+// (checked first on the first rows, so that continuous times cost little).
+func newRowTablesUpTo(rows []RFM, maxTimes int) *rowTables {
+	if maxTimes < math.MaxInt {
+		head := rows[:min(len(rows), 4096)]
+		td := newDistinctIndex(2 * len(head))
+		for _, r := range head {
+			td.add(r.T)
+			td.add(r.Tx)
+		}
+		if len(td.values) > maxTimes || len(td.values) > len(head) {
+			return nil
+		}
+	}
 	tb := &rowTables{rows: rows, xi: make([]int32, len(rows)), ti: make([]int32, len(rows)), txi: make([]int32, len(rows))}
 	xd := newDistinctIndex(64)
-	td := newDistinctIndex(1024)
+	td := newDistinctIndex(min(1024, maxTimes))
 	for i, r := range rows {
 		tb.xi[i] = xd.add(r.X)
 		tb.ti[i] = td.add(r.T)
 		tb.txi[i] = td.add(r.Tx)
+		if len(td.values) > maxTimes {
+			return nil
+		}
 	}
 	tb.xs, tb.times = xd.values, td.values
 	tb.xWeights = make([]float64, len(tb.xs))
