@@ -837,7 +837,7 @@ func (m *ParetoNBD) probabilityAliveRows(tb *rowTables, out []float64) {
 		}
 		cx[j] = m.S / (m.R + m.S + x)
 		if (lmax-lmin)/2 > pnbdMaxHalfSpan {
-			cx[j] = -cx[j] // marks x for direct exponentials: e holds L, w holds R
+			cx[j] = -cx[j] // marks x for the log-odds path: e holds L, w holds R
 			continue
 		}
 		mid := (lmin + lmax) / 2
