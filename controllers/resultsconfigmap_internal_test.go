@@ -33,4 +33,3 @@ func TestEncodeFilesStaysUnderTheBudget(t *testing.T) {
 		t.Fatalf("incompressible: err = %v", err)
 	}
 }
-
