@@ -149,8 +149,12 @@ func (s *runState) reconcile(ctx context.Context) (ctrl.Result, error) {
 			if r := obj.Annotations[v1alpha1.RequestedAtAnnotation]; r != "" {
 				obj.Status.LastHandledReconcileAt = r // handled: by refusing the schedule
 			}
+			already := meta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ConditionStalled)
 			s.conds.stalled(v1alpha1.ReasonInvalidSchedule, err.Error())
-			s.event(corev1.EventTypeWarning, v1alpha1.ReasonInvalidSchedule, err.Error())
+			if already == nil || already.Reason != v1alpha1.ReasonInvalidSchedule || already.Message != err.Error() {
+				// Once per distinct problem, not on every reconcile.
+				s.event(corev1.EventTypeWarning, v1alpha1.ReasonInvalidSchedule, err.Error())
+			}
 			return ctrl.Result{}, s.patchStatus(ctx)
 		}
 		s.sched = sched
