@@ -57,6 +57,12 @@ step "kubectl get ltv,cseg"
 step "Results (status and ConfigMap shop-ltv-results)"
 "$BIN/ltvctl" show -n "$NS" shop-ltv
 
+step "A requested re-run (the Flux annotation), recorded in status.recentRuns"
+requested="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+"$KUBECTL" annotate -n "$NS" ltv shop-ltv reconcile.fluxcd.io/requestedAt="$requested" --overwrite
+"$KUBECTL" wait -n "$NS" --for=jsonpath='{.status.lastHandledReconcileAt}'="$requested" --timeout=60s ltv/shop-ltv
+"$KUBECTL" get -n "$NS" ltv shop-ltv -o jsonpath='{range .status.recentRuns[*]}{.trigger}{"\t"}{.succeeded}{"\t"}{.customers}{"\t"}{.averageLTV}{"\n"}{end}'
+
 if [ "${DEMO_KEEP:-}" = "1" ]; then
   step "Still running (DEMO_KEEP=1)"
   echo "export KUBECONFIG=$KUBECONFIG"

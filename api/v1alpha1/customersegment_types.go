@@ -91,7 +91,7 @@ type SegmentComputation struct {
 // LTVComputations selecting it aggregate in every run.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=cseg,categories=ltv
+// +kubebuilder:resource:shortName=cseg,categories=ltv-operator
 // +kubebuilder:printcolumn:name="Description",type=string,JSONPath=`.spec.description`,priority=1
 // +kubebuilder:printcolumn:name="Filter",type=string,JSONPath=`.spec.filter`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`

@@ -740,7 +740,7 @@ type RunRecord struct {
 // which model to use, the economics, when to run, and where to publish the results.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:shortName=ltv,categories=ltv
+// +kubebuilder:resource:shortName=ltv,categories=ltv-operator
 // +kubebuilder:printcolumn:name="Model",type=string,JSONPath=`.spec.model.type`
 // +kubebuilder:printcolumn:name="Customers",type=integer,JSONPath=`.status.result.customers`
 // +kubebuilder:printcolumn:name="Avg LTV",type=string,JSONPath=`.status.result.averageLTV`
