@@ -14,32 +14,19 @@ type Subscriber struct {
 	Churned  bool
 }
 
-// SubscriptionModel is a fitted shifted-beta-geometric model of renewals (Fader & Hardie 2007):
-// each subscriber churns at every renewal with probability theta ~ Beta(alpha, beta).
+// SubscriptionModel is a shifted-beta-geometric model of renewals (Fader & Hardie 2007) fitted
+// to subscribers observed for different lengths of time.
 type SubscriptionModel struct {
-	Alpha, Beta float64
-	fit         FitResult
+	ShiftedBetaGeometric
+	fit FitResult
 }
 
 // Fit returns the fit's diagnostics.
 func (m *SubscriptionModel) Fit() FitResult { return m.fit }
 
-// logSurvival is log S(t) = log B(alpha, beta+t) - log B(alpha, beta): the log probability of
-// surviving t renewals.
-func sbgLogSurvival(alpha, beta float64, t int) float64 {
-	return lbeta(alpha, beta+float64(t)) - lbeta(alpha, beta)
-}
-
-// sbgLogChurnAt is log P(T = t) = log B(alpha+1, beta+t-1) - log B(alpha, beta), t >= 1.
-func sbgLogChurnAt(alpha, beta float64, t int) float64 {
-	return lbeta(alpha+1, beta+float64(t)-1) - lbeta(alpha, beta)
-}
-
-func lbeta(a, b float64) float64 {
-	la, _ := math.Lgamma(a)
-	lb, _ := math.Lgamma(b)
-	lab, _ := math.Lgamma(a + b)
-	return la + lb - lab
+// logChurnAt is log P(T = t) = log S(t-1) + log(alpha/(alpha+beta+t-1)), t >= 1.
+func (m ShiftedBetaGeometric) logChurnAt(t int) float64 {
+	return m.logSurvival(float64(t-1)) + math.Log(m.Alpha/(m.Alpha+m.Beta+float64(t)-1))
 }
 
 // FitSubscriptions fits the shifted-beta-geometric model to subscribers observed for different
@@ -65,13 +52,13 @@ func FitSubscriptions(subs []Subscriber) (*SubscriptionModel, error) {
 	}
 	negLL := func(theta, grad []float64) float64 {
 		f := func(th []float64) float64 {
-			a, b := math.Exp(th[0]), math.Exp(th[1])
+			m := ShiftedBetaGeometric{Alpha: math.Exp(th[0]), Beta: math.Exp(th[1])}
 			ll := 0.0
 			for t, w := range churned {
-				ll += w * sbgLogChurnAt(a, b, t)
+				ll += w * m.logChurnAt(t)
 			}
 			for t, w := range active {
-				ll += w * sbgLogSurvival(a, b, t)
+				ll += w * m.logSurvival(float64(t))
 			}
 			return -ll
 		}
@@ -85,18 +72,19 @@ func FitSubscriptions(subs []Subscriber) (*SubscriptionModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &SubscriptionModel{Alpha: fit.Params[0], Beta: fit.Params[1], fit: fit}, nil
+	return &SubscriptionModel{ShiftedBetaGeometric: ShiftedBetaGeometric{Alpha: fit.Params[0], Beta: fit.Params[1]}, fit: fit}, nil
 }
 
 // ExpectedRenewals is the expected number of the next `periods` renewals an active subscriber
 // with `renewals` renewals so far makes, each weighted by discount^k (k = 1..periods); with
 // discount 1 it is the plain expected count.
 func (m *SubscriptionModel) ExpectedRenewals(renewals, periods int, discount float64) float64 {
-	base := sbgLogSurvival(m.Alpha, m.Beta, renewals)
-	sum, factor := 0.0, 1.0
+	// S(n+k)/S(n) is the product of the retention rates of periods n+1..n+k.
+	sum, factor, survival := 0.0, 1.0, 1.0
 	for k := 1; k <= periods; k++ {
 		factor *= discount
-		sum += factor * math.Exp(sbgLogSurvival(m.Alpha, m.Beta, renewals+k)-base)
+		survival *= m.Retention(renewals + k)
+		sum += factor * survival
 	}
 	return sum
 }

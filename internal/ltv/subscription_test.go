@@ -65,7 +65,7 @@ func TestFitSubscriptionsReproducesFaderHardie(t *testing.T) {
 // ExpectedRenewals equals the sum of conditional survival ratios computed from the closed form
 // S(t) = prod_{i=1..t} (beta+i-1)/(alpha+beta+i-1).
 func TestExpectedRenewalsAgainstProductForm(t *testing.T) {
-	m := &SubscriptionModel{Alpha: 0.704, Beta: 1.182}
+	m := &SubscriptionModel{ShiftedBetaGeometric: ShiftedBetaGeometric{Alpha: 0.704, Beta: 1.182}}
 	survival := func(t int) float64 {
 		s := 1.0
 		for i := 1; i <= t; i++ {
