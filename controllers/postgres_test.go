@@ -1,7 +1,6 @@
 package controllers_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -20,22 +19,6 @@ import (
 	"github.com/ltv-operator/ltv-operator/internal/testutil/pgtest"
 )
 
-// pgExec runs statements in a database.
-func pgExec(t *testing.T, dsn string, sql ...string) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	for _, q := range sql {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-}
-
 // pgLoadCDNOW creates sales.orders with the CDNOW sample.
 func pgLoadCDNOW(t *testing.T, dsn string) {
 	t.Helper()
@@ -43,17 +26,8 @@ func pgLoadCDNOW(t *testing.T, dsn string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pgExec(t, dsn, "CREATE SCHEMA sales", "CREATE SCHEMA analytics",
-		"CREATE TABLE sales.orders (customer_id text, ordered_at date, total numeric(12,2))")
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.PgConn().CopyFrom(ctx, bytes.NewReader(data), "COPY sales.orders FROM STDIN WITH (FORMAT csv, HEADER true)"); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.Exec(t, dsn, "CREATE SCHEMA sales", "CREATE SCHEMA analytics")
+	pgtest.LoadCSV(t, dsn, "sales.orders", "customer_id text, ordered_at date, total numeric(12,2)", data)
 }
 
 func pgSecret(t *testing.T, ns, name, dsn string) *corev1.Secret {

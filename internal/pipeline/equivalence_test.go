@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/ltv-operator/ltv-operator/internal/pipeline"
@@ -88,23 +87,8 @@ func TestSameResultFromEverySource(t *testing.T) {
 	defer srv.Close()
 
 	dsn := pgtest.NewDatabase(t)
+	pgtest.LoadCSV(t, dsn, "orders", "customer_id text, date date, amount numeric(12,2), channel text", []byte(data))
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE TABLE orders (customer_id text, ordered_on date, amount numeric(12,2), channel text)`); err != nil {
-		t.Fatal(err)
-	}
-	copyRows := make([][]any, len(rows))
-	for i, o := range rows {
-		d, _ := time.Parse(time.DateOnly, o.Date)
-		copyRows[i] = []any{o.CustomerID, d, strconv.FormatFloat(o.Amount, 'f', 2, 64), o.Channel}
-	}
-	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"orders"}, []string{"customer_id", "ordered_on", "amount", "channel"}, pgx.CopyFromRows(copyRows)); err != nil {
-		t.Fatal(err)
-	}
 
 	cfg := pipeline.Config{
 		ObservationEnd: time.Date(1998, 6, 30, 0, 0, 0, 0, time.UTC), HoldoutPeriods: 39, Unit: summary.Week,
@@ -124,23 +108,18 @@ func TestSameResultFromEverySource(t *testing.T) {
 	sources := []struct {
 		name string
 		src  pipeline.Source
-		cols func(*pipeline.Config)
 	}{
-		{"http csv.gz", httpSrc("/orders.csv.gz", httpsource.FormatCSV), nil},
-		{"http csv", httpSrc("/orders.csv", httpsource.FormatCSV), nil},
-		{"http parquet", httpSrc("/orders.parquet", httpsource.FormatParquet), nil},
-		{"postgres", &pgsource.Source{DSN: dsn, Table: "orders", Timeout: time.Minute}, func(c *pipeline.Config) { c.Columns.Timestamp = "ordered_on" }},
+		{"http csv.gz", httpSrc("/orders.csv.gz", httpsource.FormatCSV)},
+		{"http csv", httpSrc("/orders.csv", httpsource.FormatCSV)},
+		{"http parquet", httpSrc("/orders.parquet", httpsource.FormatParquet)},
+		{"postgres", &pgsource.Source{DSN: dsn, Table: "orders", Timeout: time.Minute}},
 	}
 	base, _, err := pipeline.Run(ctx, cfg, pipeline.CSVSource{Open: func(context.Context) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(data)), nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range sources {
-		c := cfg
-		if s.cols != nil {
-			s.cols(&c)
-		}
-		got, _, err := pipeline.Run(ctx, c, s.src)
+		got, _, err := pipeline.Run(ctx, cfg, s.src)
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}

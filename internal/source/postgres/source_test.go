@@ -30,39 +30,11 @@ func date(s string) time.Time {
 	return t
 }
 
-// exec runs statements on the database.
-func exec(t testing.TB, dsn string, sql ...string) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	for _, q := range sql {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-}
-
-// load creates table (its columns in DDL) and fills it from CSV with PostgreSQL's own COPY
-// parser: an empty unquoted field is NULL.
-func load(t testing.TB, dsn, table, ddl string, csv []byte) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE TABLE %s (%s)", table, ddl)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.PgConn().CopyFrom(ctx, bytes.NewReader(csv), fmt.Sprintf("COPY %s FROM STDIN WITH (FORMAT csv, HEADER true)", table)); err != nil {
-		t.Fatalf("loading %s: %v", table, err)
-	}
-}
+// exec and load are pgtest's helpers, named for this file's many calls.
+var (
+	exec = pgtest.Exec
+	load = pgtest.LoadCSV
+)
 
 func readCSV(t testing.TB, csv []byte, cols summary.Columns, opts summary.Options) *summary.Summary {
 	t.Helper()
