@@ -103,7 +103,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	for i := range all {
 		all[i] = int32(i)
 	}
-	total := sumOf(ltvs)
+	total := segment.Sum(ltvs)
 	overall := segment.Aggregate(ltvs, all, total)
 	res.AverageLTV, res.MedianLTV, res.TotalLTV = overall.AverageLTV, overall.MedianLTV, total
 	res.AffordableCAC = overall.AverageLTV / 3
@@ -381,20 +381,6 @@ func (s *Scores) Row(i int, segments []string) report.CustomerRow {
 		Monetary: c.Monetary, HistoricValue: c.HistoricValue, ExpectedPurchases: v.ExpectedPurchases,
 		ProbabilityAlive: v.ProbabilityAlive, PredictedValue: v.CLV, Segments: segments,
 	}
-}
-
-func sumOf(v []float64) float64 {
-	s, c := 0.0, 0.0
-	for _, x := range v {
-		t := s + x
-		if math.Abs(s) >= math.Abs(x) {
-			c += (s - t) + x
-		} else {
-			c += (x - t) + s
-		}
-		s = t
-	}
-	return s + c
 }
 
 func meanOf(v []float64, members []int32) float64 {

@@ -87,11 +87,7 @@ func TopShare(values []float64, fraction float64) float64 {
 	if n == 0 || !(fraction > 0) {
 		return 0
 	}
-	var total sum
-	for _, v := range values {
-		total.add(v)
-	}
-	t := total.value()
+	t := Sum(values)
 	if !(t > 0) {
 		return 0
 	}
@@ -109,6 +105,15 @@ func TopShare(values []float64, fraction float64) float64 {
 		top.add(v)
 	}
 	return top.value() / t
+}
+
+// Sum is the compensated (Neumaier) sum of values, as Aggregate's totals are computed.
+func Sum(values []float64) float64 {
+	var s sum
+	for _, v := range values {
+		s.add(v)
+	}
+	return s.value()
 }
 
 // sum is a Neumaier compensated sum.
