@@ -184,8 +184,6 @@ func historical(cfg Config, sum *summary.Summary, values []ltv.CustomerValue) {
 	}
 }
 
-// monthlyRate converts an annual discount rate to the equivalent monthly one.
-func monthlyRate(annual float64) float64 { return math.Pow(1+annual, 1.0/12) - 1 }
 
 // annuityFactor is the present value of 1 per month for `months` months (the last one possibly
 // partial), paid at each month's end.
@@ -210,7 +208,7 @@ func formula(cfg Config, sum *summary.Summary, values []ltv.CustomerValue) repor
 	if lifetime <= 0 {
 		lifetime = float64(cfg.HorizonMonths)
 	}
-	monthly := monthlyRate(cfg.AnnualDiscountRate)
+	monthly := clvConfig(cfg).MonthlyDiscountRate()
 	annuity := annuityFactor(lifetime, monthly)
 	perMonth := cfg.Unit.PeriodsPerMonth()
 	var orders, months float64
