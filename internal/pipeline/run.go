@@ -184,7 +184,6 @@ func historical(cfg Config, sum *summary.Summary, values []ltv.CustomerValue) {
 	}
 }
 
-
 // annuityFactor is the present value of 1 per month for `months` months (the last one possibly
 // partial), paid at each month's end.
 func annuityFactor(months, monthly float64) float64 {
