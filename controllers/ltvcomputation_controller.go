@@ -85,6 +85,7 @@ type MetricsRecorder interface {
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
 // Reconcile decides whether a run is due, runs it and records the outcome.
 func (r *LTVComputationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
