@@ -39,10 +39,11 @@ vet: ## go vet.
 	go vet ./...
 
 .PHONY: verify
-verify: manifests generate docs ## Fail when generated files or formatting drifted from the sources.
+verify: manifests generate docs chart ## Fail when generated files, the chart's copies, dist/install.yaml or formatting drifted.
+	@$(MAKE) --no-print-directory build-installer IMG=$(RELEASE_IMG)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	@git diff --exit-code -- api config docs/api.md || { echo "generated files are out of date: run 'make manifests generate docs' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain --untracked-files=all -- api config docs/api.md)" || { echo "untracked generated files:"; git status --porcelain -- api config docs/api.md; exit 1; }
+	@git diff --exit-code -- api config docs/api.md charts dist || { echo "generated files are out of date: run 'make manifests generate docs chart build-installer' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- api config docs/api.md charts dist)" || { echo "untracked generated files:"; git status --porcelain --untracked-files=all -- api config docs/api.md charts dist; exit 1; }
 
 .PHONY: envtest
 envtest: ## Provide kube-apiserver, etcd and kubectl under bin/k8s (download, or build from the Go module proxy).
@@ -94,6 +95,48 @@ deploy: manifests $(KUSTOMIZE) ## Deploy the operator with image IMG into the cu
 .PHONY: undeploy
 undeploy: $(KUSTOMIZE) ## Remove the operator from the current cluster.
 	$(KUSTOMIZE) build config/default | kubectl delete --ignore-not-found -f -
+
+# The release the committed artifacts describe: the chart's appVersion (bump it, and the chart's
+# version, to release). dist/install.yaml pins RELEASE_IMG unless IMG is given explicitly.
+CHART := charts/ltv-operator
+RELEASE_VERSION := $(shell sed -n 's/^appVersion://p' $(CHART)/Chart.yaml | tr -d '" ')
+RELEASE_IMG := ghcr.io/ltv-operator/ltv-operator:$(RELEASE_VERSION)
+INSTALLER_IMG = $(if $(filter command line environment environment override,$(origin IMG)),$(IMG),$(RELEASE_IMG))
+HELM_VERSION ?= v3.22.0
+HELM := $(LOCALBIN)/helm
+
+.PHONY: helm
+helm: $(HELM)-$(HELM_VERSION) ## Install helm HELM_VERSION into bin/ (built from the Go module proxy once, then cached).
+	@ln -sf $(notdir $<) $(HELM)
+$(HELM)-$(HELM_VERSION):
+	GOBIN=$(LOCALBIN)/helm-install go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	mv $(LOCALBIN)/helm-install/helm $@ && rmdir $(LOCALBIN)/helm-install
+
+.PHONY: chart
+chart: manifests ## Copy the CRDs, RBAC rules and Grafana dashboard from config/ into the Helm chart.
+	rm -f $(CHART)/crds/*.yaml
+	mkdir -p $(CHART)/crds $(CHART)/files/rbac $(CHART)/dashboards
+	cp config/crd/bases/*.yaml $(CHART)/crds/
+	cp config/rbac/role.yaml config/rbac/leader_election_role.yaml $(CHART)/files/rbac/
+	cp config/grafana/ltv-operator.json $(CHART)/dashboards/ltv-operator.json
+
+.PHONY: build-installer
+build-installer: manifests $(KUSTOMIZE) ## Write dist/install.yaml (CRDs, namespace, RBAC, manager) from config/; image IMG if given, else the release's.
+	@mkdir -p dist
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cp -R config "$$tmp/" && \
+	  (cd "$$tmp/config/manager" && $(KUSTOMIZE) edit set image controller=$(INSTALLER_IMG)) && \
+	  { echo "# ltv-operator: kubectl apply --server-side -f install.yaml (docs/install.md)."; \
+	    echo "# Generated from config/ by 'make build-installer'; do not edit."; \
+	    $(KUSTOMIZE) build "$$tmp/config/default"; } > dist/install.yaml.tmp
+	@mv dist/install.yaml.tmp dist/install.yaml
+	@echo "dist/install.yaml: image $(INSTALLER_IMG)"
+
+.PHONY: helm-lint
+helm-lint: helm chart ## Lint the chart and render it with the default values and with every toggle on.
+	$(HELM) lint --strict $(CHART)
+	$(HELM) lint --strict $(CHART) -f $(CHART)/ci/all-toggles-values.yaml
+	$(HELM) template ltv-operator $(CHART) -n ltv-operator-system >/dev/null
+	$(HELM) template ltv-operator $(CHART) -n ltv-operator-system -f $(CHART)/ci/all-toggles-values.yaml >/dev/null
 
 $(CONTROLLER_GEN):
 	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
