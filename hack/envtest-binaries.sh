@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Provides kube-apiserver, etcd and kubectl for envtest and `make demo` under bin/k8s/.
+# Provides the Kubernetes binaries under bin/k8s/:
+#   default:  kube-apiserver, etcd and kubectl (envtest, `make demo`)
+#   --node:   also kube-controller-manager, kube-scheduler and kubelet (the real node of `make e2e`)
 #
-# setup-envtest is tried first (it works wherever its download site is reachable); when that
-# fails, the binaries are built from the Go module proxy, which is all some machines can reach:
-#   kube-apiserver and kubectl from k8s.io/kubernetes (its staging modules replaced by their
-#   published versions), etcd from go.etcd.io/etcd/server/v3 via etcdmain.Main.
+# setup-envtest is tried first for the envtest trio (it works wherever its download site is
+# reachable); when that fails, and always for the node components, the binaries are built from the Go
+# module proxy, which is all some machines can reach: the components from k8s.io/kubernetes (its
+# staging modules replaced by their published versions), etcd from go.etcd.io/etcd/server/v3 via
+# etcdmain.Main. Every Kubernetes binary is stamped with its version (component-base ldflags), so
+# `kubectl version` and `kubectl get nodes` say v1.37.2 rather than v0.0.0-master.
 # The result is cached: a second call returns at once.
 set -euo pipefail
 
@@ -14,8 +18,15 @@ K8S_VERSION="${K8S_VERSION:-1.37.2}"
 STAGING_VERSION="v0.${K8S_VERSION#1.}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.6}"
 
-have_all() { [ -x "$DEST/kube-apiserver" ] && [ -x "$DEST/etcd" ] && [ -x "$DEST/kubectl" ]; }
-if have_all; then echo "$DEST"; exit 0; fi
+NODE=""
+[ "${1:-}" = "--node" ] && NODE=1
+
+envtest_bins=(kube-apiserver etcd kubectl)
+node_bins=(kube-controller-manager kube-scheduler kubelet)
+have() { local b; for b in "$@"; do [ -x "$DEST/$b" ] || return 1; done; }
+wanted=("${envtest_bins[@]}")
+[ -n "$NODE" ] && wanted+=("${node_bins[@]}")
+if have "${wanted[@]}"; then echo "$DEST"; exit 0; fi
 mkdir -p "$DEST"
 
 try_setup_envtest() {
@@ -29,12 +40,17 @@ try_setup_envtest() {
   rm -rf "$tmp"; return 1
 }
 
-build_from_proxy() {
+# build_kubernetes NAME... builds the named components in one `go build` (they share most packages).
+build_kubernetes() {
   local work; work="$(mktemp -d)"
   trap 'rm -rf "$work"' RETURN
-  echo ">> building kube-apiserver and kubectl $K8S_VERSION from the Go module proxy (a few minutes)" >&2
-  mkdir -p "$work/k8s/apiserver" "$work/k8s/kubectl" "$work/etcd"
-  cat > "$work/k8s/apiserver/main.go" <<'GO'
+  echo ">> building $* $K8S_VERSION from the Go module proxy (several minutes)" >&2
+  mkdir -p "$work/k8s"
+  local name pkgs=()
+  for name in "$@"; do
+    mkdir -p "$work/k8s/$name"
+    case "$name" in
+      kube-apiserver) cat > "$work/k8s/$name/main.go" <<'GO'
 package main
 
 import (
@@ -46,7 +62,57 @@ import (
 
 func main() { os.Exit(cli.Run(app.NewAPIServerCommand())) }
 GO
-  cat > "$work/k8s/kubectl/main.go" <<'GO'
+      ;;
+      kube-controller-manager) cat > "$work/k8s/$name/main.go" <<'GO'
+package main
+
+import (
+	"os"
+
+	"k8s.io/component-base/cli"
+	_ "k8s.io/component-base/logs/json/register"
+	_ "k8s.io/component-base/metrics/prometheus/clientgo"
+	_ "k8s.io/component-base/metrics/prometheus/version"
+	"k8s.io/kubernetes/cmd/kube-controller-manager/app"
+)
+
+func main() { os.Exit(cli.Run(app.NewControllerManagerCommand())) }
+GO
+      ;;
+      kube-scheduler) cat > "$work/k8s/$name/main.go" <<'GO'
+package main
+
+import (
+	"os"
+
+	"k8s.io/component-base/cli"
+	_ "k8s.io/component-base/logs/json/register"
+	_ "k8s.io/component-base/metrics/prometheus/clientgo"
+	_ "k8s.io/component-base/metrics/prometheus/version"
+	"k8s.io/kubernetes/cmd/kube-scheduler/app"
+)
+
+func main() { os.Exit(cli.Run(app.NewSchedulerCommand())) }
+GO
+      ;;
+      kubelet) cat > "$work/k8s/$name/main.go" <<'GO'
+package main
+
+import (
+	"context"
+	"os"
+
+	"k8s.io/component-base/cli"
+	_ "k8s.io/component-base/logs/json/register"
+	_ "k8s.io/component-base/metrics/prometheus/restclient"
+	_ "k8s.io/component-base/metrics/prometheus/version"
+	"k8s.io/kubernetes/cmd/kubelet/app"
+)
+
+func main() { os.Exit(cli.Run(app.NewKubeletCommand(context.Background()))) }
+GO
+      ;;
+      kubectl) cat > "$work/k8s/$name/main.go" <<'GO'
 package main
 
 import (
@@ -62,6 +128,15 @@ func main() {
 	}
 }
 GO
+      ;;
+      *) echo "unknown component $name" >&2; return 1 ;;
+    esac
+    pkgs+=("./$name")
+  done
+  local major="${K8S_VERSION%%.*}" minor; minor="${K8S_VERSION#*.}"; minor="${minor%%.*}"
+  local v=k8s.io/component-base/version
+  local ldflags="-s -w -X $v.gitVersion=v$K8S_VERSION -X $v.gitMajor=$major -X $v.gitMinor=$minor -X $v.gitTreeState=clean -X $v.buildDate=1970-01-01T00:00:00Z"
+  ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=v$K8S_VERSION -X k8s.io/client-go/pkg/version.gitMajor=$major -X k8s.io/client-go/pkg/version.gitMinor=$minor"
   (
     cd "$work/k8s"
     go mod init envtest.local/k8s >/dev/null 2>&1
@@ -72,11 +147,16 @@ GO
     done
     go mod edit -require "k8s.io/kubernetes@v$K8S_VERSION"
     go mod tidy >/dev/null
-    CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$DEST/kube-apiserver" ./apiserver
-    CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$DEST/kubectl" ./kubectl
+    CGO_ENABLED=0 go build -trimpath -ldflags="$ldflags" -o "$work/out/" "${pkgs[@]}"
   )
+  for name in "$@"; do mv "$work/out/$name" "$DEST/$name"; done
+}
+
+build_etcd() {
+  local work; work="$(mktemp -d)"
+  trap 'rm -rf "$work"' RETURN
   echo ">> building etcd $ETCD_VERSION from the Go module proxy" >&2
-  cat > "$work/etcd/main.go" <<'GO'
+  cat > "$work/main.go" <<'GO'
 package main
 
 import (
@@ -88,7 +168,7 @@ import (
 func main() { etcdmain.Main(os.Args) }
 GO
   (
-    cd "$work/etcd"
+    cd "$work"
     go mod init envtest.local/etcd >/dev/null 2>&1
     go mod edit -require "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
     go mod tidy >/dev/null
@@ -96,10 +176,16 @@ GO
   )
 }
 
-if [ -z "${ENVTEST_SKIP_DOWNLOAD:-}" ] && try_setup_envtest; then
-  echo ">> envtest binaries from setup-envtest" >&2
-else
-  build_from_proxy
+if ! have "${envtest_bins[@]}"; then
+  if [ -z "${ENVTEST_SKIP_DOWNLOAD:-}" ] && try_setup_envtest; then
+    echo ">> envtest binaries from setup-envtest" >&2
+  fi
 fi
-have_all || { echo "envtest binaries missing in $DEST" >&2; exit 1; }
+missing=()
+for b in kube-apiserver kubectl "${node_bins[@]}"; do
+  case " ${wanted[*]} " in *" $b "*) have "$b" || missing+=("$b") ;; esac
+done
+[ ${#missing[@]} -eq 0 ] || build_kubernetes "${missing[@]}"
+have etcd || build_etcd
+have "${wanted[@]}" || { echo "binaries missing in $DEST" >&2; exit 1; }
 echo "$DEST"

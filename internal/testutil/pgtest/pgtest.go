@@ -51,6 +51,9 @@ type Server struct {
 
 	bindir string
 	cred   *syscall.Credential
+	// extraListen is one more address the server listens on, and extraCIDR the clients it lets in
+	// there with a password (the e2e suite's pods on the node's bridge).
+	extraListen, extraCIDR string
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -58,14 +61,20 @@ type Server struct {
 	waitErr error
 }
 
-// Start initialises a cluster in a new temporary directory and starts the server.
-func Start() (*Server, error) {
+// Start initialises a cluster in a new temporary directory and starts the server on loopback.
+func Start() (*Server, error) { return start("", "") }
+
+// StartListening is Start with the server also listening on addr and accepting password logins
+// from cidr there: for clients that are not on this machine's loopback, such as pods on a bridge.
+func StartListening(addr, cidr string) (*Server, error) { return start(addr, cidr) }
+
+func start(extraListen, extraCIDR string) (*Server, error) {
 	bindir, err := findBindir()
 	if err != nil {
 		return nil, err
 	}
 	removeStale()
-	s := &Server{bindir: bindir, Password: randomHex(12)}
+	s := &Server{bindir: bindir, Password: randomHex(12), extraListen: extraListen, extraCIDR: extraCIDR}
 	if os.Geteuid() == 0 {
 		s.cred, err = postgresCredential()
 		if err != nil {
@@ -117,6 +126,17 @@ func (s *Server) init() error {
 	if err != nil {
 		return fmt.Errorf("initdb: %v: %s", err, lastLines(string(out), 10))
 	}
+	if s.extraCIDR != "" {
+		hba, err := os.OpenFile(filepath.Join(s.Dir, "data", "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(hba, "host all all %s scram-sha-256\n", s.extraCIDR)
+		if cerr := hba.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
 	return nil
 }
 
@@ -135,7 +155,7 @@ func (s *Server) Resume() error {
 	defer logf.Close()
 	cmd := exec.Command(filepath.Join(s.bindir, "postgres"),
 		"-D", filepath.Join(s.Dir, "data"),
-		"-c", "listen_addresses=127.0.0.1",
+		"-c", "listen_addresses="+s.listenAddresses(),
 		"-c", "port="+strconv.Itoa(s.Port),
 		"-c", "unix_socket_directories="+s.Dir,
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
@@ -209,6 +229,20 @@ func (s *Server) stopLocked() {
 func (s *Server) Close() error {
 	s.Stop()
 	return os.RemoveAll(s.Dir)
+}
+
+func (s *Server) listenAddresses() string {
+	if s.extraListen != "" {
+		return "127.0.0.1," + s.extraListen
+	}
+	return "127.0.0.1"
+}
+
+// DSNAt is DSN with another host: the address a client elsewhere reaches the server at.
+func (s *Server) DSNAt(host, database string) string {
+	u, _ := url.Parse(s.DSN(database))
+	u.Host = net.JoinHostPort(host, strconv.Itoa(s.Port))
+	return u.String()
 }
 
 // DSN is the superuser's connection URL for a database, over TCP with password authentication.
