@@ -104,6 +104,8 @@ RELEASE_IMG := ghcr.io/ltv-operator/ltv-operator:$(RELEASE_VERSION)
 INSTALLER_IMG = $(if $(filter command line environment environment override,$(origin IMG)),$(IMG),$(RELEASE_IMG))
 HELM_VERSION ?= v3.22.0
 HELM := $(LOCALBIN)/helm
+# helm built by `go install` assumes Kubernetes v1.20 for template and lint; render for the version we test.
+HELM_KUBE_VERSION ?= 1.37.2
 
 .PHONY: helm
 helm: $(HELM)-$(HELM_VERSION) ## Install helm HELM_VERSION into bin/ (built from the Go module proxy once, then cached).
@@ -133,10 +135,10 @@ build-installer: manifests $(KUSTOMIZE) ## Write dist/install.yaml (CRDs, namesp
 
 .PHONY: helm-lint
 helm-lint: helm chart ## Lint the chart and render it with the default values and with every toggle on.
-	$(HELM) lint --strict $(CHART)
-	$(HELM) lint --strict $(CHART) -f $(CHART)/ci/all-toggles-values.yaml
-	$(HELM) template ltv-operator $(CHART) -n ltv-operator-system >/dev/null
-	$(HELM) template ltv-operator $(CHART) -n ltv-operator-system -f $(CHART)/ci/all-toggles-values.yaml >/dev/null
+	$(HELM) lint --strict --kube-version $(HELM_KUBE_VERSION) $(CHART)
+	$(HELM) lint --strict --kube-version $(HELM_KUBE_VERSION) $(CHART) -f $(CHART)/ci/all-toggles-values.yaml
+	$(HELM) template ltv-operator $(CHART) -n ltv-operator-system --kube-version $(HELM_KUBE_VERSION) >/dev/null
+	$(HELM) template ltv-operator $(CHART) -n ltv-operator-system --kube-version $(HELM_KUBE_VERSION) -f $(CHART)/ci/all-toggles-values.yaml >/dev/null
 
 $(CONTROLLER_GEN):
 	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
