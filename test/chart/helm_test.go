@@ -548,6 +548,7 @@ func TestInstallerPinsRelease(t *testing.T) {
 	var image string
 	var ns *corev1.Namespace
 	var dep *appsv1.Deployment
+	var svc *corev1.Service
 	for _, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(raw, -1) {
 		var o object
 		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
@@ -565,6 +566,11 @@ func TestInstallerPinsRelease(t *testing.T) {
 				t.Fatal(err)
 			}
 			image = dep.Spec.Template.Spec.Containers[0].Image
+		case "Service":
+			svc = new(corev1.Service)
+			if err := yaml.Unmarshal([]byte(doc), svc); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if want := "ghcr.io/ltv-operator/ltv-operator:" + version; image != want {
@@ -577,4 +583,30 @@ func TestInstallerPinsRelease(t *testing.T) {
 		t.Fatal("dist/install.yaml has no Deployment in ltv-operator-system")
 	}
 	checkRestricted(t, "dist/install.yaml", &dep.Spec.Template.Spec)
+
+	// config/prometheus's ServiceMonitor, in the same namespace, selects this metrics Service.
+	var monitor struct {
+		Spec struct {
+			Selector struct {
+				MatchLabels map[string]string `json:"matchLabels"`
+			} `json:"selector"`
+			Endpoints []struct {
+				Port string `json:"port"`
+			} `json:"endpoints"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(readRepoFile(t, "config/prometheus/servicemonitor.yaml"), &monitor); err != nil {
+		t.Fatal(err)
+	}
+	if svc == nil || len(monitor.Spec.Selector.MatchLabels) == 0 {
+		t.Fatalf("dist/install.yaml Service %v, ServiceMonitor selector %v", svc, monitor.Spec.Selector.MatchLabels)
+	}
+	for k, v := range monitor.Spec.Selector.MatchLabels {
+		if svc.Labels[k] != v {
+			t.Errorf("config/prometheus/servicemonitor.yaml selects %s=%s; the metrics Service in dist/install.yaml has %q", k, v, svc.Labels[k])
+		}
+	}
+	if len(monitor.Spec.Endpoints) != 1 || len(svc.Spec.Ports) != 1 || monitor.Spec.Endpoints[0].Port != svc.Spec.Ports[0].Name {
+		t.Errorf("ServiceMonitor endpoints %+v, Service ports %+v", monitor.Spec.Endpoints, svc.Spec.Ports)
+	}
 }
