@@ -3,11 +3,20 @@
 //
 //	ltvctl compute -f computation.yaml [-f segments.yaml] [--data transactions.csv[.gz]] [-o json|table]
 //	ltvctl show NAME [-n NAMESPACE] [--kubeconfig FILE] [-o json|table]
+//	ltvctl version
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
+	_ "time/tzdata" // IANA zones for spec.timeZone in images without /usr/share/zoneinfo
+
+	_ "golang.org/x/crypto/x509roots/fallback" // CA roots for TLS in images without /etc/ssl
+
+	"github.com/ltv-operator/ltv-operator/internal/version"
 )
 
 const usage = `ltvctl: customer lifetime value from the command line
@@ -20,6 +29,9 @@ const usage = `ltvctl: customer lifetime value from the command line
 
   ltvctl show NAME [-n NAMESPACE] [--kubeconfig FILE] [-o json|table]
       Prints a computation's status and results from a cluster.
+
+  ltvctl version
+      Prints the version and the commit ltvctl was built from.
 `
 
 func main() {
@@ -33,6 +45,8 @@ func main() {
 		err = compute(os.Args[2:], os.Stdout)
 	case "show":
 		err = show(os.Args[2:], os.Stdout)
+	case "version", "--version":
+		err = printVersion(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -40,8 +54,20 @@ func main() {
 		fmt.Fprintf(os.Stderr, "ltvctl: unknown command %q\n\n%s", os.Args[1], usage)
 		os.Exit(2)
 	}
+	if errors.Is(err, flag.ErrHelp) {
+		return // a subcommand's -h: its flag set printed the usage
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ltvctl:", err)
 		os.Exit(1)
 	}
+}
+
+// printVersion is `ltvctl version`: "ltvctl v0.1.0 (revision 0123abcd…)".
+func printVersion(args []string, stdout io.Writer) error {
+	if len(args) != 0 {
+		return fmt.Errorf("version: takes no arguments")
+	}
+	_, err := fmt.Fprintln(stdout, "ltvctl", version.String())
+	return err
 }

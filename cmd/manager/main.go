@@ -3,9 +3,12 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"time"
-	_ "time/tzdata" // IANA zones for spec.timeZone in distroless images
+	_ "time/tzdata" // IANA zones for spec.timeZone in images without /usr/share/zoneinfo
+
+	_ "golang.org/x/crypto/x509roots/fallback" // CA roots for TLS (HTTP sources) in images without /etc/ssl
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -18,6 +21,7 @@ import (
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
 	"github.com/ltv-operator/ltv-operator/controllers"
+	"github.com/ltv-operator/ltv-operator/internal/version"
 )
 
 func main() {
@@ -28,6 +32,7 @@ func main() {
 		concurrent    int
 		runTimeout    time.Duration
 		leaderElectNS string
+		showVersion   bool
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health (/healthz) and readiness (/readyz) probes bind to.")
@@ -35,9 +40,14 @@ func main() {
 	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the pod's namespace).")
 	flag.IntVar(&concurrent, "max-concurrent-runs", 2, "Computations run at the same time (each uses all cores while fitting).")
 	flag.DurationVar(&runTimeout, "run-timeout", 30*time.Minute, "Longest one computation may run.")
+	flag.BoolVar(&showVersion, "version", false, "Print the version and exit.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if showVersion {
+		fmt.Println("manager", version.String())
+		return
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 
