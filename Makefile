@@ -3,7 +3,23 @@
 SHELL := /usr/bin/env bash -o pipefail
 .SHELLFLAGS := -ec
 
-IMG ?= ghcr.io/ltv-operator/ltv-operator:latest
+# The version stamped into the binaries (internal/version) and the image (its tag and labels):
+# `git describe` at a v* tag, else v0.0.0-<describe>, e.g. v0.0.0-14370ed-dirty.
+GIT_DESCRIBE := $(shell git describe --tags --always --dirty --match 'v*' 2>/dev/null)
+VERSION ?= $(if $(filter v%,$(GIT_DESCRIBE)),$(GIT_DESCRIBE),v0.0.0-$(or $(GIT_DESCRIBE),dev))
+REVISION ?= $(or $(shell git rev-parse HEAD 2>/dev/null),unknown)
+# Every time in the image (file times, created): the HEAD commit's, so the same source gives the
+# same image digest.
+SOURCE_DATE_EPOCH ?= $(or $(shell git log -1 --format=%ct 2>/dev/null),0)
+VERSION_PKG := github.com/ltv-operator/ltv-operator/internal/version
+LDFLAGS ?= -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION)
+IMG ?= ghcr.io/ltv-operator/ltv-operator:$(VERSION)
+IMAGE_ARCH ?= $(shell go env GOARCH)
+# Evaluate each once, so that one make run stamps one version even while HEAD moves.
+VERSION := $(VERSION)
+REVISION := $(REVISION)
+SOURCE_DATE_EPOCH := $(SOURCE_DATE_EPOCH)
+IMAGE_ARCH := $(IMAGE_ARCH)
 LOCALBIN := $(CURDIR)/bin
 CONTROLLER_GEN_VERSION ?= v0.23.0
 CONTROLLER_GEN := $(LOCALBIN)/controller-gen
@@ -61,9 +77,9 @@ bench: ## Run the benchmarks (see docs/benchmarks.md).
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager and ltvctl into bin/.
-	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/manager ./cmd/manager
-	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/ltvctl ./cmd/ltvctl
+build: ## Build the manager and ltvctl into bin/, stamped with VERSION and REVISION.
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/manager ./cmd/manager
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/ltvctl ./cmd/ltvctl
 
 .PHONY: run
 run: manifests generate ## Run the manager against the cluster of the current kubeconfig.
@@ -73,9 +89,21 @@ run: manifests generate ## Run the manager against the cluster of the current ku
 demo: build envtest ## Local control plane + operator + sample data; prints the results. DEMO_KEEP=1 keeps it running.
 	./hack/demo.sh
 
+.PHONY: image
+image: ## Build the image IMG as an OCI archive in bin/image/ without a container engine (ctr images import).
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) go build -trimpath -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/image/linux-$(IMAGE_ARCH)/manager ./cmd/manager
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) go build -trimpath -ldflags '$(LDFLAGS)' -o $(LOCALBIN)/image/linux-$(IMAGE_ARCH)/ltvctl ./cmd/ltvctl
+	go run ./hack/image -name '$(IMG)' -version '$(VERSION)' -revision '$(REVISION)' \
+		-source-date-epoch '$(SOURCE_DATE_EPOCH)' -arch '$(IMAGE_ARCH)' \
+		-manager $(LOCALBIN)/image/linux-$(IMAGE_ARCH)/manager -ltvctl $(LOCALBIN)/image/linux-$(IMAGE_ARCH)/ltvctl \
+		-o $(LOCALBIN)/image/ltv-operator-$(VERSION)-linux-$(IMAGE_ARCH).oci.tar
+
 .PHONY: docker-build
-docker-build: ## Build the container image (needs a Docker engine).
-	docker build -t $(IMG) .
+docker-build: ## Build the image IMG with a Docker engine (the same files and labels as `make image`).
+	docker build --build-arg VERSION='$(VERSION)' --build-arg REVISION='$(REVISION)' \
+		--build-arg SOURCE_DATE_EPOCH='$(SOURCE_DATE_EPOCH)' \
+		--build-arg CREATED="$$(date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u -r $(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)" \
+		-t $(IMG) .
 
 ##@ Deployment
 
