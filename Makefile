@@ -98,6 +98,14 @@ image: ## Build the image IMG as an OCI archive in bin/image/ without a containe
 		-manager $(LOCALBIN)/image/linux-$(IMAGE_ARCH)/manager -ltvctl $(LOCALBIN)/image/linux-$(IMAGE_ARCH)/ltvctl \
 		-o $(LOCALBIN)/image/ltv-operator-$(VERSION)-linux-$(IMAGE_ARCH).oci.tar
 
+.PHONY: node-binaries
+node-binaries: ## Provide kube-controller-manager, kube-scheduler and kubelet too (bin/k8s) for the e2e node.
+	./hack/envtest-binaries.sh --node
+
+.PHONY: e2e
+e2e: image helm node-binaries ## Real node (hack/node.sh, as root): install the chart and dist/install.yaml, run test/e2e against the operator Pod.
+	E2E_IMAGE='$(IMG)' E2E_IMAGE_TAR=$(LOCALBIN)/image/ltv-operator-$(VERSION)-linux-$(IMAGE_ARCH).oci.tar ./hack/e2e.sh
+
 .PHONY: docker-build
 docker-build: ## Build the image IMG with a Docker engine (the same files and labels as `make image`).
 	docker build --build-arg VERSION='$(VERSION)' --build-arg REVISION='$(REVISION)' \

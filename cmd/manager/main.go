@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 	_ "time/tzdata" // IANA zones for spec.timeZone in images without /usr/share/zoneinfo
 
@@ -15,6 +16,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -33,6 +35,7 @@ func main() {
 		runTimeout    time.Duration
 		leaderElectNS string
 		showVersion   bool
+		watchNS       string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health (/healthz) and readiness (/readyz) probes bind to.")
@@ -41,6 +44,7 @@ func main() {
 	flag.IntVar(&concurrent, "max-concurrent-runs", 2, "Computations run at the same time (each uses all cores while fitting).")
 	flag.DurationVar(&runTimeout, "run-timeout", 30*time.Minute, "Longest one computation may run.")
 	flag.BoolVar(&showVersion, "version", false, "Print the version and exit.")
+	flag.StringVar(&watchNS, "watch-namespaces", "", "Comma-separated namespaces whose computations, segments, ConfigMaps and Secrets the manager watches (default: all).")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -62,6 +66,10 @@ func main() {
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "ltv-operator.analytics.ltv-operator.io",
 		LeaderElectionNamespace: leaderElectNS,
+		// The next leader starts at once when this one stops (a rollout, a deleted Pod) instead of
+		// waiting for the lease to expire; safe because the process exits when the manager returns.
+		LeaderElectionReleaseOnCancel: true,
+		Cache:                         cache.Options{DefaultNamespaces: namespaces(watchNS)},
 	})
 	if err != nil {
 		log.Error(err, "unable to create the manager")
@@ -78,9 +86,23 @@ func main() {
 	utilruntime.Must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	utilruntime.Must(mgr.AddReadyzCheck("readyz", healthz.Ping))
 
-	log.Info("starting the manager")
+	log.Info("starting the manager", "version", version.String())
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// namespaces is the cache's namespace set for --watch-namespaces; nil (all namespaces) when empty.
+func namespaces(list string) map[string]cache.Config {
+	var m map[string]cache.Config
+	for _, ns := range strings.Split(list, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			if m == nil {
+				m = map[string]cache.Config{}
+			}
+			m[ns] = cache.Config{}
+		}
+	}
+	return m
 }

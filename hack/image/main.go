@@ -161,6 +161,40 @@ func Build(s Spec) (v1.Image, error) {
 	return mutate.Annotations(img, labels).(v1.Image), nil
 }
 
+// BuildPause builds the pod sandbox image of the e2e node (hack/node.sh): the static pause binary
+// alone at /pause, running as 65535 like the upstream pause image. No registry is reachable from the
+// test machine, so containerd's sandbox image is built here.
+func BuildPause(binary, arch string, created time.Time) (v1.Image, error) {
+	pause, err := os.ReadFile(binary)
+	if err != nil {
+		return nil, err
+	}
+	layerTar, err := tarEntries([]entry{{name: "pause", mode: 0o755, data: pause}}, created)
+	if err != nil {
+		return nil, err
+	}
+	layer, err := tarball.LayerFromOpener(
+		func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerTar)), nil },
+		tarball.WithMediaType(types.OCILayer),
+	)
+	if err != nil {
+		return nil, err
+	}
+	t := v1.Time{Time: created.UTC()}
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	img, err = mutate.ConfigFile(img, &v1.ConfigFile{
+		Architecture: arch, OS: "linux", Created: t,
+		Config: v1.Config{User: "65535:65535", Entrypoint: []string{"/pause"}},
+		RootFS: v1.RootFS{Type: "layers"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return mutate.Append(img, mutate.Addendum{Layer: layer, MediaType: types.OCILayer,
+		History: v1.History{Created: t, CreatedBy: "go run ./hack/image -pause"}})
+}
+
 // Labels are the image's org.opencontainers.image.* labels, also its manifest's annotations.
 func Labels(s Spec) map[string]string {
 	return map[string]string{
@@ -340,7 +374,7 @@ func sourceDateEpoch(flagValue string) (time.Time, error) {
 
 func main() {
 	var s Spec
-	var epoch, out string
+	var epoch, out, pause string
 	flag.StringVar(&s.Name, "name", "", "image name with a tag, e.g. ghcr.io/ltv-operator/ltv-operator:v0.1.0 (required)")
 	flag.StringVar(&s.Version, "version", "v0.0.0-dev", "version for the org.opencontainers.image.version label")
 	flag.StringVar(&s.Revision, "revision", "unknown", "commit for the org.opencontainers.image.revision label")
@@ -350,7 +384,15 @@ func main() {
 	flag.StringVar(&s.Ltvctl, "ltvctl", "", "static ltvctl binary (required)")
 	flag.StringVar(&epoch, "source-date-epoch", "", "seconds since 1970 for every time in the image (default $SOURCE_DATE_EPOCH, else the HEAD commit's time)")
 	flag.StringVar(&out, "o", "", "output file, an OCI image layout archive (required)")
+	flag.StringVar(&pause, "pause", "", "build the e2e node's pod sandbox image from this static pause binary instead (-manager and -ltvctl unused)")
 	flag.Parse()
+	if pause != "" && s.Name != "" && out != "" {
+		if err := runPause(pause, s.Name, s.Arch, epoch, out); err != nil {
+			fmt.Fprintln(os.Stderr, "image:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if s.Name == "" || s.Manager == "" || s.Ltvctl == "" || out == "" || flag.NArg() != 0 {
 		fmt.Fprintln(os.Stderr, "usage: go run ./hack/image -name NAME:TAG -manager FILE -ltvctl FILE -o FILE [flags]")
 		flag.PrintDefaults()
@@ -360,6 +402,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "image:", err)
 		os.Exit(1)
 	}
+}
+
+func runPause(binary, ref, arch, epoch, out string) error {
+	created, err := sourceDateEpoch(epoch)
+	if err != nil {
+		return err
+	}
+	img, err := BuildPause(binary, arch, created)
+	if err != nil {
+		return err
+	}
+	return WriteArchive(img, ref, arch, created, out)
 }
 
 func run(s Spec, epoch, out string) error {
