@@ -35,7 +35,7 @@ all: build
 
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate the CRDs and RBAC from the API types and markers.
-	$(CONTROLLER_GEN) rbac:roleName=ltv-operator-manager crd:allowDangerousTypes=false paths="./api/...;./controllers/..." \
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd:allowDangerousTypes=false paths="./api/...;./controllers/..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 
 .PHONY: generate
