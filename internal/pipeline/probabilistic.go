@@ -98,9 +98,6 @@ func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue,
 		sll := sf.LogLikelihood
 		res.Model.SpendLogLikelihood = &sll
 	}
-	if cfg.HoldoutPeriods > 0 {
-		res.Validation = validate(cfg, sum, pm)
-	}
 	return &fittedModel{purchase: pm, spend: sm, rows: rows, monetary: monetary, clv: clv}, nil
 }
 

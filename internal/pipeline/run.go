@@ -33,8 +33,16 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	if err != nil {
 		return nil, nil, err
 	}
+	// The headline is fitted on every transaction up to the observation end; a holdout only adds
+	// the backtest (a second fit on the calibration window), so it never changes the headline.
+	var bt *report.Backtest
+	if cfg.HoldoutPeriods > 0 {
+		if bt, err = runBacktest(ctx, cfg, src, defs); err != nil {
+			return nil, nil, err
+		}
+	}
 	opts := summary.Options{
-		CalibrationEnd: cfg.CalibrationEnd(),
+		CalibrationEnd: cfg.ObservationEnd,
 		ObservationEnd: cfg.ObservationEnd,
 		Unit:           cfg.Unit,
 		Returns:        cfg.Returns,
@@ -63,8 +71,10 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		DataDigest:     sum.Digest,
 		Model:          report.ModelResult{Type: cfg.Model},
 	}
-	if cfg.HoldoutPeriods > 0 {
-		res.CalibrationEnd = cfg.CalibrationEnd().Format(time.DateOnly)
+	if bt != nil {
+		res.CalibrationEnd = bt.CalibrationEnd
+		res.Backtest = bt
+		res.Validation = bt.Transactions
 	}
 	for _, s := range sum.InvalidSamples {
 		res.InvalidSamples = append(res.InvalidSamples, s.Error())
@@ -75,22 +85,9 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		}
 	}
 
-	var model *fittedModel
-	switch cfg.Model {
-	case ModelHistorical:
-		historical(cfg, sum, values)
-		res.Model.Converged = true
-	case ModelFormula:
-		res.Model = formula(cfg, sum, values)
-	case ModelBGNBD, ModelParetoNBD, ModelModifiedBGNBD:
-		model, err = probabilistic(cfg, sum, values, res)
-		if err != nil {
-			return nil, nil, err
-		}
-	case ModelShiftedBetaGeometric:
-		if err := subscription(cfg, sum, values, res); err != nil {
-			return nil, nil, err
-		}
+	model, _, err := fitModel(cfg, sum, values, res)
+	if err != nil {
+		return nil, nil, err
 	}
 
 	ltvs := make([]float64, n)
@@ -124,7 +121,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	if len(defs) > 0 {
 		customers := segmentCustomers(sum, values)
 		segment.Percentiles(customers)
-		members, err := segment.Assign(defs, customers, endOfDay(cfg.CalibrationEnd()))
+		members, err := segment.Assign(defs, customers, endOfDay(cfg.ObservationEnd))
 		if err != nil {
 			return nil, nil, &Error{Reason: ReasonInvalidFilter, Permanent: true, Err: err}
 		}
@@ -150,6 +147,25 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	}
 	res.ComputedAt = now().UTC().Truncate(time.Second)
 	return res, scores, nil
+}
+
+// fitModel fits cfg.Model on sum and fills every customer's value. It returns the fitted purchase
+// and spend models (probabilistic models) or the subscription model (ShiftedBetaGeometric).
+func fitModel(cfg Config, sum *summary.Summary, values []ltv.CustomerValue, res *report.Result) (*fittedModel, *ltv.SubscriptionModel, error) {
+	switch cfg.Model {
+	case ModelHistorical:
+		historical(cfg, sum, values)
+		res.Model.Converged = true
+	case ModelFormula:
+		res.Model = formula(cfg, sum, values)
+	case ModelBGNBD, ModelParetoNBD, ModelModifiedBGNBD:
+		m, err := probabilistic(cfg, sum, values, res)
+		return m, nil, err
+	case ModelShiftedBetaGeometric:
+		m, err := subscription(cfg, sum, values, res)
+		return nil, m, err
+	}
+	return nil, nil, nil
 }
 
 func compileSegments(specs []SegmentSpec) ([]segment.Definition, error) {
