@@ -8,6 +8,8 @@ import (
 	"cmp"
 	"math"
 	"slices"
+
+	"github.com/ltv-operator/ltv-operator/internal/numeric"
 )
 
 // Metrics compare predicted with actual values over a group of customers.
@@ -198,20 +200,5 @@ func Deciles(predicted, actual []float64) []Decile {
 	return out
 }
 
-// Sum is a Neumaier compensated sum: adding n values loses no more than a couple of units in the
-// last place of the result, whatever their order and magnitudes.
-type Sum struct{ s, c float64 }
-
-// Add adds v.
-func (s *Sum) Add(v float64) {
-	t := s.s + v
-	if math.Abs(s.s) >= math.Abs(v) {
-		s.c += (s.s - t) + v
-	} else {
-		s.c += (v - t) + s.s
-	}
-	s.s = t
-}
-
-// Value is the sum so far.
-func (s *Sum) Value() float64 { return s.s + s.c }
+// Sum is the compensated sum used for every total.
+type Sum = numeric.Sum
