@@ -94,6 +94,7 @@ func statusResult(r *report.Result, configMap, customersTable string) *v1alpha1.
 			MeanAbsoluteError:     share(v.MeanAbsoluteError),
 		}
 	}
+	out.Backtest = statusBacktest(r.Backtest)
 	for i, s := range r.Segments {
 		if i == maxStatusSegments {
 			break // the results ConfigMap has them all
