@@ -19,7 +19,7 @@ func TestMoneyAndNumberFormats(t *testing.T) {
 		{1e21, "EUR", "1000000000000000000000.00"},
 		{-0.001, "USD", "0.00"},
 		{-12.345, "USD", "-12.35"}, // -12.345 is stored as -12.3450000000000006
-		{1234.5, "JPY", "1234"}, // an exact tie rounds to even
+		{1234.5, "JPY", "1234"},    // an exact tie rounds to even
 		{1234.51, "JPY", "1235"},
 		{1.2345, "kwd", "1.234"}, // 1.2345 is stored as 1.23449999999999993
 		{5, "", "5.00"},
