@@ -109,10 +109,14 @@ func statusResult(r *report.Result, configMap, customersTable string) *v1alpha1.
 			if i == maxStatusBreakdownValues {
 				break
 			}
-			sb.Values = append(sb.Values, v1alpha1.BreakdownValue{
+			bv := v1alpha1.BreakdownValue{
 				Value: v.Value, Customers: v.Customers, AverageLTV: money(v.AverageLTV), TotalLTV: money(v.TotalLTV),
 				AcquisitionCost: optMoney(v.AcquisitionCost), LTVToCAC: optRatio(v.LTVToCAC),
-			})
+			}
+			if iv := v.AverageLTVInterval; iv != nil {
+				bv.AverageLTVInterval = &v1alpha1.ValueInterval{Low: money(iv.Low), High: money(iv.High), Level: share(iv.Level)}
+			}
+			sb.Values = append(sb.Values, bv)
 		}
 		out.Breakdowns = append(out.Breakdowns, sb)
 	}

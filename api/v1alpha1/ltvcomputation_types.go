@@ -763,6 +763,10 @@ type BreakdownValue struct {
 	// LTVToCAC of these customers.
 	// +optional
 	LTVToCAC string `json:"ltvToCAC,omitempty"`
+	// AverageLTVInterval is a 90% interval for averageLTV from the fitted parameters'
+	// uncertainty (probabilistic models only).
+	// +optional
+	AverageLTVInterval *ValueInterval `json:"averageLTVInterval,omitempty"`
 }
 
 // Drift records a sharp move of average LTV between successful runs.

@@ -53,9 +53,13 @@ func Files(r *Result) (map[string][]byte, error) {
 	files[SegmentsFile] = csvBytes(rows)
 
 	for _, b := range r.Breakdowns {
-		rows := [][]string{{b.Attribute, "customers", "average_ltv", "total_ltv", "value_share", "acquisition_cost", "ltv_to_cac"}}
+		rows := [][]string{{b.Attribute, "customers", "average_ltv", "total_ltv", "value_share", "acquisition_cost", "ltv_to_cac", "average_ltv_low", "average_ltv_high"}}
 		for _, v := range b.Values {
-			rows = append(rows, []string{v.Value, strconv.FormatInt(v.Customers, 10), money(v.AverageLTV), money(v.TotalLTV), num(v.ValueShare), optMoney(v.AcquisitionCost), optNum(v.LTVToCAC)})
+			low, high := "", ""
+			if v.AverageLTVInterval != nil {
+				low, high = money(v.AverageLTVInterval.Low), money(v.AverageLTVInterval.High)
+			}
+			rows = append(rows, []string{v.Value, strconv.FormatInt(v.Customers, 10), money(v.AverageLTV), money(v.TotalLTV), num(v.ValueShare), optMoney(v.AcquisitionCost), optNum(v.LTVToCAC), low, high})
 		}
 		files[BreakdownFile(b.Attribute)] = csvBytes(rows)
 	}

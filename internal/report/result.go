@@ -116,6 +116,9 @@ type BreakdownValue struct {
 	ValueShare      float64  `json:"valueShare"`
 	AcquisitionCost *float64 `json:"acquisitionCost,omitempty"`
 	LTVToCAC        *float64 `json:"ltvToCAC,omitempty"`
+	// AverageLTVInterval is the 90% interval of AverageLTV from the same parameter draws as the
+	// overall one (probabilistic models).
+	AverageLTVInterval *Interval `json:"averageLTVInterval,omitempty"`
 }
 
 // CustomerRow is one customer's scores.
