@@ -11,6 +11,15 @@ import (
 // (the CRD's MaxItems); backtest.csv has them all.
 const maxStatusBacktestGroups = 20
 
+// statusChurn projects churn averages onto status.
+func statusChurn(c *report.ChurnOutlook) *v1alpha1.ChurnResult {
+	if c == nil {
+		return nil
+	}
+	return &v1alpha1.ChurnResult{WindowDays: int32(c.WindowDays), AverageProbabilityAliveAfter: share(c.AverageProbabilityAliveAfter),
+		AverageProbabilityNoPurchase: share(c.AverageProbabilityNoPurchase), CustomersWithNextPurchase: c.CustomersWithNextPurchase}
+}
+
 // statusBacktest projects the backtest onto status, bounded.
 func statusBacktest(b *report.Backtest) *v1alpha1.BacktestResult {
 	if b == nil {

@@ -95,12 +95,14 @@ func statusResult(r *report.Result, configMap, customersTable string) *v1alpha1.
 		}
 	}
 	out.Backtest = statusBacktest(r.Backtest)
+	out.Churn = statusChurn(r.Churn)
 	for i, s := range r.Segments {
 		if i == maxStatusSegments {
 			break // the results ConfigMap has them all
 		}
 		out.Segments = append(out.Segments, v1alpha1.SegmentResult{
 			Name: s.Name, Customers: s.Customers, AverageLTV: money(s.AverageLTV), TotalLTV: money(s.TotalLTV), ValueShare: share(s.ValueShare),
+			Churn: statusChurn(s.Churn),
 		})
 	}
 	for _, b := range r.Breakdowns {

@@ -356,6 +356,15 @@ type Model struct {
 	// +optional
 	HorizonMonths int32 `json:"horizonMonths,omitempty"`
 
+	// ChurnWindowDays is the window of each customer's churn outlook (BGNBD, ModifiedBGNBD,
+	// ParetoNBD): the probability of being alive at the observation end plus this many days
+	// and of making no purchase within them.
+	// +kubebuilder:default=90
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=3650
+	// +optional
+	ChurnWindowDays *int32 `json:"churnWindowDays,omitempty"`
+
 	// LifetimeMonths is the expected customer lifespan used by Formula, as a decimal string.
 	// Unset: estimated from the data as one over the monthly churn rate (the share of
 	// customers without a purchase in the last horizon), capped at horizonMonths.
@@ -580,6 +589,10 @@ type ComputationResult struct {
 	// (probabilistic models only).
 	// +optional
 	AverageProbabilityAlive string `json:"averageProbabilityAlive,omitempty"`
+	// Churn averages the customers' churn outlook over spec.model.churnWindowDays
+	// (BGNBD, ModifiedBGNBD, ParetoNBD).
+	// +optional
+	Churn *ChurnResult `json:"churn,omitempty"`
 	// Model describes the fitted model.
 	Model ModelResult `json:"model"`
 	// Validation compares predictions with the holdout period, when observation.holdoutPeriods
@@ -724,6 +737,19 @@ type ValueBacktestResult struct {
 	Spearman string `json:"spearman,omitempty"`
 }
 
+// ChurnResult averages customers' churn outlooks.
+type ChurnResult struct {
+	// WindowDays is the window after the observation end.
+	WindowDays int32 `json:"windowDays"`
+	// AverageProbabilityAliveAfter is the mean probability of being alive at the observation
+	// end plus windowDays (0..1).
+	AverageProbabilityAliveAfter string `json:"averageProbabilityAliveAfter"`
+	// AverageProbabilityNoPurchase is the mean probability of no purchase within windowDays.
+	AverageProbabilityNoPurchase string `json:"averageProbabilityNoPurchase"`
+	// CustomersWithNextPurchase counts customers with a median next-purchase date.
+	CustomersWithNextPurchase int64 `json:"customersWithNextPurchase"`
+}
+
 // SegmentResult aggregates one segment.
 type SegmentResult struct {
 	// Name of the CustomerSegment.
@@ -736,6 +762,9 @@ type SegmentResult struct {
 	TotalLTV string `json:"totalLTV"`
 	// ValueShare is the segment's share of the total LTV (0..1).
 	ValueShare string `json:"valueShare"`
+	// Churn averages the segment's customers' churn outlook.
+	// +optional
+	Churn *ChurnResult `json:"churn,omitempty"`
 }
 
 // Breakdown aggregates by the values of one attribute.

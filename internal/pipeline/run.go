@@ -22,6 +22,13 @@ type Scores struct {
 	SegmentNames []string
 	// Members lists, per segment, the indexes of its customers in Summary.Customers.
 	Members [][]int32
+	// Outlooks are the customers' churn outlooks (probabilistic purchase models only), and
+	// OutlookEnd the observation end they start from.
+	Outlooks   []ltv.Outlook
+	OutlookEnd time.Time
+	// Unit converts NextPurchase into days.
+	Unit      summary.TimeUnit
+	churnDays int
 }
 
 // Run computes one LTVComputation. Errors are *Error with the reason users see.
@@ -117,9 +124,13 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	}
 	res.Breakdowns = breakdowns(cfg, sum, ltvs, cac, total)
 
-	scores := &Scores{Summary: sum, Values: values}
+	scores := &Scores{Summary: sum, Values: values, Unit: cfg.Unit}
+	if model != nil {
+		outlooks(cfg, model.purchase, scores, res)
+	}
 	if len(defs) > 0 {
 		customers := segmentCustomers(sum, values)
+		scores.withOutlooks(customers)
 		segment.Percentiles(customers)
 		members, err := segment.Assign(defs, customers, endOfDay(cfg.ObservationEnd))
 		if err != nil {
@@ -131,6 +142,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 				Name: d.Name, Customers: int64(a.Customers), AverageLTV: a.AverageLTV, MedianLTV: a.MedianLTV,
 				TotalLTV: a.TotalLTV, ValueShare: a.ValueShare,
 			})
+			scores.segmentOutlook(&res.Segments[len(res.Segments)-1], members[i])
 			scores.SegmentNames = append(scores.SegmentNames, d.Name)
 		}
 		scores.Members = members
@@ -389,11 +401,13 @@ func (s *Scores) Row(i int, segments []string) report.CustomerRow {
 			attrs[name] = c.Attributes[j]
 		}
 	}
-	return report.CustomerRow{
+	row := report.CustomerRow{
 		ID: c.ID, Attributes: attrs, Frequency: c.Frequency, Recency: c.Recency, Age: c.Age,
 		Monetary: c.Monetary, HistoricValue: c.HistoricValue, ExpectedPurchases: v.ExpectedPurchases,
 		ProbabilityAlive: v.ProbabilityAlive, PredictedValue: v.CLV, Segments: segments,
 	}
+	s.addOutlook(i, &row)
+	return row
 }
 
 func meanOf(v []float64, members []int32) float64 {

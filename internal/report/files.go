@@ -72,11 +72,13 @@ func Files(r *Result) (map[string][]byte, error) {
 	}
 	sort.Strings(attrNames)
 	attrNames = dedupe(attrNames)
-	header := []string{"customer_id", "predicted_value", "expected_purchases", "probability_alive", "historic_value", "frequency", "recency", "age", "monetary", "segments"}
+	header := []string{"customer_id", "predicted_value", "expected_purchases", "probability_alive", "historic_value", "frequency", "recency", "age", "monetary", "segments",
+		"probability_alive_after_window", "probability_no_purchase", "next_purchase_date"}
 	rows = [][]string{append(header, attrNames...)}
 	for _, c := range r.Top {
 		row := []string{c.ID, money(c.PredictedValue), num(c.ExpectedPurchases), num(c.ProbabilityAlive), money(c.HistoricValue),
-			strconv.Itoa(c.Frequency), num(c.Recency), num(c.Age), money(c.Monetary), strings.Join(c.Segments, ";")}
+			strconv.Itoa(c.Frequency), num(c.Recency), num(c.Age), money(c.Monetary), strings.Join(c.Segments, ";"),
+			optNum(c.ProbabilityAliveAfterWindow), optNum(c.ProbabilityNoPurchase), c.NextPurchaseDate}
 		for _, a := range attrNames {
 			row = append(row, c.Attributes[a])
 		}

@@ -31,6 +31,8 @@ type Result struct {
 	AffordableCAC           float64  `json:"affordableCAC"`
 	Top20PercentValueShare  float64  `json:"top20PercentValueShare"`
 	AverageProbabilityAlive *float64 `json:"averageProbabilityAlive,omitempty"`
+	// Churn averages the customers' churn outlooks (probabilistic purchase models).
+	Churn *ChurnOutlook `json:"churn,omitempty"`
 
 	Model      ModelResult `json:"model"`
 	Validation *Validation `json:"validation,omitempty"`
@@ -99,6 +101,19 @@ type Segment struct {
 	TotalLTV           float64   `json:"totalLTV"`
 	ValueShare         float64   `json:"valueShare"`
 	AverageLTVInterval *Interval `json:"averageLTVInterval,omitempty"`
+	// Churn averages the segment's customers' churn outlooks.
+	Churn *ChurnOutlook `json:"churn,omitempty"`
+}
+
+// ChurnOutlook averages customers' outlooks over the churn window after the observation end.
+type ChurnOutlook struct {
+	WindowDays int `json:"windowDays"`
+	// AverageProbabilityAliveAfter is the mean P(alive at observation end + windowDays).
+	AverageProbabilityAliveAfter float64 `json:"averageProbabilityAliveAfter"`
+	// AverageProbabilityNoPurchase is the mean P(no purchase within windowDays).
+	AverageProbabilityNoPurchase float64 `json:"averageProbabilityNoPurchase"`
+	// CustomersWithNextPurchase is how many customers have a next-purchase date.
+	CustomersWithNextPurchase int64 `json:"customersWithNextPurchase"`
 }
 
 // Breakdown aggregates by the values of one attribute.
@@ -134,6 +149,13 @@ type CustomerRow struct {
 	ProbabilityAlive  float64           `json:"probabilityAlive"`
 	PredictedValue    float64           `json:"predictedValue"`
 	Segments          []string          `json:"segments,omitempty"`
+	// ProbabilityAliveAfterWindow and ProbabilityNoPurchase are the churn outlook over the
+	// churn window (nil for models without one).
+	ProbabilityAliveAfterWindow *float64 `json:"probabilityAliveAfterWindow,omitempty"`
+	ProbabilityNoPurchase       *float64 `json:"probabilityNoPurchase,omitempty"`
+	// NextPurchaseDate is the median date of the next purchase (YYYY-MM-DD); empty when none
+	// (P(alive) <= 0.5, or more likely than not never).
+	NextPurchaseDate string `json:"nextPurchaseDate,omitempty"`
 }
 
 // Backtest is a second fit on the calibration window (the data up to CalibrationEnd) whose
