@@ -292,9 +292,10 @@ type Observation struct {
 	// +optional
 	TimeUnit TimeUnit `json:"timeUnit,omitempty"`
 
-	// HoldoutPeriods, when set, backtests the model: it is fitted on the data up to
-	// end - holdoutPeriods time units and its predictions are compared with what the customers
-	// actually did in the holdout (status.result.validation).
+	// HoldoutPeriods, when set, backtests the model: a second fit on the data up to
+	// end - holdoutPeriods time units is compared with what the customers actually did in the
+	// holdout (status.result.validation and status.result.backtest). The published result is
+	// always fitted on all the data up to end, with or without a holdout.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
 	// +optional
@@ -354,6 +355,15 @@ type Model struct {
 	// +kubebuilder:validation:Maximum=600
 	// +optional
 	HorizonMonths int32 `json:"horizonMonths,omitempty"`
+
+	// ChurnWindowDays is the window of each customer's churn outlook (BGNBD, ModifiedBGNBD,
+	// ParetoNBD): the probability of being alive at the observation end plus this many days
+	// and of making no purchase within them.
+	// +kubebuilder:default=90
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=3650
+	// +optional
+	ChurnWindowDays *int32 `json:"churnWindowDays,omitempty"`
 
 	// LifetimeMonths is the expected customer lifespan used by Formula, as a decimal string.
 	// Unset: estimated from the data as one over the monthly churn rate (the share of
@@ -579,12 +589,21 @@ type ComputationResult struct {
 	// (probabilistic models only).
 	// +optional
 	AverageProbabilityAlive string `json:"averageProbabilityAlive,omitempty"`
+	// Churn averages the customers' churn outlook over spec.model.churnWindowDays
+	// (BGNBD, ModifiedBGNBD, ParetoNBD).
+	// +optional
+	Churn *ChurnResult `json:"churn,omitempty"`
 	// Model describes the fitted model.
 	Model ModelResult `json:"model"`
 	// Validation compares predictions with the holdout period, when observation.holdoutPeriods
 	// is set.
 	// +optional
 	Validation *ValidationResult `json:"validation,omitempty"`
+	// Backtest scores a second fit on the calibration window against the holdout, when
+	// observation.holdoutPeriods is set. The headline figures never depend on it: they are
+	// always fitted on all the data up to the observation end.
+	// +optional
+	Backtest *BacktestResult `json:"backtest,omitempty"`
 	// Segments are the selected CustomerSegments' aggregates.
 	// +kubebuilder:validation:MaxItems=100
 	// +optional
@@ -652,6 +671,85 @@ type ValidationResult struct {
 	MeanAbsoluteError string `json:"meanAbsoluteError"`
 }
 
+// BacktestResult is the value backtest: the calibration fit's predicted net margin (gross
+// margin x amounts, undiscounted) in the holdout against what the customers actually spent there.
+// Ratios are empty when undefined (no actual value in the holdout). summary.json and
+// backtest.csv in the results ConfigMap have every group.
+type BacktestResult struct {
+	// CalibrationEnd is the last day the backtest's model was fitted on (YYYY-MM-DD).
+	CalibrationEnd string `json:"calibrationEnd"`
+	// Parameters of the calibration fit, by the literature's names.
+	// +optional
+	Parameters map[string]string `json:"parameters,omitempty"`
+	// Error says why the backtest could not be computed (the headline stands).
+	// +optional
+	Error string `json:"error,omitempty"`
+	// Overall scores every calibration customer.
+	// +optional
+	Overall *ValueBacktestResult `json:"overall,omitempty"`
+	// Segments score each segment (membership as of the calibration end), at most 20.
+	// +kubebuilder:validation:MaxItems=20
+	// +optional
+	Segments []ValueBacktestResult `json:"segments,omitempty"`
+	// Breakdowns score each value of each breakdownBy attribute, the most customers first, at
+	// most 20 values per attribute.
+	// +kubebuilder:validation:MaxItems=8
+	// +optional
+	Breakdowns []BreakdownBacktestResult `json:"breakdowns,omitempty"`
+}
+
+// BreakdownBacktestResult is the value backtest per value of one attribute.
+type BreakdownBacktestResult struct {
+	// Attribute the customers are grouped by.
+	Attribute string `json:"attribute"`
+	// Values, the most customers first.
+	// +kubebuilder:validation:MaxItems=20
+	Values []ValueBacktestResult `json:"values"`
+}
+
+// ValueBacktestResult compares predicted with actual holdout net margin over a group of customers.
+type ValueBacktestResult struct {
+	// Name of the segment or attribute value; empty for all customers.
+	// +optional
+	Name string `json:"name,omitempty"`
+	// Customers scored.
+	Customers int64 `json:"customers"`
+	// Predicted is the total predicted holdout net margin.
+	Predicted string `json:"predicted"`
+	// Actual is the total actual holdout net margin.
+	Actual string `json:"actual"`
+	// RelativeError is (predicted - actual) / actual.
+	// +optional
+	RelativeError string `json:"relativeError,omitempty"`
+	// MeanAbsoluteError per customer, in the currency.
+	MeanAbsoluteError string `json:"meanAbsoluteError"`
+	// RootMeanSquaredError per customer, in the currency.
+	RootMeanSquaredError string `json:"rootMeanSquaredError"`
+	// Top10PercentCapture is the share of the actual value held by the customers with the 10%
+	// highest predictions (0..1).
+	// +optional
+	Top10PercentCapture string `json:"top10PercentCapture,omitempty"`
+	// Top20PercentCapture is the same for the top 20%.
+	// +optional
+	Top20PercentCapture string `json:"top20PercentCapture,omitempty"`
+	// Spearman is the rank correlation of predicted and actual values (-1..1).
+	// +optional
+	Spearman string `json:"spearman,omitempty"`
+}
+
+// ChurnResult averages customers' churn outlooks.
+type ChurnResult struct {
+	// WindowDays is the window after the observation end.
+	WindowDays int32 `json:"windowDays"`
+	// AverageProbabilityAliveAfter is the mean probability of being alive at the observation
+	// end plus windowDays (0..1).
+	AverageProbabilityAliveAfter string `json:"averageProbabilityAliveAfter"`
+	// AverageProbabilityNoPurchase is the mean probability of no purchase within windowDays.
+	AverageProbabilityNoPurchase string `json:"averageProbabilityNoPurchase"`
+	// CustomersWithNextPurchase counts customers with a median next-purchase date.
+	CustomersWithNextPurchase int64 `json:"customersWithNextPurchase"`
+}
+
 // SegmentResult aggregates one segment.
 type SegmentResult struct {
 	// Name of the CustomerSegment.
@@ -664,6 +762,9 @@ type SegmentResult struct {
 	TotalLTV string `json:"totalLTV"`
 	// ValueShare is the segment's share of the total LTV (0..1).
 	ValueShare string `json:"valueShare"`
+	// Churn averages the segment's customers' churn outlook.
+	// +optional
+	Churn *ChurnResult `json:"churn,omitempty"`
 }
 
 // Breakdown aggregates by the values of one attribute.
@@ -691,6 +792,10 @@ type BreakdownValue struct {
 	// LTVToCAC of these customers.
 	// +optional
 	LTVToCAC string `json:"ltvToCAC,omitempty"`
+	// AverageLTVInterval is a 90% interval for averageLTV from the fitted parameters'
+	// uncertainty (probabilistic models only).
+	// +optional
+	AverageLTVInterval *ValueInterval `json:"averageLTVInterval,omitempty"`
 }
 
 // Drift records a sharp move of average LTV between successful runs.
