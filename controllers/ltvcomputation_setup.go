@@ -152,7 +152,7 @@ func equalStatus(a, b *v1alpha1.LTVComputationStatus) bool { return equality.Sem
 
 // checkDrift warns when average LTV moved more than spec.alerts.maxChangePercent since the
 // previous successful run.
-func (s *runState) checkDrift(previous *v1alpha1.ComputationResult, res *report.Result) {
+func (s *scope) checkDrift(previous *v1alpha1.ComputationResult, res *report.Result) {
 	alerts := s.obj.Spec.Alerts
 	if alerts == nil || previous == nil {
 		return
