@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -59,6 +61,17 @@ type LTVComputationReconciler struct {
 	// Wakeup, when set, makes the controller look at the computations sent on it. Tests that
 	// step a fake Clock use it: RequeueAfter waits in real time.
 	Wakeup <-chan event.GenericEvent
+	// DefaultExecution is the mode of computations whose spec.execution.mode is unset;
+	// empty means InProcess.
+	DefaultExecution v1alpha1.ExecutionMode
+	// Jobs configures Job-mode runs.
+	Jobs JobOptions
+	// NoSecrets: the manager may read no Secret; InProcess computations that need one stall
+	// with AccessDenied.
+	NoSecrets bool
+
+	jobs   jobTracker
+	nsLock sync.Mutex // serializes counting and creating Jobs, for --max-jobs-per-namespace
 }
 
 // MetricsRecorder receives the outcome of every run.
@@ -77,6 +90,9 @@ type MetricsRecorder interface {
 // +kubebuilder:rbac:groups=analytics.ltv-operator.io,resources=customersegments,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list
+// +kubebuilder:rbac:groups="",resources=pods/log,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
@@ -84,20 +100,11 @@ type MetricsRecorder interface {
 // (every read), decide, execute the run, publish its result. The steps only fill the scope;
 // one deferred summarizeAndPatch writes status, Events and metrics from it.
 func (r *LTVComputationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
-	var obj v1alpha1.LTVComputation
-	if err := r.Get(ctx, req.NamespacedName, &obj); err != nil {
-		if client.IgnoreNotFound(err) == nil && r.Metrics != nil {
-			r.Metrics.Forget(req.Namespace, req.Name)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	obj, err := r.load(ctx, req)
+	if obj == nil {
+		return ctrl.Result{}, err
 	}
-	if !obj.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, nil
-	}
-	if r.Metrics != nil {
-		r.Metrics.Observe(&obj)
-	}
-	s := newScope(r, &obj)
+	s := newScope(r, obj)
 	defer func() { result, retErr = s.summarizeAndPatch(ctx, retErr) }()
 	for _, step := range []func(context.Context) error{s.observeSchedule, s.gatherInputs, s.decide, s.execute, s.publish} {
 		if err := step(ctx); err != nil || s.done {
@@ -105,6 +112,28 @@ func (r *LTVComputationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		}
 	}
 	return ctrl.Result{}, nil
+}
+
+// load reads the computation; nil when it is gone (its metrics and Jobs are dropped) or being
+// deleted.
+func (r *LTVComputationReconciler) load(ctx context.Context, req ctrl.Request) (*v1alpha1.LTVComputation, error) {
+	var obj v1alpha1.LTVComputation
+	if err := r.Get(ctx, req.NamespacedName, &obj); err != nil {
+		if client.IgnoreNotFound(err) != nil {
+			return nil, err
+		}
+		if r.Metrics != nil {
+			r.Metrics.Forget(req.Namespace, req.Name)
+		}
+		return nil, r.deleteJobsOf(ctx, req.NamespacedName)
+	}
+	if !obj.DeletionTimestamp.IsZero() {
+		return nil, nil
+	}
+	if r.Metrics != nil {
+		r.Metrics.Observe(&obj)
+	}
+	return &obj, nil
 }
 
 // scope is one reconcile of one computation: what each step found, in the order they ran.
@@ -123,16 +152,22 @@ type scope struct {
 	due   *time.Time
 
 	// gatherInputs
+	jobMode  bool
+	job      *batchv1.Job // Job mode: the run in flight, or finished and not recorded yet
 	in       runpolicy.Input
 	segments []v1alpha1.CustomerSegment
 	src      *resolvedSource
 	srcErr   *runError
 
 	// decide
-	decision runpolicy.Decision
-	run      *v1alpha1.RunRecord // the run started; nil when none
-	request  string              // the requestedAt value the run answers
-	started  time.Time           // wall clock, for the duration metric
+	decision    runpolicy.Decision
+	run         *v1alpha1.RunRecord // the run started or adopted; nil when none
+	runRevision string              // the revision the run computes
+	// pending says why the run has no outcome yet (a Job running or queued).
+	pending string
+	queued  bool
+	request string    // the requestedAt value the run answers
+	started time.Time // wall clock, for the duration metric
 
 	// execute and publish
 	res       *report.Result
@@ -191,7 +226,12 @@ func (s *scope) gatherInputs(ctx context.Context) error {
 		return err
 	}
 	s.segments = segments
-	src, err := s.r.resolveSource(ctx, obj)
+	if s.jobMode = s.r.executionMode(obj) == v1alpha1.ExecutionJob; s.jobMode {
+		if s.job, err = s.r.currentJob(ctx, obj); err != nil {
+			return err
+		}
+	}
+	src, err := s.r.resolveSource(ctx, obj, s.jobMode)
 	if err != nil && asRunError(err) == nil {
 		return err // an API error: retried with backoff
 	}
@@ -214,7 +254,7 @@ func (s *scope) gatherInputs(ctx context.Context) error {
 		LastSucceeded:         obj.Status.Result != nil && len(obj.Status.RecentRuns) > 0 && obj.Status.RecentRuns[0].Succeeded,
 		HasResult:             obj.Status.Result != nil,
 		ResultsPublished:      obj.Status.Result == nil || s.r.resultsConfigMapExists(ctx, obj),
-		Revision:              fmt.Sprintf("spec=%s;data=%s;segments=%s%s", inputsDigest(&obj.Spec), dataRevision, segmentsRevision, s.r.sinkRevision(ctx, obj)),
+		Revision:              fmt.Sprintf("spec=%s;data=%s;segments=%s%s", inputsDigest(&obj.Spec), dataRevision, segmentsRevision, s.r.sinkRevision(ctx, obj, s.jobMode)),
 		LastAttemptedRevision: obj.Status.LastAttemptedRevision,
 	}
 	if t := obj.Status.LastScheduleTime; t != nil {
@@ -223,11 +263,18 @@ func (s *scope) gatherInputs(ctx context.Context) error {
 	if s.sched != nil {
 		s.in.PrevSlot = s.sched.Prev(s.now)
 	}
+	if s.jobMode {
+		s.in.RetryAt = retryAt(obj)
+	}
 	return nil
 }
 
 // decide applies the pure run decision and, when a run starts, opens its run record.
 func (s *scope) decide(context.Context) error {
+	if s.job != nil {
+		s.adoptJob() // one run at a time: the Job's run is this reconcile's
+		return nil
+	}
 	s.decision = runpolicy.Decide(s.in)
 	if !s.decision.Run() {
 		s.done = true
@@ -241,16 +288,23 @@ func (s *scope) decide(context.Context) error {
 		// knows its run finished (as with Flux's own kinds).
 		s.request = s.obj.Annotations[v1alpha1.RequestedAtAnnotation]
 	}
-	s.started = time.Now()
+	s.started, s.runRevision = time.Now(), s.in.Revision
 	s.run = &v1alpha1.RunRecord{Trigger: s.decision.Trigger, StartTime: metav1.Time{Time: s.now},
 		ScheduledTime: &metav1.Time{Time: s.decision.Nominal}}
 	return nil
 }
 
-// execute runs the computation in the manager: the pipeline, then the customers sink.
+// execute runs the computation: in a Job (started, or collected when it finished), or in the
+// manager: the pipeline, then the customers sink.
 func (s *scope) execute(ctx context.Context) error {
+	if s.job != nil {
+		return s.collectJob(ctx)
+	}
 	if s.srcErr != nil {
 		return s.srcErr
+	}
+	if s.jobMode {
+		return s.startJob(ctx)
 	}
 	s.conds.Progressing(v1alpha1.ReasonProgressing, fmt.Sprintf("Run started (%s)", strings.ToLower(s.run.Trigger)))
 	if err := s.patch(ctx); err != nil { // a checkpoint: Reconciling=True while the run lasts
@@ -315,11 +369,11 @@ func (s *scope) publish(ctx context.Context) error {
 
 // inputsDigest identifies the parts of the spec a run's answer depends on. Scheduling and
 // bookkeeping fields (schedule, timeZone, startingDeadlineSeconds, suspend, runHistoryLimit,
-// alerts) are left out, so that changing them (suspending, resuming, lowering the history limit)
+// alerts) and where runs execute (execution) are left out, so that changing them (suspending, resuming, lowering the history limit)
 // starts no run; a new schedule takes effect at its next slot.
 func inputsDigest(spec *v1alpha1.LTVComputationSpec) string {
 	in := spec.DeepCopy()
-	in.Schedule, in.TimeZone, in.StartingDeadlineSeconds, in.Suspend, in.RunHistoryLimit, in.Alerts = "", nil, nil, nil, nil, nil
+	in.Schedule, in.TimeZone, in.StartingDeadlineSeconds, in.Suspend, in.RunHistoryLimit, in.Alerts, in.Execution = "", nil, nil, nil, nil, nil, nil
 	b, err := json.Marshal(in)
 	if err != nil {
 		return "unknown"
@@ -337,9 +391,10 @@ func (r *LTVComputationReconciler) runTimeout() time.Duration {
 
 // sinkRevision follows the customers sink's Secret, so that fixing it starts a run at once
 // instead of at the next backoff retry.
-func (r *LTVComputationReconciler) sinkRevision(ctx context.Context, obj *v1alpha1.LTVComputation) string {
+// In Job mode the manager reads no Secret: the Pod reads the sink's, and a fix is retried.
+func (r *LTVComputationReconciler) sinkRevision(ctx context.Context, obj *v1alpha1.LTVComputation, jobMode bool) string {
 	o := obj.Spec.Output.Customers
-	if o == nil || o.Postgres == nil {
+	if o == nil || o.Postgres == nil || jobMode || r.NoSecrets {
 		return ""
 	}
 	var secret corev1.Secret

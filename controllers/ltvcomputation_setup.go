@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -76,18 +77,21 @@ func (r *LTVComputationReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurr
 	if r.Wakeup != nil {
 		b = b.WatchesRawSource(source.Channel(r.Wakeup, &handler.EnqueueRequestForObject{}))
 	}
+	if !r.NoSecrets {
+		b = b.Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(indexSecrets)),
+			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}))
+	}
 	return b.
 		For(&v1alpha1.LTVComputation{}, builder.WithPredicates(
-			// Status writes change neither generation nor annotations: they never start a run.
-			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+					// Status writes change neither generation nor annotations: they never start a run.
+					predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&batchv1.Job{}). // a run's Job finishing (or deleted) records the run
 		Owns(&corev1.ConfigMap{}, builder.WithPredicates(predicate.Funcs{
 			// Recreate the results ConfigMap when someone deletes it; ignore our own updates.
 			CreateFunc: func(event.CreateEvent) bool { return false },
 			UpdateFunc: func(event.UpdateEvent) bool { return false },
 		})).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(indexConfigMaps))).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(indexSecrets)),
-			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		Watches(&v1alpha1.CustomerSegment{}, r.segmentHandler(),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrent}).

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,15 +23,22 @@ type resolvedSource struct {
 	revision string
 }
 
-// resolveSource looks up what the computation's source needs from the cluster.
-func (r *LTVComputationReconciler) resolveSource(ctx context.Context, c *v1alpha1.LTVComputation) (*resolvedSource, error) {
+// resolveSource looks up what the computation's source needs from the cluster. In Job mode
+// it reads no Secret: the run's Pod gets them by reference, and the revision follows the spec.
+func (r *LTVComputationReconciler) resolveSource(ctx context.Context, c *v1alpha1.LTVComputation, jobMode bool) (*resolvedSource, error) {
 	src := c.Spec.Source
+	if !jobMode && r.NoSecrets && needsSecret(c) {
+		return nil, stalledf(v1alpha1.ReasonAccessDenied, "this operator is installed without access to Secrets (--read-secrets=false): run the computation as a Job (spec.execution.mode: Job), whose Pod reads them")
+	}
 	switch {
 	case src.ConfigMap != nil:
 		return r.configMapSource(ctx, c)
 	case src.HTTP != nil:
 		if err := sameNamespace(c, "spec.source.http.headersSecretRef", refNamespace(src.HTTP.HeadersSecretRef)); err != nil {
 			return nil, err
+		}
+		if jobMode {
+			return &resolvedSource{revision: specRevision("http:", src.HTTP)}, nil
 		}
 		if r.HTTPSource == nil {
 			return nil, stalledf(v1alpha1.ReasonInvalidSpec, "spec.source.http is not supported by this operator build")
@@ -39,6 +47,9 @@ func (r *LTVComputationReconciler) resolveSource(ctx context.Context, c *v1alpha
 	case src.Postgres != nil:
 		if err := sameNamespace(c, "spec.source.postgres.connectionSecretRef", src.Postgres.ConnectionSecretRef.Namespace); err != nil {
 			return nil, err
+		}
+		if jobMode {
+			return &resolvedSource{revision: specRevision("postgres:", src.Postgres, src.Columns)}, nil
 		}
 		if r.PostgresSource == nil {
 			return nil, stalledf(v1alpha1.ReasonInvalidSpec, "spec.source.postgres is not supported by this operator build")
@@ -89,4 +100,16 @@ func (r *LTVComputationReconciler) configMapSource(ctx context.Context, c *v1alp
 		}},
 		revision: "sha256:" + hex.EncodeToString(sum[:]),
 	}, nil
+}
+
+// specRevision identifies a source by its spec alone.
+func specRevision(prefix string, parts ...any) string {
+	b, _ := json.Marshal(parts)
+	sum := sha256.Sum256(b)
+	return prefix + hex.EncodeToString(sum[:8])
+}
+
+// needsSecret reports whether a computation's source or sink reads a Secret.
+func needsSecret(c *v1alpha1.LTVComputation) bool {
+	return len(secretsOf(c)) > 0
 }

@@ -29,6 +29,8 @@ func (s *scope) summarizeAndPatch(ctx context.Context, err error) (ctrl.Result, 
 		return ctrl.Result{}, err
 	}
 	switch {
+	case s.pending != "" && re == nil:
+		return s.inFlight(ctx)
 	case s.run != nil:
 		s.finishRun(ctx, re)
 	case re != nil:
@@ -39,6 +41,14 @@ func (s *scope) summarizeAndPatch(ctx context.Context, err error) (ctrl.Result, 
 	s.trimHistory()
 	if err := s.patch(ctx); err != nil {
 		return ctrl.Result{}, err
+	}
+	if s.job != nil && s.run != nil {
+		s.r.markJobRecorded(ctx, s.job)
+	}
+	if re != nil && re.kind == kindTransient && s.jobMode && s.run != nil {
+		// Job mode retries after its own backoff (retryAt), not the controller's, which starts
+		// within milliseconds.
+		return ctrl.Result{RequeueAfter: max(time.Second, retryAt(s.obj).Sub(s.r.Clock.Now()))}, nil
 	}
 	if re != nil && re.kind == kindTransient {
 		// Returning an error retries with the controller's exponential backoff.
@@ -53,7 +63,7 @@ func (s *scope) finishRun(ctx context.Context, re *runError) {
 	obj, run := s.obj, s.run
 	done := metav1.NewTime(s.r.Clock.Now())
 	run.CompletionTime = &done
-	obj.Status.LastAttemptedRevision = s.in.Revision
+	obj.Status.LastAttemptedRevision = s.runRevision
 	if s.request != "" {
 		obj.Status.LastHandledReconcileAt = s.request
 	}
@@ -85,6 +95,24 @@ func (s *scope) finishRun(ctx context.Context, re *runError) {
 	log.Info("run succeeded", "trigger", run.Trigger, "customers", s.res.Customers, "averageLTV", s.res.AverageLTV)
 }
 
+// inFlight records a run without an outcome yet (a Job running or queued) and looks again
+// after the poll interval; the Job's own events usually come first.
+func (s *scope) inFlight(ctx context.Context) (ctrl.Result, error) {
+	reason := v1alpha1.ReasonProgressing
+	if s.queued {
+		reason = v1alpha1.ReasonQueued
+	}
+	s.conds.Progressing(reason, s.pending)
+	if err := s.patch(ctx); err != nil {
+		return ctrl.Result{}, err
+	}
+	poll := s.r.Jobs.Poll
+	if poll <= 0 {
+		poll = defaultJobPoll
+	}
+	return ctrl.Result{RequeueAfter: poll}, nil
+}
+
 // refuse records an error found before any run (an invalid schedule): whatever the fix, the
 // next valid reconcile runs again and rewrites the conditions.
 func (s *scope) refuse(re *runError) {
@@ -113,6 +141,8 @@ func (s *scope) idle() {
 			s.conds.Waiting(v1alpha1.ReasonSuspended, "Suspended before the first run")
 		}
 		return
+	case runpolicy.IdleBackoff:
+		return // the failure's conditions stand until the retry
 	case runpolicy.IdleResumed:
 		s.conds.Ready(v1alpha1.ReasonSucceeded, successMessage(obj.Status.Result))
 	}
@@ -170,8 +200,14 @@ func (s *scope) trimHistory() {
 	}
 }
 
-// requeue wakes the computation at its next scheduled time.
+// requeue wakes the computation at its next scheduled time, or when a retry's backoff ends.
 func (s *scope) requeue() ctrl.Result {
+	if s.decision.Idle == runpolicy.IdleBackoff && !s.decision.Run() && !s.in.RetryAt.IsZero() {
+		wait := max(time.Second, s.in.RetryAt.Sub(s.r.Clock.Now()))
+		if s.sched == nil || s.obj.Status.NextScheduleTime == nil || s.next.Sub(s.r.Clock.Now()) > wait {
+			return ctrl.Result{RequeueAfter: wait}
+		}
+	}
 	if s.sched == nil || s.obj.Status.NextScheduleTime == nil {
 		return ctrl.Result{}
 	}

@@ -20,6 +20,7 @@ const (
 	IdleUpToDate  Idle = iota // nothing a run depends on changed
 	IdleSuspended             // spec.suspend: no runs, conditions say so
 	IdleResumed               // resumed after a successful run: its result stands
+	IdleBackoff               // a failed run's retry waits for Input.RetryAt
 )
 
 // Input is everything the run decision depends on, gathered before deciding.
@@ -43,6 +44,9 @@ type Input struct {
 	ResultsPublished bool
 	// Revision identifies the inputs now; LastAttemptedRevision those of the last run.
 	Revision, LastAttemptedRevision string
+	// RetryAt, when set, is the earliest retry of a failed run (Job mode's backoff): a change
+	// trigger before it waits. Schedule slots and requests do not.
+	RetryAt time.Time
 }
 
 // Decision is what a reconcile does: run (Trigger, answering for the Nominal time) or nothing
@@ -75,6 +79,11 @@ func Decide(in Input) Decision {
 	case in.HasResult && !in.Suspended && !in.ResultsPublished:
 		// Someone deleted the published results: publish them again.
 		d.Trigger = TriggerChange
+	}
+	if d.Trigger == TriggerChange && in.Now.Before(in.RetryAt) {
+		d.Trigger = ""
+		d.Idle = IdleBackoff
+		return d
 	}
 	if d.Trigger == "" {
 		switch {

@@ -49,6 +49,11 @@ func TestDecide(t *testing.T) {
 			in: with(func(i *Input) { i.Revision = "r2"; i.PrevSlot = prevSlot }), trigger: TriggerChange, nominal: prevSlot},
 		{name: "change after a slot re-runs that slot, not the newest one",
 			in: with(func(i *Input) { i.Revision = "r2"; i.LastSlot = &lastSlot; i.PrevSlot = prevSlot }), trigger: TriggerChange, nominal: lastSlot},
+		{name: "retry before its backoff ends waits", in: with(func(i *Input) { i.LastAttemptedRevision = ""; i.RetryAt = now.Add(time.Minute) }), idle: IdleBackoff},
+		{name: "retry after its backoff runs", in: with(func(i *Input) { i.LastAttemptedRevision = ""; i.RetryAt = now.Add(-time.Second) }),
+			trigger: TriggerChange, nominal: now},
+		{name: "a request during the backoff runs", in: with(func(i *Input) { i.RequestPending = true; i.RetryAt = now.Add(time.Minute) }),
+			trigger: TriggerRequest, nominal: now},
 		{name: "schedule without a slot yet: now", in: with(func(i *Input) { i.Revision = "r2" }), trigger: TriggerChange, nominal: now},
 	}
 	for _, tc := range cases {
