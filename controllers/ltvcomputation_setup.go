@@ -86,6 +86,10 @@ func (r *LTVComputationReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurr
 					// Status writes change neither generation nor annotations: they never start a run.
 					predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&batchv1.Job{}). // a run's Job finishing (or deleted) records the run
+		// ... and frees a slot for the computations queued in its namespace.
+		Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(r.queuedIn), builder.WithPredicates(predicate.Funcs{
+			CreateFunc: func(event.CreateEvent) bool { return false },
+		})).
 		Owns(&corev1.ConfigMap{}, builder.WithPredicates(predicate.Funcs{
 			// Recreate the results ConfigMap when someone deletes it; ignore our own updates.
 			CreateFunc: func(event.CreateEvent) bool { return false },
@@ -97,6 +101,21 @@ func (r *LTVComputationReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurr
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrent}).
 		Named("ltvcomputation").
 		Complete(r)
+}
+
+// queuedIn maps a Job to the computations of its namespace waiting for a free slot.
+func (r *LTVComputationReconciler) queuedIn(ctx context.Context, obj client.Object) []reconcile.Request {
+	var list v1alpha1.LTVComputationList
+	if err := r.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
+		return nil
+	}
+	var queued []v1alpha1.LTVComputation
+	for _, c := range list.Items {
+		if hasReason(c.Status.Conditions, v1alpha1.ConditionReconciling, v1alpha1.ReasonQueued) {
+			queued = append(queued, c)
+		}
+	}
+	return requestsFor(queued)
 }
 
 // byIndex maps an object to the computations in its namespace whose index lists its name.

@@ -120,6 +120,13 @@ func TestOperator(t *testing.T) {
 	t.Run("metrics scraped from the Pod", testMetrics)
 	t.Run("manager Pod deleted during a run", func(t *testing.T) { testPodDeletedDuringRun(t, hostIP) })
 	t.Run("two replicas: one leader runs computations, handover", testLeaderElection)
+	var jobsNS string
+	t.Run("Job mode: PostgreSQL DSN read by the Pod, not the manager; equal to InProcess", func(t *testing.T) { jobsNS = testJobPostgres(t, hostIP, podCIDR) })
+	if jobsNS != "" {
+		t.Run("Job mode: OOMKilled names the limit and keeps the result", func(t *testing.T) { testJobOOM(t, jobsNS) })
+	}
+	t.Run("Job mode: a killed run Pod is retried", func(t *testing.T) { testJobPodKilled(t, hostIP) })
+	t.Run("Job mode: 20 computations, at most 3 Jobs at once", testJobsConcurrency)
 	collectManagerLogs(t)
 	t.Run("no RBAC error in the manager's logs", testNoForbidden)
 	t.Run("helm uninstall leaves no operator objects", testHelmUninstall)
