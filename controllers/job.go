@@ -318,26 +318,8 @@ func (r *LTVComputationReconciler) buildJob(obj *v1alpha1.LTVComputation, spec *
 		env = append(env, corev1.EnvVar{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{
 			ResourceFieldRef: &corev1.ResourceFieldSelector{ContainerName: jobContainer, Resource: "limits.memory"}}})
 	}
-	var volumes []corev1.Volume
-	mounts := []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}}
-	volumes = append(volumes, corev1.Volume{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
-	src := obj.Spec.Source
-	switch {
-	case src.ConfigMap != nil:
-		volumes = append(volumes, corev1.Volume{Name: "source", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-			LocalObjectReference: corev1.LocalObjectReference{Name: src.ConfigMap.Name},
-			Items:                []corev1.KeyToPath{{Key: src.ConfigMap.Key, Path: jobrun.SourceFile}}}}})
-		mounts = append(mounts, corev1.VolumeMount{Name: "source", MountPath: jobrun.SourceDir, ReadOnly: true})
-	case src.HTTP != nil && src.HTTP.HeadersSecretRef != nil:
-		volumes = append(volumes, corev1.Volume{Name: "http-headers", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
-			SecretName: src.HTTP.HeadersSecretRef.Name}}})
-		mounts = append(mounts, corev1.VolumeMount{Name: "http-headers", MountPath: jobrun.HTTPHeadersDir, ReadOnly: true})
-	case src.Postgres != nil:
-		env = append(env, secretEnv(jobrun.EnvSourceDSN, src.Postgres.ConnectionSecretRef))
-	}
-	if o := obj.Spec.Output.Customers; o != nil && o.Postgres != nil {
-		env = append(env, secretEnv(jobrun.EnvSinkDSN, o.Postgres.ConnectionSecretRef))
-	}
+	volumes, mounts, credentials := runInputs(obj)
+	env = append(env, credentials...)
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: spec.Job, Namespace: obj.Namespace, Labels: labels, Annotations: annotations},
 		Spec: batchv1.JobSpec{
@@ -366,6 +348,32 @@ func (r *LTVComputationReconciler) buildJob(obj *v1alpha1.LTVComputation, spec *
 		},
 	}
 	return job, controllerutil.SetControllerReference(obj, job, r.Scheme)
+}
+
+// runInputs is how the run's Pod gets its source and sink, by reference: the ConfigMap and the
+// HTTP headers Secret as read-only volumes, PostgreSQL connection strings as secretKeyRef
+// variables. The manager never reads the Secrets.
+func runInputs(obj *v1alpha1.LTVComputation) (volumes []corev1.Volume, mounts []corev1.VolumeMount, env []corev1.EnvVar) {
+	mounts = []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}}
+	volumes = append(volumes, corev1.Volume{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	src := obj.Spec.Source
+	switch {
+	case src.ConfigMap != nil:
+		volumes = append(volumes, corev1.Volume{Name: "source", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: src.ConfigMap.Name},
+			Items:                []corev1.KeyToPath{{Key: src.ConfigMap.Key, Path: jobrun.SourceFile}}}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: "source", MountPath: jobrun.SourceMount, ReadOnly: true})
+	case src.HTTP != nil && src.HTTP.HeadersSecretRef != nil:
+		volumes = append(volumes, corev1.Volume{Name: "http-headers", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName: src.HTTP.HeadersSecretRef.Name}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: "http-headers", MountPath: jobrun.HTTPHeadersMount, ReadOnly: true})
+	case src.Postgres != nil:
+		env = append(env, secretEnv(jobrun.EnvSourceDSN, src.Postgres.ConnectionSecretRef))
+	}
+	if o := obj.Spec.Output.Customers; o != nil && o.Postgres != nil {
+		env = append(env, secretEnv(jobrun.EnvSinkDSN, o.Postgres.ConnectionSecretRef))
+	}
+	return volumes, mounts, env
 }
 
 func secretEnv(name string, ref v1alpha1.SecretKeyReference) corev1.EnvVar {

@@ -28,10 +28,16 @@ const (
 	EnvelopeVersion = 1
 )
 
-// Where the Pod's volumes are mounted; variables so that tests can play the Pod.
+// Where the Job mounts the Pod's volumes.
+const (
+	SourceMount      = "/var/run/ltv/source"
+	HTTPHeadersMount = "/var/run/ltv/http-headers"
+)
+
+// Where the Pod reads them; variables so that tests can play the Pod.
 var (
-	SourceDir      = "/var/run/ltv/source"
-	HTTPHeadersDir = "/var/run/ltv/http-headers"
+	SourceDir      = SourceMount
+	HTTPHeadersDir = HTTPHeadersMount
 )
 
 // Bounds of the hand-back: the encoded line as read from the log and the JSON it inflates to.
