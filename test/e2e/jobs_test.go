@@ -46,13 +46,14 @@ func postgresSpec(ref v1alpha1.SecretKeyReference, mode v1alpha1.ExecutionMode) 
 // Secret), then, after the manager lost all access to Secrets, as a Job whose Pod reads the DSN
 // from the Secret itself. The results are identical to the cent; the run's progress is in
 // `kubectl logs job/<name>`.
-func testJobPostgres(t *testing.T, hostIP, podCIDR string) string {
+// The server lives as long as parent: the next step uses it.
+func testJobPostgres(t, parent *testing.T, hostIP, podCIDR string) (ns, dsn string) {
 	srv, err := pgtest.StartListening(hostIP, podCIDR)
 	if err != nil {
 		pgtest.Unavailable(t, err)
 	}
-	t.Cleanup(func() { _ = srv.Close() })
-	dsn, err := srv.CreateDatabase(context.Background(), "jobs")
+	parent.Cleanup(func() { _ = srv.Close() })
+	dsn, err = srv.CreateDatabase(context.Background(), "jobs")
 	must(t, err)
 	pgtest.Exec(t, dsn, "CREATE SCHEMA sales")
 	pgtest.LoadCSV(t, dsn, "sales.orders", "customer_id text, ordered_at date, total numeric(12,2)",
@@ -71,7 +72,7 @@ func testJobPostgres(t *testing.T, hostIP, podCIDR string) string {
 	// The manager loses every Secret: the ClusterRole has no secrets rule, --read-secrets=false.
 	helm(t, "upgrade", release, filepath.Join(root, "charts", "ltv-operator"), "-n", operatorNS, "--reuse-values",
 		"--set", "rbac.readSecrets=false", "--set", fmt.Sprintf("execution.maxJobsPerNamespace=%d", jobsPerNamespace), "--wait", "--timeout", "3m")
-	ns := "e2e-jobs"
+	ns = "e2e-jobs"
 	createNamespace(t, ns)
 	secret(ns)
 	sa := "system:serviceaccount:" + operatorNS + ":" + release
@@ -113,7 +114,7 @@ func testJobPostgres(t *testing.T, hostIP, podCIDR string) string {
 	if job.Spec.TTLSecondsAfterFinished == nil || *job.Spec.TTLSecondsAfterFinished <= 0 {
 		t.Errorf("the Job has no ttlSecondsAfterFinished")
 	}
-	return ns
+	return ns, dsn
 }
 
 func resultsFile(t *testing.T, ns, cm string) string {
@@ -123,20 +124,30 @@ func resultsFile(t *testing.T, ns, cm string) string {
 	return c.Data["summary.json"]
 }
 
-// testJobOOM: a run with a memory limit too small for it is reported as OOMKilled, naming the
-// limit; the previous result stays. Raising the limit runs it again.
-func testJobOOM(t *testing.T, ns string) {
-	before := getLTV(t, ns, "cdnow")
-	setMemory(t, ns, "cdnow", "12Mi")
-	patchAnnotation(t, ns, "cdnow", v1alpha1.RequestedAtAnnotation, time.Now().Format(time.RFC3339Nano))
+// testJobOOM: 400,000 customers (one summary row each in the Pod) run as a Job with 512Mi, then
+// with a memory limit too small for them: the run is reported as OOMKilled, naming the limit, and
+// the previous result stays. Raising the limit runs it again.
+func testJobOOM(t *testing.T, ns, dsn string) {
+	pgtest.Exec(t, dsn, `CREATE TABLE sales.big AS SELECT 'c' || g AS customer_id, date '1997-01-01' + (g % 500) AS ordered_at,
+		((g % 100) + 1)::numeric(12,2) AS total FROM generate_series(1, 400000) g`)
+	spec := postgresSpec(v1alpha1.SecretKeyReference{Name: "warehouse", Key: "dsn"}, v1alpha1.ExecutionJob)
+	spec.Source.Postgres.Table = "sales.big"
+	create(t, &v1alpha1.LTVComputation{ObjectMeta: metav1.ObjectMeta{Name: "big", Namespace: ns}, Spec: spec})
+	setMemory(t, ns, "big", "512Mi")
+	before := waitReady(t, ns, "big", 3*time.Minute)
+	if before.Status.Result.Customers != 400000 {
+		t.Fatalf("%d customers, want 400000", before.Status.Result.Customers)
+	}
+	setMemory(t, ns, "big", "20Mi")
+	patchAnnotation(t, ns, "big", v1alpha1.RequestedAtAnnotation, time.Now().Format(time.RFC3339Nano))
 	var obj *v1alpha1.LTVComputation
 	waitFor(t, 3*time.Minute, "the run to be reported OOMKilled", func() (bool, string) {
-		obj = getLTV(t, ns, "cdnow")
+		obj = getLTV(t, ns, "big")
 		c := meta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ConditionReady)
 		return c != nil && c.Reason == v1alpha1.ReasonOOMKilled, describe(obj)
 	})
 	ready := meta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ConditionReady)
-	if !strings.Contains(ready.Message, "12Mi") || !strings.Contains(ready.Message, "previous result is kept") {
+	if !strings.Contains(ready.Message, "20Mi") || !strings.Contains(ready.Message, "previous result is kept") {
 		t.Errorf("Ready message %q names neither the limit nor the kept result", ready.Message)
 	}
 	if obj.Status.Result == nil || obj.Status.Result.AverageLTV != before.Status.Result.AverageLTV {
@@ -145,9 +156,10 @@ func testJobOOM(t *testing.T, ns string) {
 	if r := resultsFile(t, ns, before.Status.Result.ResultsConfigMap); r == "" {
 		t.Error("the results ConfigMap lost its summary")
 	}
-	setMemory(t, ns, "cdnow", "512Mi")
+	t.Logf("Ready: %s", ready.Message)
+	setMemory(t, ns, "big", "512Mi")
 	waitFor(t, 3*time.Minute, "a successful run with the raised limit", func() (bool, string) {
-		obj = getLTV(t, ns, "cdnow")
+		obj = getLTV(t, ns, "big")
 		return isReady(obj) && len(obj.Status.RecentRuns) > 0 && obj.Status.RecentRuns[0].Succeeded && obj.Status.RecentRuns[0].StartTime.After(ready.LastTransitionTime.Time), describe(obj)
 	})
 }
