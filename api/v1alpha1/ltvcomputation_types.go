@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -84,6 +85,13 @@ type LTVComputationSpec struct {
 	// Alerts configures warnings when results move sharply between runs.
 	// +optional
 	Alerts *Alerts `json:"alerts,omitempty"`
+
+	// Execution chooses where runs execute: inside the operator's manager (InProcess) or as a
+	// Kubernetes Job in the computation's namespace (Job), with the Job's resources, identity
+	// and placement. Unset: the operator's --default-execution flag decides (the Helm chart
+	// defaults to Job). Changing it starts no run.
+	// +optional
+	Execution *Execution `json:"execution,omitempty"`
 }
 
 // Source is where the transactions come from: exactly one of configMap, http or postgres.
@@ -839,6 +847,52 @@ type RunRecord struct {
 	// Message explains a failure.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// Job is the name of the Job that executed the run (Job mode). Finished Jobs are deleted
+	// after the operator's --job-ttl; this record stays.
+	// +optional
+	Job string `json:"job,omitempty"`
+}
+
+// ExecutionMode is where a run executes.
+// +kubebuilder:validation:Enum=InProcess;Job
+type ExecutionMode string
+
+const (
+	// ExecutionInProcess runs the computation inside the manager: for small data, make demo
+	// and tests. The manager reads the source's and sink's Secrets.
+	ExecutionInProcess ExecutionMode = "InProcess"
+	// ExecutionJob runs each run as a Job in the computation's namespace, on the operator's
+	// image. The Pod gets credentials from the referenced Secrets itself, writes the customers
+	// sink itself and hands its result back to the manager, which publishes it.
+	ExecutionJob ExecutionMode = "Job"
+)
+
+// Execution configures where and how runs execute.
+type Execution struct {
+	// Mode is InProcess or Job; unset, the operator's --default-execution flag decides.
+	// +optional
+	Mode ExecutionMode `json:"mode,omitempty"`
+	// Resources of the run's container (Job mode). Fitting uses every core it gets; memory grows
+	// with the number of customers (about 370 MiB for one million). A Pod killed for exceeding
+	// limits.memory is reported with reason OOMKilled. Unset: requests of 100m CPU and 128Mi.
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+	// ServiceAccountName the run's Pod runs as (Job mode); default: the namespace's default
+	// ServiceAccount. The Pod needs no API access: its token is not mounted.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+	// NodeSelector of the run's Pod (Job mode).
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// Tolerations of the run's Pod (Job mode).
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+	// ActiveDeadlineSeconds bounds one run's Job (Job mode); a run that takes longer fails with
+	// reason DeadlineExceeded and is retried with backoff. Default: the operator's --run-timeout.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	ActiveDeadlineSeconds *int64 `json:"activeDeadlineSeconds,omitempty"`
 }
 
 // LTVComputation declares a customer lifetime value computation: where the transactions are,
