@@ -387,7 +387,7 @@ func (b *Builder) Add(id string, ts time.Time, amount float64, attrs []string) e
 	case math.IsNaN(amount) || math.IsInf(amount, 0):
 		return b.invalidRow(&RowError{Column: "amount", Value: fmt.Sprint(amount), Reason: "is not a finite number"})
 	case amount > MaxAmount || amount < -MaxAmount:
-		return b.invalidRow(&RowError{Column: "amount", Value: fmt.Sprint(amount), Reason: tooLargeReason})
+		return b.invalidRow(&RowError{Column: "amount", Value: fmt.Sprint(amount), Reason: AmountTooLargeReason})
 	case len(attrs) != len(b.names):
 		return b.invalidRow(&RowError{Reason: fmt.Sprintf("has %d attribute values, want %d (%s)",
 			len(attrs), len(b.names), strings.Join(b.names, ", "))})
@@ -628,8 +628,8 @@ func (b *Builder) noData() error {
 	return fmt.Errorf("%w: no transactions on or before the calibration end %s (%d data rows%s)", ErrNoData, end, b.rows, detail)
 }
 
-// tooLargeReason is the reason of an amount beyond MaxAmount.
-var tooLargeReason = fmt.Sprintf("is beyond the largest amount accepted (%g in absolute value): sums of such amounts overflow", float64(MaxAmount))
+// AmountTooLargeReason is the RowError reason of an amount beyond MaxAmount.
+var AmountTooLargeReason = fmt.Sprintf("is beyond the largest amount accepted (%g in absolute value): sums of such amounts overflow", float64(MaxAmount))
 
 // badID says why a customer ID cannot be used, or returns "": a NUL byte cannot be stored in a
 // PostgreSQL text column, and invalid UTF-8 makes JSON and CSV outputs ambiguous.

@@ -609,7 +609,7 @@ func (p *csvParser) record(line int) error {
 		return p.invalid(&RowError{Line: line, Column: p.cols.Amount, Value: truncValue(amt), Reason: "is not a number"})
 	}
 	if amount > MaxAmount || amount < -MaxAmount {
-		return p.invalid(&RowError{Line: line, Column: p.cols.Amount, Value: truncValue(amt), Reason: tooLargeReason})
+		return p.invalid(&RowError{Line: line, Column: p.cols.Amount, Value: truncValue(amt), Reason: AmountTooLargeReason})
 	}
 	for i, c := range p.attrCols {
 		p.attrs[i] = trim(f[c])
