@@ -52,6 +52,9 @@ func resolveHTTPSource(ctx context.Context, c client.Client, obj *v1alpha1.LTVCo
 	if spec.MaxBytes != nil {
 		cfg.MaxBytes = *spec.MaxBytes
 	}
+	if spec.MaxDecompressedBytes != nil {
+		cfg.MaxDecompressedBytes = *spec.MaxDecompressedBytes
+	}
 	if spec.TimeoutSeconds != nil {
 		cfg.Timeout = time.Duration(*spec.TimeoutSeconds) * time.Second
 	}

@@ -642,10 +642,10 @@ func (p *csvParser) setHeader() error {
 		name = strings.TrimSpace(name)
 		i, ok := pos[name]
 		if !ok {
-			return 0, &ColumnError{Column: name, Reason: "not found in header " + headerList(p.header)}
+			return 0, &ColumnError{Column: name, Reason: "not found in header " + HeaderList(p.header), Header: p.header}
 		}
 		if count[name] > 1 {
-			return 0, &ColumnError{Column: name, Reason: fmt.Sprintf("appears %d times in header %s", count[name], headerList(p.header))}
+			return 0, &ColumnError{Column: name, Reason: fmt.Sprintf("appears %d times in header %s", count[name], HeaderList(p.header)), Header: p.header}
 		}
 		p.maxCol = max(p.maxCol, i)
 		return i, nil
@@ -670,8 +670,8 @@ func (p *csvParser) setHeader() error {
 	return nil
 }
 
-// headerList formats header names for an error message, bounded.
-func headerList(h []string) string {
+// HeaderList formats header names for an error message, bounded.
+func HeaderList(h []string) string {
 	const max = 20
 	if len(h) > max {
 		return fmt.Sprintf("%q (and %d more)", h[:max], len(h)-max)

@@ -173,6 +173,9 @@ var ErrInvalidOptions = errors.New("invalid summary options")
 type ColumnError struct {
 	Column string // the column concerned; empty for a problem with the header as a whole
 	Reason string
+	// Header is the file's header when Reason lists it (as HeaderList formats it), so that a
+	// caller may show less of a file it does not trust.
+	Header []string
 }
 
 func (e *ColumnError) Error() string {
