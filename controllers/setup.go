@@ -1,12 +1,17 @@
 package controllers
 
 import (
+	"context"
 	"time"
 
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
+	"github.com/ltv-operator/ltv-operator/internal/netpolicy"
 )
 
 // Options configure the controllers.
@@ -18,6 +23,10 @@ type Options struct {
 	// so tests that step a fake Clock can make it look again (RequeueAfter waits in real
 	// time). Production leaves it nil.
 	Wakeup <-chan event.GenericEvent
+	// HTTPSourcePolicy decides which addresses http sources may reach (the manager's
+	// --http-source-* flags); nil means the safe default: loopback, link-local, cloud metadata
+	// and unspecified addresses refused.
+	HTTPSourcePolicy *netpolicy.Policy
 }
 
 // Setup registers both controllers with the manager. The manager binary and the integration
@@ -25,6 +34,13 @@ type Options struct {
 func Setup(mgr ctrl.Manager, opts Options) error {
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
+	}
+	if opts.HTTPSourcePolicy == nil {
+		p, err := netpolicy.New(netpolicy.Config{})
+		if err != nil {
+			return err
+		}
+		opts.HTTPSourcePolicy = p
 	}
 	if opts.MaxConcurrent < 1 {
 		opts.MaxConcurrent = 1
@@ -42,7 +58,10 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	ltv.Metrics = m
-	ltv.HTTPSource = resolveHTTPSource
+	policy := opts.HTTPSourcePolicy
+	ltv.HTTPSource = func(ctx context.Context, c client.Client, obj *v1alpha1.LTVComputation) (*resolvedSource, error) {
+		return resolveHTTPSource(ctx, c, obj, policy)
+	}
 	ltv.PostgresSource = resolvePostgresSource
 	ltv.CustomersSink = writePostgresCustomers
 	if err := ltv.SetupWithManager(mgr, opts.MaxConcurrent); err != nil {

@@ -97,7 +97,7 @@ func runSuite(m *testing.M) int {
 	}
 	managerClient = mgr.GetClient()
 	fakeClock = clocktesting.NewFakeClock(time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC))
-	if err := controllers.Setup(mgr, controllers.Options{Clock: fakeClock, MaxConcurrent: 4, RunTimeout: time.Minute, Wakeup: wakeups}); err != nil {
+	if err := controllers.Setup(mgr, controllers.Options{Clock: fakeClock, MaxConcurrent: 4, RunTimeout: time.Minute, Wakeup: wakeups, HTTPSourcePolicy: suiteHTTPPolicy}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

@@ -2,8 +2,13 @@
 package main
 
 import (
+	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -14,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -23,6 +29,7 @@ import (
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
 	"github.com/ltv-operator/ltv-operator/controllers"
+	"github.com/ltv-operator/ltv-operator/internal/netpolicy"
 	"github.com/ltv-operator/ltv-operator/internal/version"
 )
 
@@ -36,6 +43,9 @@ func main() {
 		leaderElectNS string
 		showVersion   bool
 		watchNS       string
+		allowCIDRs    string
+		allowHosts    string
+		denyCIDRs     string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health (/healthz) and readiness (/readyz) probes bind to.")
@@ -45,6 +55,9 @@ func main() {
 	flag.DurationVar(&runTimeout, "run-timeout", 30*time.Minute, "Longest one computation may run.")
 	flag.BoolVar(&showVersion, "version", false, "Print the version and exit.")
 	flag.StringVar(&watchNS, "watch-namespaces", "", "Comma-separated namespaces whose computations, segments, ConfigMaps and Secrets the manager watches (default: all).")
+	flag.StringVar(&allowCIDRs, "http-source-allow-cidrs", "", "Comma-separated CIDRs that http sources may reach although the default policy refuses them (loopback, link-local, cloud metadata, the API server), e.g. 10.77.0.1/32.")
+	flag.StringVar(&allowHosts, "http-source-allow-hosts", "", "Comma-separated host names (or *.domain patterns) that http sources may reach whatever their addresses.")
+	flag.StringVar(&denyCIDRs, "http-source-deny-cidrs", "", "Comma-separated CIDRs that http sources may never reach (over the allow lists), e.g. the cluster's node or Pod ranges.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -59,7 +72,22 @@ func main() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	restConfig := ctrl.GetConfigOrDie()
+	apiAddrs := apiServerAddresses(restConfig)
+	policy, err := netpolicy.New(netpolicy.Config{
+		AllowCIDRs: splitList(allowCIDRs),
+		AllowHosts: splitList(allowHosts),
+		DenyCIDRs:  splitList(denyCIDRs),
+		APIServer:  apiAddrs,
+	})
+	if err != nil {
+		log.Error(err, "invalid http source policy")
+		os.Exit(1)
+	}
+	log.Info("http source policy", "allowCIDRs", splitList(allowCIDRs), "allowHosts", splitList(allowHosts),
+		"denyCIDRs", splitList(denyCIDRs), "apiServerAddresses", apiAddrs)
+
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress:  probeAddr,
@@ -79,6 +107,8 @@ func main() {
 		Clock:         clock.RealClock{},
 		MaxConcurrent: concurrent,
 		RunTimeout:    runTimeout,
+		// refuses loopback, link-local, cloud metadata and the API server unless allowed
+		HTTPSourcePolicy: policy,
 	}); err != nil {
 		log.Error(err, "unable to set up the controllers")
 		os.Exit(1)
@@ -105,4 +135,81 @@ func namespaces(list string) map[string]cache.Config {
 		}
 	}
 	return m
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// apiServerAddresses are the API server's own addresses, which http sources must not reach: the
+// host of the manager's configuration (in a Pod, the kubernetes Service's IP), that Service's IP
+// from the environment, and the IP addresses its serving certificate names (its advertise
+// address, the Service IP), read from a TLS handshake at start, so that no RBAC on Endpoints
+// is needed. Best effort: what cannot be learnt is logged, and --http-source-deny-cidrs adds more.
+func apiServerAddresses(cfg *rest.Config) []netip.Addr {
+	log := ctrl.Log.WithName("setup")
+	seen := map[netip.Addr]bool{}
+	var out []netip.Addr
+	add := func(a netip.Addr) {
+		if a = a.Unmap(); a.IsValid() && !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	addHost := func(host string) {
+		if host == "" {
+			return
+		}
+		if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+			add(a)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		if err != nil {
+			log.Info("cannot resolve the API server's host name for the http source policy", "host", host, "error", err.Error())
+		}
+		for _, a := range addrs {
+			add(a)
+		}
+	}
+	addHost(os.Getenv("KUBERNETES_SERVICE_HOST"))
+	u, err := url.Parse(cfg.Host)
+	if err != nil || u.Host == "" {
+		u = &url.URL{Scheme: "https", Host: cfg.Host}
+	}
+	addHost(u.Hostname())
+	if u.Scheme == "https" {
+		tlsCfg, err := rest.TLSConfigFor(cfg)
+		if err == nil && tlsCfg != nil {
+			port := u.Port()
+			if port == "" {
+				port = "443"
+			}
+			d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: tlsCfg}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+			cancel()
+			if err != nil {
+				log.Info("cannot read the API server's certificate for the http source policy", "error", err.Error())
+			} else {
+				if certs := conn.(*tls.Conn).ConnectionState().PeerCertificates; len(certs) > 0 {
+					for _, ip := range certs[0].IPAddresses {
+						if a, ok := netip.AddrFromSlice(ip); ok {
+							add(a)
+						}
+					}
+				}
+				conn.Close()
+			}
+		}
+	}
+	return out
 }

@@ -18,6 +18,9 @@ const (
 	ReasonSourceNotFound    = "SourceNotFound"
 	ReasonSourceUnavailable = "SourceUnavailable"
 	ReasonAccessDenied      = "AccessDenied"
+	// ReasonSourceRefusedByPolicy: the operator's network policy for http sources refused the
+	// address (see package netpolicy).
+	ReasonSourceRefusedByPolicy = "SourceRefusedByPolicy"
 )
 
 // Error is a failed run with the reason users see. Permanent errors need a change of spec or

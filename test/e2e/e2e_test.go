@@ -111,6 +111,9 @@ func TestOperator(t *testing.T) {
 	restrictedNamespace(t, operatorNS)
 	helm(t, "install", release, filepath.Join(root, "charts", "ltv-operator"), "-n", operatorNS,
 		"--set", "image.repository="+repo, "--set", "image.tag="+tag, "--set", "image.pullPolicy=Never",
+		// the http sources of the journey are served by the host, which the default policy
+		// refuses when it is the API server's address too
+		"--set", "httpSourcePolicy.allowCIDRs={"+hostIP+"/32}",
 		"--wait", "--timeout", "3m")
 	if !t.Run("manager runs as a Pod under its ServiceAccount as uid 65532", testManagerPod) {
 		t.FailNow()

@@ -38,6 +38,8 @@
 //     MaxDecompressedBytes, broken or truncated gzip, an unsupported
 //     Content-Encoding, a body that is not in the declared format, a wrong Parquet column type.
 //   - InvalidSpec, permanent: a URL that cannot be requested, an invalid header name or value.
+//   - SourceRefusedByPolicy, permanent: Config.Policy refused an address the URL or one of its
+//     redirects leads to.
 //
 // "Permanent" means a retry of the same spec and Secret would fail the same way; scheduled and
 // requested runs still try again, so a file that appears later is picked up. Missing columns are
@@ -61,6 +63,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -73,6 +76,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/ltv-operator/ltv-operator/internal/netpolicy"
 	"github.com/ltv-operator/ltv-operator/internal/pipeline"
 	"github.com/ltv-operator/ltv-operator/internal/summary"
 )
@@ -108,8 +112,13 @@ type Config struct {
 	MaxDecompressedBytes int64
 	// Timeout bounds the download; 0 means DefaultTimeout.
 	Timeout time.Duration
-	// Transport sends the request; nil means a shared transport like http.DefaultTransport's.
+	// Transport sends the request; nil means a shared transport like http.DefaultTransport's
+	// (one per Policy).
 	Transport http.RoundTripper
+	// Policy, when not nil, decides which addresses the request (and every redirect) may
+	// connect to, checked on the address dialled; a refusal is a permanent
+	// SourceRefusedByPolicy error. It applies to the shared transport only (not to Transport).
+	Policy *netpolicy.Policy
 	// TempDir holds Parquet downloads; empty means os.TempDir().
 	TempDir string
 }
@@ -135,6 +144,20 @@ var sharedTransport = sync.OnceValue(func() http.RoundTripper {
 	t.MaxResponseHeaderBytes = 1 << 20
 	return t
 })
+
+var policyTransports sync.Map // *netpolicy.Policy -> http.RoundTripper
+
+// policyTransport is the shared transport with the policy's dial check (one per policy, so that
+// connections are pooled).
+func policyTransport(p *netpolicy.Policy) http.RoundTripper {
+	if t, ok := policyTransports.Load(p); ok {
+		return t.(http.RoundTripper)
+	}
+	t := sharedTransport().(*http.Transport).Clone()
+	t.DialContext = p.DialContext(&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second})
+	got, _ := policyTransports.LoadOrStore(p, http.RoundTripper(t))
+	return got.(http.RoundTripper)
+}
 
 // New checks the configuration. Its errors are permanent *pipeline.Error (InvalidSpec).
 func New(cfg Config) (*Source, error) {
@@ -202,6 +225,9 @@ func New(cfg Config) (*Source, error) {
 	transport := cfg.Transport
 	if transport == nil {
 		transport = sharedTransport()
+		if cfg.Policy != nil {
+			transport = policyTransport(cfg.Policy)
+		}
 	}
 	s.client = &http.Client{Transport: transport, CheckRedirect: s.checkRedirect}
 	return s, nil
@@ -338,6 +364,9 @@ func (s *Source) requestError(ctx, dctx context.Context, err error) error {
 	}
 	if e := s.contextError(ctx, dctx); e != nil {
 		return e
+	}
+	if re, ok := netpolicy.IsRefused(err); ok {
+		return s.fail(pipeline.ReasonSourceRefusedByPolicy, true, "%v", re)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
