@@ -500,7 +500,8 @@ type Alerts struct {
 
 // LTVComputationStatus is the observed state of an LTVComputation.
 type LTVComputationStatus struct {
-	// ObservedGeneration is the generation the status describes.
+	// ObservedGeneration is the generation the status describes; -1 until the operator first
+	// reconciles the object, so that kstatus and Argo CD report it in progress, not current.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
@@ -765,6 +766,7 @@ type LTVComputation struct {
 
 	// Status is the observed state, written by the operator.
 	// +optional
+	// +kubebuilder:default={"observedGeneration":-1}
 	Status LTVComputationStatus `json:"status,omitempty"`
 }
 
