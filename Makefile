@@ -72,6 +72,21 @@ test: envtest helm ## Run every test: unit tests and integration tests against a
 	go build -o $(LOCALBIN)/testsummary ./hack/testsummary
 	go test $(GO_TEST_FLAGS) -count=1 -timeout 45m -json ./... | $(LOCALBIN)/testsummary
 
+# The fuzz targets, package:function; each runs FUZZTIME, one at a time, from its committed seed
+# corpus (testdata/fuzz/<function>/). A crash fails the target and leaves the input under
+# testdata/fuzz/<function>/ to commit with the fix.
+FUZZTIME ?= 20s
+FUZZ_TARGETS := ./internal/summary:FuzzReadCSV ./internal/source/http:FuzzReadParquetBytes \
+	./internal/segment:FuzzCompile ./internal/schedule:FuzzParse
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 20s), failing on any crash.
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== fuzz $$fn in $$pkg for $(FUZZTIME)"; \
+		go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
 .PHONY: bench
 bench: ## Run the benchmarks (see docs/benchmarks.md).
 	go test -run '^$$' -bench . -benchmem ./internal/...
