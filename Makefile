@@ -172,7 +172,7 @@ chart: manifests ## Copy the CRDs, RBAC rules and Grafana dashboard from config/
 	rm -f $(CHART)/crds/*.yaml
 	mkdir -p $(CHART)/crds $(CHART)/files/rbac $(CHART)/dashboards
 	cp config/crd/bases/*.yaml $(CHART)/crds/
-	cp config/rbac/role.yaml config/rbac/leader_election_role.yaml $(CHART)/files/rbac/
+	cp config/rbac/role.yaml config/rbac/leader_election_role.yaml config/rbac/metrics_reader_role.yaml config/rbac/aggregate_view_role.yaml config/rbac/aggregate_edit_role.yaml $(CHART)/files/rbac/
 	cp config/grafana/ltv-operator.json $(CHART)/dashboards/ltv-operator.json
 
 .PHONY: build-installer

@@ -14,6 +14,11 @@ import (
 	"github.com/ltv-operator/ltv-operator/internal/netpolicy"
 )
 
+// The manager's metrics endpoint authenticates scrapers with TokenReviews and authorizes them
+// with SubjectAccessReviews (--metrics-secure, the default).
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
 // Options configure the controllers.
 type Options struct {
 	Clock         clock.PassiveClock

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
@@ -46,8 +47,14 @@ func main() {
 		allowCIDRs    string
 		allowHosts    string
 		denyCIDRs     string
+		secureMetrics bool
+		metricsCerts  string
+		pprofAddr     string
 	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, to clients that authenticate with a token allowed to get the /metrics non-resource URL (ClusterRole metrics-reader); false serves plain HTTP to anyone (local use only).")
+	flag.StringVar(&metricsCerts, "metrics-cert-dir", "", "Directory with tls.crt and tls.key for the metrics endpoint; empty: a self-signed certificate generated at start.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address the Go profiler (net/http/pprof) binds to; empty (the default) disables it. It serves without authentication: bind to localhost.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health (/healthz) and readiness (/readyz) probes bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one of several replicas runs computations.")
 	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the pod's namespace).")
@@ -89,7 +96,8 @@ func main() {
 
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		Metrics:                 metricsOptions(metricsAddr, secureMetrics, metricsCerts),
+		PprofBindAddress:        pprofAddr,
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "ltv-operator.analytics.ltv-operator.io",
@@ -135,6 +143,21 @@ func namespaces(list string) map[string]cache.Config {
 		}
 	}
 	return m
+}
+
+// metricsOptions serves the metrics over HTTPS with authentication (TokenReview) and
+// authorization (SubjectAccessReview of "get" on the /metrics URL) unless secure is false.
+func metricsOptions(addr string, secure bool, certDir string) metricsserver.Options {
+	opts := metricsserver.Options{BindAddress: addr, SecureServing: secure}
+	if secure {
+		opts.FilterProvider = filters.WithAuthenticationAndAuthorization
+		if certDir != "" {
+			opts.CertDir = certDir
+			opts.CertName = "tls.crt"
+			opts.KeyName = "tls.key"
+		}
+	}
+	return opts
 }
 
 func splitList(s string) []string {
