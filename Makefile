@@ -76,6 +76,9 @@ test: envtest helm ## Run every test: unit tests and integration tests against a
 # corpus (testdata/fuzz/<function>/). A crash fails the target and leaves the input under
 # testdata/fuzz/<function>/ to commit with the fix.
 FUZZTIME ?= 20s
+# Minimising each new interesting input stops the count of executions meanwhile (up to 60 s by
+# default): with 5 s the Parquet target runs ~10x more inputs in a 15 s budget.
+FUZZMINIMIZETIME ?= 5s
 FUZZ_TARGETS := ./internal/summary:FuzzReadCSV ./internal/source/http:FuzzReadParquetBytes \
 	./internal/segment:FuzzCompile ./internal/schedule:FuzzParse
 
@@ -84,7 +87,7 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 20s), failing on any crash.
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "== fuzz $$fn in $$pkg for $(FUZZTIME)"; \
-		go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg || exit 1; \
 	done
 
 .PHONY: bench
