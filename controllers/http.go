@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
+	"github.com/ltv-operator/ltv-operator/internal/netpolicy"
 	"github.com/ltv-operator/ltv-operator/internal/pipeline"
 	httpsource "github.com/ltv-operator/ltv-operator/internal/source/http"
 )
@@ -24,7 +25,10 @@ import (
 // The revision is the spec of the source and the Secret's resourceVersion: the file's ETag or
 // Last-Modified would need a request, so a new file at the same URL is read on schedule or on
 // request, and a change of the spec or of the Secret re-runs the computation.
-func resolveHTTPSource(ctx context.Context, c client.Client, obj *v1alpha1.LTVComputation) (*resolvedSource, error) {
+//
+// The policy decides which addresses the request and its redirects may connect to; a refusal
+// stalls the computation (SourceRefusedByPolicy).
+func resolveHTTPSource(ctx context.Context, c client.Client, obj *v1alpha1.LTVComputation, policy *netpolicy.Policy) (*resolvedSource, error) {
 	spec := obj.Spec.Source.HTTP
 	specJSON, _ := json.Marshal(spec)
 	sum := sha256.Sum256(specJSON)
@@ -47,9 +51,12 @@ func resolveHTTPSource(ctx context.Context, c client.Client, obj *v1alpha1.LTVCo
 		}
 	}
 
-	cfg := httpsource.Config{URL: spec.URL, Format: httpsource.Format(spec.Format), Headers: headers}
+	cfg := httpsource.Config{URL: spec.URL, Format: httpsource.Format(spec.Format), Headers: headers, Policy: policy}
 	if spec.MaxBytes != nil {
 		cfg.MaxBytes = *spec.MaxBytes
+	}
+	if spec.MaxDecompressedBytes != nil {
+		cfg.MaxDecompressedBytes = *spec.MaxDecompressedBytes
 	}
 	if spec.TimeoutSeconds != nil {
 		cfg.Timeout = time.Duration(*spec.TimeoutSeconds) * time.Second

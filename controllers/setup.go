@@ -10,11 +10,18 @@ import (
 
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
+	"github.com/ltv-operator/ltv-operator/internal/netpolicy"
 )
+
+// The manager's metrics endpoint authenticates scrapers with TokenReviews and authorizes them
+// with SubjectAccessReviews (--metrics-secure, the default).
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 
 // Options configure the controllers.
 type Options struct {
@@ -32,6 +39,10 @@ type Options struct {
 	// NoSecrets: the manager reads and watches no Secret (its RBAC grants none); computations
 	// that need one must run as Jobs.
 	NoSecrets bool
+	// HTTPSourcePolicy decides which addresses http sources may reach (the manager's
+	// --http-source-* flags); nil means the safe default: loopback, link-local, cloud metadata
+	// and unspecified addresses refused.
+	HTTPSourcePolicy *netpolicy.Policy
 }
 
 // Setup registers both controllers with the manager. The manager binary and the integration
@@ -39,6 +50,13 @@ type Options struct {
 func Setup(mgr ctrl.Manager, opts Options) error {
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
+	}
+	if opts.HTTPSourcePolicy == nil {
+		p, err := netpolicy.New(netpolicy.Config{})
+		if err != nil {
+			return err
+		}
+		opts.HTTPSourcePolicy = p
 	}
 	if opts.MaxConcurrent < 1 {
 		opts.MaxConcurrent = 1
@@ -68,7 +86,10 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	ltv.Metrics = m
-	ltv.HTTPSource = resolveHTTPSource
+	policy := opts.HTTPSourcePolicy
+	ltv.HTTPSource = func(ctx context.Context, c client.Client, obj *v1alpha1.LTVComputation) (*resolvedSource, error) {
+		return resolveHTTPSource(ctx, c, obj, policy)
+	}
 	ltv.PostgresSource = resolvePostgresSource
 	ltv.CustomersSink = writePostgresCustomers
 	if err := ltv.SetupWithManager(mgr, opts.MaxConcurrent); err != nil {

@@ -16,12 +16,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -83,6 +85,7 @@ func runSuite(m *testing.M) int {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:   cache.Options{DefaultFieldSelector: fields.OneTermNotEqualSelector("metadata.namespace", rbacNamespace)},
 		NewClient: func(config *rest.Config, options client.Options) (client.Client, error) {
 			c, err := client.New(config, options)
 			if err != nil {
@@ -97,7 +100,7 @@ func runSuite(m *testing.M) int {
 	}
 	managerClient = mgr.GetClient()
 	fakeClock = clocktesting.NewFakeClock(time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC))
-	if err := controllers.Setup(mgr, controllers.Options{Clock: fakeClock, MaxConcurrent: 4, RunTimeout: time.Minute, Wakeup: wakeups}); err != nil {
+	if err := controllers.Setup(mgr, controllers.Options{Clock: fakeClock, MaxConcurrent: 4, RunTimeout: time.Minute, Wakeup: wakeups, HTTPSourcePolicy: suiteHTTPPolicy}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

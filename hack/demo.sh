@@ -37,7 +37,7 @@ done
 "$KUBECTL" get crd -o name
 
 step "Starting the operator"
-"$BIN/manager" --metrics-bind-address=127.0.0.1:0 --health-probe-bind-address=127.0.0.1:0 >"$WORK/manager.log" 2>&1 &
+"$BIN/manager" --metrics-bind-address=127.0.0.1:0 --metrics-secure=false --health-probe-bind-address=127.0.0.1:0 >"$WORK/manager.log" 2>&1 &
 pids+=($!)
 
 step "Applying config/samples: the shop's orders, 7 segments, one computation"

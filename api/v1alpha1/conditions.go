@@ -24,8 +24,11 @@ const (
 	ReasonInvalidSchedule      = "InvalidSchedule"
 	ReasonInvalidFilter        = "InvalidFilter"
 	ReasonAccessDenied         = "AccessDenied"
-	ReasonSinkFailed           = "SinkFailed"
-	ReasonLTVDrift             = "LTVDrift"
+	// ReasonSourceRefusedByPolicy: the operator's http source policy refused the address a URL
+	// (or one of its redirects) leads to (--http-source-allow-cidrs and related flags).
+	ReasonSourceRefusedByPolicy = "SourceRefusedByPolicy"
+	ReasonSinkFailed            = "SinkFailed"
+	ReasonLTVDrift              = "LTVDrift"
 	// Job mode: why a run's Pod failed, and a run waiting for a free slot.
 	ReasonOOMKilled        = "OOMKilled"
 	ReasonEvicted          = "Evicted"

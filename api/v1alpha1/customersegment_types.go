@@ -52,7 +52,8 @@ type ValueTier struct {
 
 // CustomerSegmentStatus is the observed state of a CustomerSegment.
 type CustomerSegmentStatus struct {
-	// ObservedGeneration is the generation the status describes.
+	// ObservedGeneration is the generation the status describes; -1 until the operator first
+	// reconciles the object, so that kstatus and Argo CD report it in progress, not current.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
@@ -108,6 +109,7 @@ type CustomerSegment struct {
 
 	// Status is the observed state, written by the operator.
 	// +optional
+	// +kubebuilder:default={"observedGeneration":-1}
 	Status CustomerSegmentStatus `json:"status,omitempty"`
 }
 

@@ -131,7 +131,8 @@ type ConfigMapSource struct {
 	// +required
 	Name string `json:"name"`
 
-	// Key holding the CSV, in data or (for gzip-compressed CSV) binaryData.
+	// Key holding the CSV, in data or (for gzip-compressed CSV) binaryData. Decompressed, the
+	// CSV may hold at most 1 GiB; a truncated or corrupt gzip stream fails the run (InvalidData).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +required
@@ -167,11 +168,17 @@ type HTTPSource struct {
 	// +optional
 	HeadersSecretRef *LocalObjectReference `json:"headersSecretRef,omitempty"`
 
-	// MaxBytes is the largest response body accepted, in bytes.
+	// MaxBytes is the largest response body accepted, in bytes, as sent (compressed or not).
 	// +kubebuilder:default=1073741824
 	// +kubebuilder:validation:Minimum=1
 	// +optional
 	MaxBytes *int64 `json:"maxBytes,omitempty"`
+
+	// MaxDecompressedBytes is the largest amount of data accepted after gzip decompression, in
+	// bytes (a small gzip file can expand a thousandfold). Unset, it equals maxBytes.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	MaxDecompressedBytes *int64 `json:"maxDecompressedBytes,omitempty"`
 
 	// TimeoutSeconds bounds the whole download.
 	// +kubebuilder:default=300
@@ -511,7 +518,8 @@ type Alerts struct {
 
 // LTVComputationStatus is the observed state of an LTVComputation.
 type LTVComputationStatus struct {
-	// ObservedGeneration is the generation the status describes.
+	// ObservedGeneration is the generation the status describes; -1 until the operator first
+	// reconciles the object, so that kstatus and Argo CD report it in progress, not current.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
@@ -917,6 +925,7 @@ type LTVComputation struct {
 
 	// Status is the observed state, written by the operator.
 	// +optional
+	// +kubebuilder:default={"observedGeneration":-1}
 	Status LTVComputationStatus `json:"status,omitempty"`
 }
 

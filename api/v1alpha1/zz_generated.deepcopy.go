@@ -471,6 +471,11 @@ func (in *HTTPSource) DeepCopyInto(out *HTTPSource) {
 		*out = new(int64)
 		**out = **in
 	}
+	if in.MaxDecompressedBytes != nil {
+		in, out := &in.MaxDecompressedBytes, &out.MaxDecompressedBytes
+		*out = new(int64)
+		**out = **in
+	}
 	if in.TimeoutSeconds != nil {
 		in, out := &in.TimeoutSeconds, &out.TimeoutSeconds
 		*out = new(int32)

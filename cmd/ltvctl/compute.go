@@ -102,6 +102,9 @@ func compute(args []string, stdout io.Writer) error {
 		if h.MaxBytes != nil {
 			cfg.MaxBytes = *h.MaxBytes
 		}
+		if h.MaxDecompressedBytes != nil {
+			cfg.MaxDecompressedBytes = *h.MaxDecompressedBytes
+		}
 		if h.TimeoutSeconds != nil {
 			cfg.Timeout = time.Duration(*h.TimeoutSeconds) * time.Second
 		}

@@ -3,8 +3,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -26,11 +30,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
 	"github.com/ltv-operator/ltv-operator/controllers"
 	"github.com/ltv-operator/ltv-operator/internal/jobrun"
+	"github.com/ltv-operator/ltv-operator/internal/netpolicy"
 	"github.com/ltv-operator/ltv-operator/internal/version"
 )
 
@@ -53,8 +59,17 @@ func main() {
 		jobTTL        time.Duration
 		jobsPerNS     int
 		readSecrets   bool
+		allowCIDRs    string
+		allowHosts    string
+		denyCIDRs     string
+		secureMetrics bool
+		metricsCerts  string
+		pprofAddr     string
 	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS, to clients that authenticate with a token allowed to get the /metrics non-resource URL (ClusterRole metrics-reader); false serves plain HTTP to anyone (local use only).")
+	flag.StringVar(&metricsCerts, "metrics-cert-dir", "", "Directory with tls.crt and tls.key for the metrics endpoint; empty: a self-signed certificate generated at start.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address the Go profiler (net/http/pprof) binds to; empty (the default) disables it. It serves without authentication: bind to localhost.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health (/healthz) and readiness (/readyz) probes bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one of several replicas runs computations.")
 	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the pod's namespace).")
@@ -67,6 +82,9 @@ func main() {
 	flag.DurationVar(&jobTTL, "job-ttl", time.Hour, "How long finished run Jobs (and their Pods' logs) are kept (ttlSecondsAfterFinished).")
 	flag.IntVar(&jobsPerNS, "max-jobs-per-namespace", 4, "Job-mode runs running at once in one namespace; more wait (reason Queued).")
 	flag.BoolVar(&readSecrets, "read-secrets", true, "Read and watch Secrets (InProcess computations with PostgreSQL or HTTP-header credentials). false: the manager reads no Secret; such computations need Job mode.")
+	flag.StringVar(&allowCIDRs, "http-source-allow-cidrs", "", "Comma-separated CIDRs that http sources may reach although the default policy refuses them (loopback, link-local, cloud metadata, the API server), e.g. 10.77.0.1/32.")
+	flag.StringVar(&allowHosts, "http-source-allow-hosts", "", "Comma-separated host names (or *.domain patterns) that http sources may reach whatever their addresses.")
+	flag.StringVar(&denyCIDRs, "http-source-deny-cidrs", "", "Comma-separated CIDRs that http sources may never reach (over the allow lists), e.g. the cluster's node or Pod ranges.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -89,13 +107,28 @@ func main() {
 		// Only the operator's own Jobs are cached.
 		&batchv1.Job{}: {Label: labels.SelectorFromSet(labels.Set{controllers.LabelManagedBy: controllers.ManagedByValue})},
 	}}
-	cfg := ctrl.GetConfigOrDie()
+	restConfig := ctrl.GetConfigOrDie()
 	if jobImage == "" {
-		jobImage = ownImage(cfg)
+		jobImage = ownImage(restConfig)
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	apiAddrs := apiServerAddresses(restConfig)
+	policy, err := netpolicy.New(netpolicy.Config{
+		AllowCIDRs: splitList(allowCIDRs),
+		AllowHosts: splitList(allowHosts),
+		DenyCIDRs:  splitList(denyCIDRs),
+		APIServer:  apiAddrs,
+	})
+	if err != nil {
+		log.Error(err, "invalid http source policy")
+		os.Exit(1)
+	}
+	log.Info("http source policy", "allowCIDRs", splitList(allowCIDRs), "allowHosts", splitList(allowHosts),
+		"denyCIDRs", splitList(denyCIDRs), "apiServerAddresses", apiAddrs)
+
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		Metrics:                 metricsOptions(metricsAddr, secureMetrics, metricsCerts),
+		PprofBindAddress:        pprofAddr,
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "ltv-operator.analytics.ltv-operator.io",
@@ -117,6 +150,8 @@ func main() {
 		DefaultExecution: v1alpha1.ExecutionMode(defaultExec),
 		Jobs:             controllers.JobOptions{Image: jobImage, TTL: jobTTL, MaxPerNamespace: jobsPerNS},
 		NoSecrets:        !readSecrets,
+		// refuses loopback, link-local, cloud metadata and the API server unless allowed
+		HTTPSourcePolicy: policy,
 	}); err != nil {
 		log.Error(err, "unable to set up the controllers")
 		os.Exit(1)
@@ -173,4 +208,96 @@ func ownImage(cfg *rest.Config) string {
 		}
 	}
 	return ""
+}
+
+// metricsOptions serves the metrics over HTTPS with authentication (TokenReview) and
+// authorization (SubjectAccessReview of "get" on the /metrics URL) unless secure is false.
+func metricsOptions(addr string, secure bool, certDir string) metricsserver.Options {
+	opts := metricsserver.Options{BindAddress: addr, SecureServing: secure}
+	if secure {
+		opts.FilterProvider = filters.WithAuthenticationAndAuthorization
+		if certDir != "" {
+			opts.CertDir = certDir
+			opts.CertName = "tls.crt"
+			opts.KeyName = "tls.key"
+		}
+	}
+	return opts
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// apiServerAddresses are the API server's own addresses, which http sources must not reach: the
+// host of the manager's configuration (in a Pod, the kubernetes Service's IP), that Service's IP
+// from the environment, and the IP addresses its serving certificate names (its advertise
+// address, the Service IP), read from a TLS handshake at start, so that no RBAC on Endpoints
+// is needed. Best effort: what cannot be learnt is logged, and --http-source-deny-cidrs adds more.
+func apiServerAddresses(cfg *rest.Config) []netip.Addr {
+	log := ctrl.Log.WithName("setup")
+	seen := map[netip.Addr]bool{}
+	var out []netip.Addr
+	add := func(a netip.Addr) {
+		if a = a.Unmap(); a.IsValid() && !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	addHost := func(host string) {
+		if host == "" {
+			return
+		}
+		if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+			add(a)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		if err != nil {
+			log.Info("cannot resolve the API server's host name for the http source policy", "host", host, "error", err.Error())
+		}
+		for _, a := range addrs {
+			add(a)
+		}
+	}
+	addHost(os.Getenv("KUBERNETES_SERVICE_HOST"))
+	u, err := url.Parse(cfg.Host)
+	if err != nil || u.Host == "" {
+		u = &url.URL{Scheme: "https", Host: cfg.Host}
+	}
+	addHost(u.Hostname())
+	if u.Scheme == "https" {
+		tlsCfg, err := rest.TLSConfigFor(cfg)
+		if err == nil && tlsCfg != nil {
+			port := u.Port()
+			if port == "" {
+				port = "443"
+			}
+			d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: tlsCfg}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+			cancel()
+			if err != nil {
+				log.Info("cannot read the API server's certificate for the http source policy", "error", err.Error())
+			} else {
+				if certs := conn.(*tls.Conn).ConnectionState().PeerCertificates; len(certs) > 0 {
+					for _, ip := range certs[0].IPAddresses {
+						if a, ok := netip.AddrFromSlice(ip); ok {
+							add(a)
+						}
+					}
+				}
+				conn.Close()
+			}
+		}
+	}
+	return out
 }

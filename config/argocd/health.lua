@@ -13,7 +13,14 @@
 --   Ready=False/Unknown otherwise   -> Progressing  (kstatus InProgress: waiting, e.g. for the
 --                                                    source ConfigMap to appear)
 --   no status, or an older generation observed -> Progressing
+--   being deleted (deletionTimestamp set)      -> Progressing "deleting"
 local hs = {}
+
+if obj.metadata ~= nil and obj.metadata.deletionTimestamp ~= nil then
+  hs.status = "Progressing"
+  hs.message = "deleting"
+  return hs
+end
 
 local function condition(conditions, condType)
   for _, c in ipairs(conditions) do

@@ -20,6 +20,9 @@ const (
 	ReasonSourceNotFound    = v1alpha1.ReasonSourceNotFound
 	ReasonSourceUnavailable = v1alpha1.ReasonSourceUnavailable
 	ReasonAccessDenied      = v1alpha1.ReasonAccessDenied
+	// ReasonSourceRefusedByPolicy: the operator's network policy for http sources refused the
+	// address (see package netpolicy).
+	ReasonSourceRefusedByPolicy = v1alpha1.ReasonSourceRefusedByPolicy
 )
 
 // Error is a failed run with the reason users see. Permanent errors need a change of spec or

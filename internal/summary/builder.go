@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ltv-operator/ltv-operator/internal/numeric"
 )
@@ -383,8 +384,12 @@ func (b *Builder) Add(id string, ts time.Time, amount float64, attrs []string) e
 		return b.invalidRow(&RowError{Column: "customerID", Reason: "customer ID is empty"})
 	case len(id) > MaxIDLength:
 		return b.invalidRow(&RowError{Column: "customerID", Value: truncValue([]byte(id)), Reason: fmt.Sprintf("is longer than %d bytes", MaxIDLength)})
+	case badID([]byte(id)) != "":
+		return b.invalidRow(&RowError{Column: "customerID", Value: truncValue([]byte(id)), Reason: badID([]byte(id))})
 	case math.IsNaN(amount) || math.IsInf(amount, 0):
 		return b.invalidRow(&RowError{Column: "amount", Value: fmt.Sprint(amount), Reason: "is not a finite number"})
+	case amount > MaxAmount || amount < -MaxAmount:
+		return b.invalidRow(&RowError{Column: "amount", Value: fmt.Sprint(amount), Reason: AmountTooLargeReason})
 	case len(attrs) != len(b.names):
 		return b.invalidRow(&RowError{Reason: fmt.Sprintf("has %d attribute values, want %d (%s)",
 			len(attrs), len(b.names), strings.Join(b.names, ", "))})
@@ -625,4 +630,19 @@ func (b *Builder) noData() error {
 		detail += fmt.Sprintf(", %d negative amounts excluded", b.excluded)
 	}
 	return fmt.Errorf("%w: no transactions on or before the calibration end %s (%d data rows%s)", ErrNoData, end, b.rows, detail)
+}
+
+// AmountTooLargeReason is the RowError reason of an amount beyond MaxAmount.
+var AmountTooLargeReason = fmt.Sprintf("is beyond the largest amount accepted (%g in absolute value): sums of such amounts overflow", float64(MaxAmount))
+
+// badID says why a customer ID cannot be used, or returns "": a NUL byte cannot be stored in a
+// PostgreSQL text column, and invalid UTF-8 makes JSON and CSV outputs ambiguous.
+func badID(id []byte) string {
+	if bytes.IndexByte(id, 0) >= 0 {
+		return "contains a NUL byte"
+	}
+	if !utf8.Valid(id) {
+		return "is not valid UTF-8"
+	}
+	return ""
 }

@@ -69,6 +69,9 @@ func ReadCSV(r io.Reader, cols Columns, opts Options) (*Summary, error) {
 				if errors.Is(c.err, gzip.ErrChecksum) || errors.Is(c.err, gzip.ErrHeader) || errors.As(c.err, &ce) {
 					return nil, fmt.Errorf("reading the input: %w: %w", ErrCorruptInput, c.err)
 				}
+				if errors.Is(c.err, errTruncatedGzip) {
+					return nil, fmt.Errorf("reading the input: the gzip stream is truncated: it ends inside the compressed data, after %d decompressed bytes (%w)", in.out, ErrTruncatedInput)
+				}
 				return nil, fmt.Errorf("reading the input: %w", c.err)
 			}
 			break
@@ -104,7 +107,12 @@ type reader struct {
 	free     chan []byte
 	done     chan struct{}
 	finished chan struct{}
+	// out counts the bytes sent; it is written before each send, so a receiver may read it.
+	out int64
 }
+
+// errTruncatedGzip is the reader's error for a gzip stream that ends early.
+var errTruncatedGzip = errors.New("truncated gzip stream")
 
 func startReader(r io.Reader, h hash.Hash) *reader {
 	rd := &reader{
@@ -183,6 +191,10 @@ func (rd *reader) run(r io.Reader, h hash.Hash) {
 			return
 		}
 		n, err := fill(src, buf)
+		rd.out += int64(n)
+		if src != io.Reader(raw) && errors.Is(err, io.ErrUnexpectedEOF) {
+			err = errTruncatedGzip
+		}
 		if err == io.EOF && src != io.Reader(raw) {
 			// hash whatever follows the compressed stream too
 			if _, derr := io.Copy(io.Discard, raw); derr != nil {
@@ -582,6 +594,9 @@ func (p *csvParser) record(line int) error {
 	if len(id) > MaxIDLength {
 		return p.invalid(&RowError{Line: line, Column: p.cols.CustomerID, Value: truncValue(id), Reason: fmt.Sprintf("is longer than %d bytes", MaxIDLength)})
 	}
+	if reason := badID(id); reason != "" {
+		return p.invalid(&RowError{Line: line, Column: p.cols.CustomerID, Value: truncValue(id), Reason: reason})
+	}
 	ts := trim(f[p.tsCol])
 	day, nanos, ok := parseTimestamp(ts)
 	if !ok {
@@ -592,6 +607,9 @@ func (p *csvParser) record(line int) error {
 	amount, ok := parseAmount(amt)
 	if !ok {
 		return p.invalid(&RowError{Line: line, Column: p.cols.Amount, Value: truncValue(amt), Reason: "is not a number"})
+	}
+	if amount > MaxAmount || amount < -MaxAmount {
+		return p.invalid(&RowError{Line: line, Column: p.cols.Amount, Value: truncValue(amt), Reason: AmountTooLargeReason})
 	}
 	for i, c := range p.attrCols {
 		p.attrs[i] = trim(f[c])
@@ -624,10 +642,10 @@ func (p *csvParser) setHeader() error {
 		name = strings.TrimSpace(name)
 		i, ok := pos[name]
 		if !ok {
-			return 0, &ColumnError{Column: name, Reason: "not found in header " + headerList(p.header)}
+			return 0, &ColumnError{Column: name, Reason: "not found in header " + HeaderList(p.header), Header: p.header}
 		}
 		if count[name] > 1 {
-			return 0, &ColumnError{Column: name, Reason: fmt.Sprintf("appears %d times in header %s", count[name], headerList(p.header))}
+			return 0, &ColumnError{Column: name, Reason: fmt.Sprintf("appears %d times in header %s", count[name], HeaderList(p.header)), Header: p.header}
 		}
 		p.maxCol = max(p.maxCol, i)
 		return i, nil
@@ -652,8 +670,8 @@ func (p *csvParser) setHeader() error {
 	return nil
 }
 
-// headerList formats header names for an error message, bounded.
-func headerList(h []string) string {
+// HeaderList formats header names for an error message, bounded.
+func HeaderList(h []string) string {
 	const max = 20
 	if len(h) > max {
 		return fmt.Sprintf("%q (and %d more)", h[:max], len(h)-max)

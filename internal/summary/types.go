@@ -156,6 +156,16 @@ var ErrNoData = errors.New("no data")
 // (io.ErrUnexpectedEOF) is not marked, since a dropped connection looks the same.
 var ErrCorruptInput = errors.New("corrupt input")
 
+// ErrTruncatedInput is wrapped by the error for a gzip stream that ends before its end marker.
+// ReadCSV cannot tell a truncated file from a dropped connection: a caller whose input is
+// complete (a ConfigMap, a local file) may treat it as a permanent input error.
+var ErrTruncatedInput = errors.New("truncated input")
+
+// MaxAmount is the largest absolute amount accepted in a row. Larger amounts are invalid rows:
+// sums of them overflow float64 (two rows of 1e308 make +Inf), and so would the models'
+// arithmetic. 1e15 is a thousand trillion in the currency's unit.
+const MaxAmount = 1e15
+
 // ErrInvalidOptions is wrapped by the errors for invalid Options (a permanent configuration error).
 var ErrInvalidOptions = errors.New("invalid summary options")
 
@@ -163,6 +173,9 @@ var ErrInvalidOptions = errors.New("invalid summary options")
 type ColumnError struct {
 	Column string // the column concerned; empty for a problem with the header as a whole
 	Reason string
+	// Header is the file's header when Reason lists it (as HeaderList formats it), so that a
+	// caller may show less of a file it does not trust.
+	Header []string
 }
 
 func (e *ColumnError) Error() string {

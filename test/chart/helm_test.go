@@ -193,6 +193,28 @@ func TestChartRBACIsConfigs(t *testing.T) {
 	if want := readRules(t, "config/rbac/leader_election_role.yaml"); !reflect.DeepEqual(leader.Rules, want) {
 		t.Errorf("leader election Role rules differ from config/rbac/leader_election_role.yaml:\n got %+v\nwant %+v", leader.Rules, want)
 	}
+	for name, file := range map[string]string{
+		"ClusterRole/ltv-operator-metrics-reader": "config/rbac/metrics_reader_role.yaml",
+		"ClusterRole/ltv-operator-view":           "config/rbac/aggregate_view_role.yaml",
+		"ClusterRole/ltv-operator-edit":           "config/rbac/aggregate_edit_role.yaml",
+	} {
+		if got := decode[rbacv1.ClusterRole](t, objs, name); !reflect.DeepEqual(got.Rules, readRules(t, file)) {
+			t.Errorf("%s rules differ from %s:\n got %+v", name, file, got.Rules)
+		}
+	}
+	if v := decode[rbacv1.ClusterRole](t, objs, "ClusterRole/ltv-operator-view"); v.Labels["rbac.authorization.k8s.io/aggregate-to-view"] != "true" {
+		t.Errorf("the view ClusterRole is not aggregated to view: %v", v.Labels)
+	}
+	// The metrics endpoint checks tokens and access: TokenReviews and SubjectAccessReviews.
+	for _, want := range [][2]string{{"authentication.k8s.io", "tokenreviews"}, {"authorization.k8s.io", "subjectaccessreviews"}} {
+		ok := false
+		for _, r := range role.Rules {
+			ok = ok || slices.Contains(r.APIGroups, want[0]) && slices.Contains(r.Resources, want[1]) && slices.Contains(r.Verbs, "create")
+		}
+		if !ok {
+			t.Errorf("the manager's ClusterRole cannot create %s", want[1])
+		}
+	}
 	// Leader election needs Leases and core Events in the release namespace.
 	var leases, coreEvents bool
 	for _, r := range leader.Rules {
@@ -251,7 +273,7 @@ func TestChartDeployment(t *testing.T) {
 	if want := "ghcr.io/ltv-operator/ltv-operator:" + version; c.Image != want {
 		t.Errorf("image %q, want %q (tag = appVersion)", c.Image, want)
 	}
-	if want := []string{"--leader-elect", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081",
+	if want := []string{"--leader-elect", "--metrics-bind-address=:8443", "--metrics-secure=true", "--health-probe-bind-address=:8081",
 		"--default-execution=Job", "--max-jobs-per-namespace=4", "--job-ttl=3600s"}; !reflect.DeepEqual(c.Args, want) {
 		t.Errorf("args %q, want %q", c.Args, want)
 	}
@@ -278,8 +300,15 @@ func TestChartDeployment(t *testing.T) {
 			t.Errorf("the metrics Service selects %s=%s, the pods have %q", k, v, d.Spec.Template.Labels[k])
 		}
 	}
-	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 8080 || svc.Spec.Ports[0].Name != "metrics" {
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 8443 || svc.Spec.Ports[0].Name != "metrics" {
 		t.Errorf("metrics Service ports %+v", svc.Spec.Ports)
+	}
+
+	// metrics.secure=false: plain HTTP on 8080 (local use)
+	plain := render(t, helm, "--set", "metrics.secure=false")
+	pd := decode[appsv1.Deployment](t, plain, "Deployment/ltv-operator")
+	if want := []string{"--leader-elect", "--metrics-bind-address=:8080", "--metrics-secure=false", "--health-probe-bind-address=:8081"}; !reflect.DeepEqual(pd.Spec.Template.Spec.Containers[0].Args, want) {
+		t.Errorf("metrics.secure=false: args %q, want %q", pd.Spec.Template.Spec.Containers[0].Args, want)
 	}
 
 	// Every toggle on: digest, watchNamespaces, extraArgs; still restricted.

@@ -15,6 +15,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -33,14 +34,19 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/ltv-operator/ltv-operator/api/v1alpha1"
@@ -60,6 +66,8 @@ var (
 	root    = mustAbs("../..")
 	kubectl = filepath.Join(root, "bin", "k8s", "kubectl")
 	k8s     client.Client
+	// restConfig is the suite's admin configuration (client-go's typed clients use it).
+	restConfig *rest.Config
 	// managerLogs collects every manager Pod's log before the Pod goes away, for the RBAC check.
 	managerLogs strings.Builder
 )
@@ -94,6 +102,7 @@ func setup(t *testing.T) {
 	scheme := runtime.NewScheme()
 	_ = clientgoscheme.AddToScheme(scheme)
 	_ = v1alpha1.AddToScheme(scheme)
+	restConfig = cfg
 	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +120,9 @@ func TestOperator(t *testing.T) {
 	restrictedNamespace(t, operatorNS)
 	helm(t, "install", release, filepath.Join(root, "charts", "ltv-operator"), "-n", operatorNS,
 		"--set", "image.repository="+repo, "--set", "image.tag="+tag, "--set", "image.pullPolicy=Never",
+		// the http sources of the journey are served by the host, which the default policy
+		// refuses when it is the API server's address too
+		"--set", "httpSourcePolicy.allowCIDRs={"+hostIP+"/32}",
 		"--wait", "--timeout", "3m")
 	if !t.Run("manager runs as a Pod under its ServiceAccount as uid 65532", testManagerPod) {
 		t.FailNow()
@@ -240,12 +252,55 @@ func testPostgres(t *testing.T, hostIP, podCIDR string) {
 	}
 }
 
+// testMetrics: the metrics are served over HTTPS (self-signed) to a ServiceAccount token bound to
+// the chart's metrics-reader ClusterRole; no token is refused (401), and so is a token of a
+// ServiceAccount without the binding (403).
 func testMetrics(t *testing.T) {
 	pod := managerPods(t)[0]
 	if pod.Status.PodIP == "" {
 		t.Fatal("the manager Pod has no IP")
 	}
-	body := httpGet(t, "http://"+net.JoinHostPort(pod.Status.PodIP, "8080")+"/metrics")
+	ctx := context.Background()
+	cs, err := kubernetes.NewForConfig(restConfig)
+	must(t, err)
+	url := "https://" + net.JoinHostPort(pod.Status.PodIP, "8443") + "/metrics"
+	token := func(sa string) string {
+		t.Helper()
+		_, err := cs.CoreV1().ServiceAccounts(operatorNS).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa}}, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cs.CoreV1().ServiceAccounts(operatorNS).Delete(ctx, sa, metav1.DeleteOptions{}) })
+		tr, err := cs.CoreV1().ServiceAccounts(operatorNS).CreateToken(ctx, sa,
+			&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)}}, metav1.CreateOptions{})
+		must(t, err)
+		return tr.Status.Token
+	}
+
+	if code, _ := httpsGet(t, url, ""); code != http.StatusUnauthorized {
+		t.Errorf("GET %s without a token: HTTP %d, want 401", url, code)
+	}
+	if code, _ := httpsGet(t, url, token("e2e-no-metrics")); code != http.StatusForbidden {
+		t.Errorf("GET %s with a token not bound to metrics-reader: HTTP %d, want 403", url, code)
+	}
+
+	scraper := "e2e-metrics-scraper"
+	tok := token(scraper)
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "e2e-metrics-scraper"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: release + "-metrics-reader"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: scraper, Namespace: operatorNS}},
+	}
+	_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{})
+	must(t, err)
+	t.Cleanup(func() { _ = cs.RbacV1().ClusterRoleBindings().Delete(ctx, binding.Name, metav1.DeleteOptions{}) })
+	var body string
+	// the manager caches authorization decisions for a few seconds
+	waitFor(t, time.Minute, "an authorized scrape", func() (bool, string) {
+		code, b := httpsGet(t, url, tok)
+		body = b
+		return code == http.StatusOK, fmt.Sprintf("HTTP %d", code)
+	})
 	for _, want := range []string{
 		`ltv_computation_customers{name="cdnow",namespace="e2e-cdnow"} 2357`,
 		`ltv_computation_average_ltv{name="cdnow",namespace="e2e-cdnow"} 103.56`,
@@ -764,18 +819,22 @@ func processUID(t *testing.T, cmd string) int {
 	return -1
 }
 
-func httpGet(t *testing.T, url string) string {
+// httpsGet GETs a URL over HTTPS without checking the certificate (the manager's is self-signed),
+// with a bearer token unless it is empty, and returns the status code and the body.
+func httpsGet(t *testing.T, url, token string) (int, string) {
 	t.Helper()
-	c := &http.Client{Timeout: 10 * time.Second}
-	resp, err := c.Get(url)
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	must(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
 	must(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	must(t, err)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
-	return string(b)
+	return resp.StatusCode, string(b)
 }
 
 // containsSeries reports whether the exposition has a line starting with prefix; when prefix ends

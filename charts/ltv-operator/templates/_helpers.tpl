@@ -86,3 +86,10 @@ The metrics Service's name.
 {{- define "ltv-operator.metricsServiceName" -}}
 {{- printf "%s-metrics" (include "ltv-operator.fullname" . | trunc 55 | trimSuffix "-") }}
 {{- end }}
+
+{{/*
+The metrics port: 8443 over HTTPS (metrics.secure), 8080 over plain HTTP.
+*/}}
+{{- define "ltv-operator.metricsPort" -}}
+{{- if .Values.metrics.secure }}8443{{ else }}8080{{ end }}
+{{- end }}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/metrics"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -423,4 +424,34 @@ func FuzzReadParquetBytes(f *testing.F) {
 			t.Fatalf("a %d-byte file allocated %d MB", len(data), alloc>>20)
 		}
 	})
+}
+
+// Amounts whose sums overflow and customer ids that cannot be stored are refused with the row
+// and the column, in Parquet as in CSV.
+func TestParquetRefusesOverflowingAmountsAndBadIDs(t *testing.T) {
+	txns := cdnow(t)[:3]
+	dbl := pcol{"amount", parquet.Leaf(parquet.DoubleType), func(x txn) parquet.Value {
+		f, _ := strconv.ParseFloat(x.amount, 64)
+		return parquet.DoubleValue(f)
+	}}
+	big := append([]txn(nil), txns...)
+	big[1].amount, big[2].amount = "1e308", "1e308"
+	data := writeParquet(t, []pcol{idCol, dateCol, dbl, channelCol}, big)
+	_, err := parquetSummary(t, data, testCols, testOpts)
+	var re *summary.RowError
+	if !errors.As(err, &re) || re.Column != "amount" || !strings.Contains(re.Reason, "largest amount") || re.Line != 2 {
+		t.Fatalf("want the second row's amount refused: %v", err)
+	}
+
+	strID := pcol{"customer_id", parquet.String(), func(x txn) parquet.Value {
+		if x.id == txns[1].id {
+			return parquet.ByteArrayValue([]byte("bad\x00id"))
+		}
+		return parquet.ByteArrayValue([]byte(strconv.FormatInt(x.id, 10)))
+	}}
+	data = writeParquet(t, []pcol{strID, dateCol, amountCol, channelCol}, txns)
+	_, err = parquetSummary(t, data, testCols, testOpts)
+	if !errors.As(err, &re) || re.Column != "customer_id" || !strings.Contains(re.Reason, "NUL") {
+		t.Fatalf("want the NUL id refused: %v", err)
+	}
 }

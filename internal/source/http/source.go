@@ -8,7 +8,8 @@
 // origin only: a redirect to another scheme, host or port drops them. Redirects are followed up
 // to 5 times, each to an http or https URL; a redirect from https to http is refused. The request
 // asks for "Accept-Encoding: gzip" itself, so the body arrives as it was sent: Config.MaxBytes
-// bounds the bytes on the wire and Summary.Digest is the sha256 of those bytes.
+// bounds the bytes on the wire, Config.MaxDecompressedBytes the data once gzip is removed (a
+// small stream may expand a thousandfold), and Summary.Digest is the sha256 of the bytes on the wire.
 //
 // # Formats
 //
@@ -33,18 +34,22 @@
 //   - SourceNotFound, permanent: HTTP 404 and 410, other answers that are not 200 (including
 //     redirects that cannot be followed, more than 5 redirects), and certificate errors (which
 //     need a fix of the server or of the URL).
-//   - InvalidData, permanent: a body larger than MaxBytes, broken or truncated gzip, an unsupported
+//   - InvalidData, permanent: a body larger than MaxBytes, decompressed data larger than
+//     MaxDecompressedBytes, broken or truncated gzip, an unsupported
 //     Content-Encoding, a body that is not in the declared format, a wrong Parquet column type.
 //   - InvalidSpec, permanent: a URL that cannot be requested, an invalid header name or value.
+//   - SourceRefusedByPolicy, permanent: Config.Policy refused an address the URL or one of its
+//     redirects leads to.
 //
 // "Permanent" means a retry of the same spec and Secret would fail the same way; scheduled and
 // requested runs still try again, so a file that appears later is picked up. Missing columns are
 // *summary.ColumnError (MissingColumn), malformed rows *summary.RowError (InvalidData), as for the
 // ConfigMap source.
 //
-// Messages name the URL without its user information, query or fragment (they may carry tokens)
-// and quote at most the first 200 bytes of an error answer's body, with any header value from the
-// Secret blanked out. Header values never appear in errors.
+// Messages name the URL without its user information, query or fragment (they may carry tokens).
+// They never quote an error answer's body or reason phrase, and name the columns of a CSV header
+// only when they look like column names: whatever a server sends must not reach status, which
+// anyone who may read the computation reads. Header values never appear in errors.
 package httpsource
 
 import (
@@ -58,6 +63,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -66,11 +72,11 @@ import (
 	"sync"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/ltv-operator/ltv-operator/internal/netpolicy"
 	"github.com/ltv-operator/ltv-operator/internal/pipeline"
 	"github.com/ltv-operator/ltv-operator/internal/summary"
 )
@@ -90,8 +96,6 @@ const (
 	DefaultTimeout  = 300 * time.Second
 	// MaxRedirects is how many redirects are followed.
 	MaxRedirects = 5
-	// bodySnippet is how much of an error answer's body is quoted.
-	bodySnippet = 200
 )
 
 // Config is one http source.
@@ -104,10 +108,17 @@ type Config struct {
 	Headers map[string]string
 	// MaxBytes bounds the body on the wire; 0 means DefaultMaxBytes.
 	MaxBytes int64
+	// MaxDecompressedBytes bounds the data after gzip decompression; 0 means MaxBytes.
+	MaxDecompressedBytes int64
 	// Timeout bounds the download; 0 means DefaultTimeout.
 	Timeout time.Duration
-	// Transport sends the request; nil means a shared transport like http.DefaultTransport's.
+	// Transport sends the request; nil means a shared transport like http.DefaultTransport's
+	// (one per Policy).
 	Transport http.RoundTripper
+	// Policy, when not nil, decides which addresses the request (and every redirect) may
+	// connect to, checked on the address dialled; a refusal is a permanent
+	// SourceRefusedByPolicy error. It applies to the shared transport only (not to Transport).
+	Policy *netpolicy.Policy
 	// TempDir holds Parquet downloads; empty means os.TempDir().
 	TempDir string
 }
@@ -119,8 +130,8 @@ type Source struct {
 	format   Format
 	headers  http.Header
 	host     string // a Host header from Headers, if any
-	secrets  []string
 	maxBytes int64
+	maxPlain int64 // bound of the decompressed data
 	timeout  time.Duration
 	tempDir  string
 	client   *http.Client
@@ -133,6 +144,20 @@ var sharedTransport = sync.OnceValue(func() http.RoundTripper {
 	t.MaxResponseHeaderBytes = 1 << 20
 	return t
 })
+
+var policyTransports sync.Map // *netpolicy.Policy -> http.RoundTripper
+
+// policyTransport is the shared transport with the policy's dial check (one per policy, so that
+// connections are pooled).
+func policyTransport(p *netpolicy.Policy) http.RoundTripper {
+	if t, ok := policyTransports.Load(p); ok {
+		return t.(http.RoundTripper)
+	}
+	t := sharedTransport().(*http.Transport).Clone()
+	t.DialContext = p.DialContext(&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second})
+	got, _ := policyTransports.LoadOrStore(p, http.RoundTripper(t))
+	return got.(http.RoundTripper)
+}
 
 // New checks the configuration. Its errors are permanent *pipeline.Error (InvalidSpec).
 func New(cfg Config) (*Source, error) {
@@ -169,6 +194,10 @@ func New(cfg Config) (*Source, error) {
 	if s.maxBytes <= 0 {
 		s.maxBytes = DefaultMaxBytes
 	}
+	s.maxPlain = cfg.MaxDecompressedBytes
+	if s.maxPlain <= 0 {
+		s.maxPlain = s.maxBytes
+	}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
 	}
@@ -192,28 +221,16 @@ func New(cfg Config) (*Source, error) {
 		} else {
 			s.headers.Add(name, value)
 		}
-		s.secrets = appendSecrets(s.secrets, value)
 	}
 	transport := cfg.Transport
 	if transport == nil {
 		transport = sharedTransport()
+		if cfg.Policy != nil {
+			transport = policyTransport(cfg.Policy)
+		}
 	}
 	s.client = &http.Client{Transport: transport, CheckRedirect: s.checkRedirect}
 	return s, nil
-}
-
-// appendSecrets adds the strings to blank out of quoted bodies for a header value: the value and
-// its longer words (the token of "Bearer <token>").
-func appendSecrets(list []string, value string) []string {
-	if len(value) >= 4 {
-		list = append(list, value)
-	}
-	for _, f := range strings.Fields(value) {
-		if len(f) >= 8 && f != value {
-			list = append(list, f)
-		}
-	}
-	return list
 }
 
 // Redact returns the URL as messages may show it: without user information, query or fragment.
@@ -296,6 +313,10 @@ func (s *Source) Summarize(ctx context.Context, cols summary.Columns, opts summa
 		if body.err != nil {
 			return nil, body.err
 		}
+		var pe *pipeline.Error
+		if errors.As(err, &pe) { // ours, through the CSV reader's wrapping
+			return nil, pe
+		}
 		return nil, err
 	}
 	sum.Digest = "sha256:" + hex.EncodeToString(body.h.Sum(nil))
@@ -344,6 +365,9 @@ func (s *Source) requestError(ctx, dctx context.Context, err error) error {
 	if e := s.contextError(ctx, dctx); e != nil {
 		return e
 	}
+	if re, ok := netpolicy.IsRefused(err); ok {
+		return s.fail(pipeline.ReasonSourceRefusedByPolicy, true, "%v", re)
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err // without the URL
@@ -380,46 +404,17 @@ func (s *Source) statusError(resp *http.Response) error {
 	case code >= 500 || code == http.StatusRequestTimeout || code == http.StatusTooManyRequests:
 		reason, permanent = pipeline.ReasonSourceUnavailable, false
 	}
-	msg := "HTTP " + resp.Status
+	// Neither the body nor the reason phrase is quoted: both are whatever the server sends, and
+	// status is readable by anyone who may read the computation (an http source pointed at an
+	// internal service must not become a way to read it).
+	msg := fmt.Sprintf("HTTP %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		if loc, err := resp.Location(); err == nil {
 			msg += " to " + Redact(loc) + " (not followed)"
 		}
 	}
-	if snippet := s.snippet(resp.Body); snippet != "" {
-		msg += ": " + snippet
-	}
+	msg += " (the answer's body is not quoted)"
 	return s.fail(reason, permanent, "%s", msg)
-}
-
-// snippet returns the start of an error answer's body, printable, with the Secret's values
-// blanked out.
-func (s *Source) snippet(body io.Reader) string {
-	longest := 0
-	for _, v := range s.secrets {
-		longest = max(longest, len(v))
-	}
-	// Read enough that a secret straddling byte 200 is whole when blanked out.
-	buf, _ := io.ReadAll(io.LimitReader(body, int64(bodySnippet+longest+1)))
-	text := string(buf)
-	for _, v := range s.secrets {
-		text = strings.ReplaceAll(text, v, "[redacted]")
-	}
-	if len(text) > bodySnippet {
-		cut := bodySnippet
-		for cut > 0 && !utf8.RuneStart(text[cut]) {
-			cut--
-		}
-		text = text[:cut] + "..."
-	}
-	text = strings.ToValidUTF8(text, "?")
-	text = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || !unicode.IsPrint(r) && !unicode.IsSpace(r) {
-			return ' '
-		}
-		return r
-	}, text)
-	return strings.Join(strings.Fields(text), " ")
 }
 
 // bodyReader reads the body: it counts and hashes the bytes, enforces MaxBytes and turns read
@@ -536,8 +531,17 @@ func (g *gzipReader) Read(p []byte) (int, error) {
 	if g.err != nil {
 		return 0, g.err
 	}
+	if rest := g.s.maxPlain - g.out + 1; int64(len(p)) > rest {
+		p = p[:rest] // one byte more than allowed tells an exact fit from an excess
+	}
 	n, err := g.zr.Read(p)
 	g.out += int64(n)
+	if g.out > g.s.maxPlain {
+		n -= int(g.out - g.s.maxPlain)
+		g.out = g.s.maxPlain
+		g.err = g.s.invalidData("%s: the decompressed data exceeds maxDecompressedBytes (%d bytes) after %d bytes of the body; raise spec.source.http.maxDecompressedBytes", g.what, g.s.maxPlain, g.body.n)
+		return n, g.err
+	}
 	switch {
 	case err == nil || err == io.EOF:
 		return n, err
@@ -562,7 +566,43 @@ func (s *Source) summarizeCSV(body *bodyReader, resp *http.Response, cols summar
 			return nil, s.invalidData("the body is a Parquet file, but spec.source.http.format is CSV")
 		}
 	}
-	return summary.ReadCSV(r, cols, opts)
+	sum, err := summary.ReadCSV(r, cols, opts)
+	return sum, quietColumnError(err)
+}
+
+// quietColumnError keeps a remote file's first line out of a column error unless it looks like
+// a CSV header: an http source pointed at an internal service would otherwise echo the first
+// line of its answer into status.
+func quietColumnError(err error) error {
+	var ce *summary.ColumnError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	switch {
+	case ce.Header != nil && !plausibleHeader(ce.Header):
+		listed := summary.HeaderList(ce.Header)
+		return &summary.ColumnError{Column: ce.Column, Header: ce.Header,
+			Reason: strings.Replace(ce.Reason, "header "+listed, fmt.Sprintf("the first line (%d fields, not shown: it does not look like a CSV header)", len(ce.Header)), 1)}
+	case ce.Header == nil && strings.HasPrefix(ce.Reason, "malformed header"):
+		return &summary.ColumnError{Column: ce.Column, Reason: "malformed header: the first line is not a valid CSV record (not shown)"}
+	}
+	return err
+}
+
+// plausibleHeader reports whether every field looks like a column name: short, printable, no
+// markup.
+func plausibleHeader(h []string) bool {
+	for _, name := range h {
+		if len(name) > 64 {
+			return false
+		}
+		for _, r := range name {
+			if !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("_-. ()/#%", r)) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // summarizeParquet writes the body to a temporary file and reads it.
@@ -580,7 +620,7 @@ func (s *Source) summarizeParquet(ctx context.Context, body *bodyReader, resp *h
 		os.Remove(f.Name())
 	}()
 	// A decompressed file is bounded too: the disk is not unlimited.
-	n, err := io.Copy(f, io.LimitReader(r, s.maxBytes+1))
+	n, err := io.Copy(f, io.LimitReader(r, s.maxPlain+1))
 	if err != nil {
 		if body.err != nil {
 			return nil, body.err
@@ -591,8 +631,8 @@ func (s *Source) summarizeParquet(ctx context.Context, body *bodyReader, resp *h
 		}
 		return nil, s.unavailable("writing the Parquet file to %s: %v", os.TempDir(), err)
 	}
-	if n > s.maxBytes {
-		return nil, s.invalidData("the decompressed Parquet file exceeds maxBytes (%d bytes); raise spec.source.http.maxBytes", s.maxBytes)
+	if n > s.maxPlain {
+		return nil, s.invalidData("the decompressed Parquet file exceeds maxDecompressedBytes (%d bytes); raise spec.source.http.maxDecompressedBytes", s.maxPlain)
 	}
 	sum, err := readParquet(ctx, f, n, cols, opts)
 	if err != nil {

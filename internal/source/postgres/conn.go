@@ -81,6 +81,9 @@ func CleanError(err error, doing string, secrets ...string) *pipeline.Error {
 			msg += ": " + pgErr.Detail
 		}
 		out.Reason, out.Permanent = classifySQLState(pgErr.Code)
+		if pgErr.Code == "25006" {
+			msg += " (the source is read in a read-only transaction: the query must only read)"
+		}
 		if pgErr.Code == "57014" {
 			msg += " (the statement ran longer than timeoutSeconds, or the run was cancelled)"
 		}
@@ -105,8 +108,24 @@ func CleanError(err error, doing string, secrets ...string) *pipeline.Error {
 
 func isAuth(code string) bool { return strings.HasPrefix(code, "28") }
 
-// classifySQLState maps a SQLSTATE to a reason and whether a retry can help.
+// classifySQLState maps a SQLSTATE to a reason and whether a retry can help, by the code's
+// class (its first two characters) with a few codes of their own.
+//
+// Permanent: the query, the data or the grants must change first. 0A feature not supported (a
+// data-modifying WITH in a subquery), 21 cardinality, 22 data exception, 25 invalid transaction
+// state (25006: a write in the read-only transaction, from a function, a data-modifying CTE or
+// SELECT ... FOR UPDATE), 28 authorization, 2B/2F/38/39 routine errors, 3D/3F/42P01 missing
+// objects, 42 syntax or access rule, 44 check option, P0 PL/pgSQL RAISE.
+//
+// Transient: 08 connection, 40 rollback (serialization failure, deadlock), 53 insufficient
+// resources, 55 object not in prerequisite state (a lock not available), 57 operator
+// intervention (shutdown, starting up, statement timeout), 58 system error, XX internal, and
+// every class not listed.
 func classifySQLState(code string) (reason string, permanent bool) {
+	class := code
+	if len(class) > 2 {
+		class = class[:2]
+	}
 	switch {
 	case isAuth(code): // 28000 invalid authorization, 28P01 wrong password
 		return pipeline.ReasonAccessDenied, true
@@ -116,13 +135,15 @@ func classifySQLState(code string) (reason string, permanent bool) {
 		return pipeline.ReasonSourceNotFound, true
 	case code == "42703": // undefined column
 		return pipeline.ReasonMissingColumn, true
-	case strings.HasPrefix(code, "42"): // syntax error or access rule violation (the query)
+	case code == "25P03": // idle_in_transaction_session_timeout: the session was closed
+		return pipeline.ReasonSourceUnavailable, false
+	}
+	switch class {
+	case "42", "0A", "25", "2B", "2F", "38", "39", "44", "P0": // the query cannot run as written
 		return pipeline.ReasonInvalidSpec, true
-	case strings.HasPrefix(code, "22"): // data exception (a text value that does not convert)
+	case "21", "22": // data exception (a text value that does not convert), cardinality
 		return pipeline.ReasonInvalidData, true
 	}
-	// 08 connection exceptions, 53 insufficient resources, 57 operator intervention (shutdown,
-	// starting up, statement timeout), 40 serialization failures, XX internal errors, ...
 	return pipeline.ReasonSourceUnavailable, false
 }
 

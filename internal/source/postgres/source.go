@@ -42,6 +42,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -143,6 +144,13 @@ func (s *Source) Summarize(ctx context.Context, cols summary.Columns, opts summa
 		samples, err := readSamples(ctx, tx, q.samples, args, cols)
 		if err != nil {
 			return nil, fail(err)
+		}
+		for _, e := range stats.badIDs {
+			e.Column = cols.CustomerID
+		}
+		samples = append(stats.badIDs, samples...)
+		if len(samples) > maxInvalidSamples {
+			samples = samples[:maxInvalidSamples]
 		}
 		sum.InvalidSamples = samples
 		if stats.invalid > opts.MaxInvalidRows {
@@ -326,6 +334,8 @@ const (
 	reasonEmptyID, reasonLongID        = 1, 2
 	reasonBadTimestamp, reasonBadAmout = 3, 4
 	reasonRejectedReturn               = 5
+	reasonAmountTooLarge               = 6
+	maxAmountLiteral                   = "1e15" // summary.MaxAmount
 )
 
 // timestampExpr converts column c into a timestamp (without time zone) in UTC, NULL when it is
@@ -416,7 +426,7 @@ func buildQuery(rel string, names []string, fields []pgconn.FieldDescription, ma
   SELECT CASE WHEN k = 0 THEN id END AS cid, day, ts, amt, k,
     (k = 0 AND amt >= 0) AS pur, (k = 0 AND amt >= 0 AND day <= $1::date) AS buy%s
   FROM (
-    SELECT *, CASE WHEN id IS NULL OR id = '' OR octet_length(id) > %d OR ts IS NULL OR amt IS NULL THEN 1
+    SELECT *, CASE WHEN id IS NULL OR id = '' OR octet_length(id) > %d OR ts IS NULL OR amt IS NULL OR abs(amt) > %s THEN 1
                    WHEN day > $2::date THEN 2
                    WHEN amt < 0 AND $4::text = 'Reject' THEN 1
                    WHEN amt < 0 AND $4::text = 'Exclude' THEN 3
@@ -456,7 +466,7 @@ SELECT cid, first_day, last_day, days::int4,
   CASE WHEN cid IS NULL THEN invalid::int8 END, CASE WHEN cid IS NULL THEN future::int8 END,
   CASE WHEN cid IS NULL THEN excluded::int8 END%s
 FROM c ORDER BY cid`,
-		typed(false), attrs(", a%d"), maxIDLengthLiteral,
+		typed(false), attrs(", a%d"), maxIDLengthLiteral, maxAmountLiteral,
 		attrs(", a%d"), attrs(", a%d"),
 		attrs(",\n    max(a%[1]d) FILTER (WHERE buy AND nbuy = 1) AS a%[1]d"),
 		attrs(", a%d"))
@@ -469,6 +479,7 @@ FROM c ORDER BY cid`,
          WHEN octet_length(id) > %d THEN %d
          WHEN ts IS NULL THEN %d
          WHEN amt IS NULL THEN %d
+         WHEN abs(amt) > %s THEN %d
          WHEN ts::date <= $2::date AND amt < 0 AND $4::text = 'Reject' THEN %d
          ELSE 0 END AS why
   FROM (
@@ -476,12 +487,17 @@ FROM c ORDER BY cid`,
   ) AS t
 ) AS s
 WHERE why <> 0 AND $1::date IS NOT NULL AND $3::float8 > 0
-LIMIT %d`, reasonEmptyID, maxIDLengthLiteral, reasonLongID, reasonBadTimestamp, reasonBadAmout, reasonRejectedReturn,
+LIMIT %d`, reasonEmptyID, maxIDLengthLiteral, reasonLongID, reasonBadTimestamp, reasonBadAmout, maxAmountLiteral, reasonAmountTooLarge, reasonRejectedReturn,
 		typed(true), maxInvalidSamples)
 	return queries{summary: q.String(), samples: samples}
 }
 
-type stats struct{ invalid int }
+type stats struct {
+	invalid int
+	// badIDs are customers whose ids cannot be used (invalid UTF-8: a SQL_ASCII database), each
+	// as a sample of its rows, which are invalid.
+	badIDs []*summary.RowError
+}
 
 // readSummary runs the summary statement and builds the Summary.
 func (s *Source) readSummary(ctx context.Context, tx pgx.Tx, sql string, args []any, attrNames []string, opts summary.Options) (*summary.Summary, stats, error) {
@@ -521,6 +537,17 @@ func (s *Source) readSummary(ctx context.Context, tx pgx.Tx, sql string, args []
 			st.invalid += int(invalid.Int64)
 			sum.FutureRows += int(future.Int64)
 			sum.ExcludedReturns += int(excluded.Int64)
+			continue
+		}
+		if !utf8.ValidString(cid.String) || strings.IndexByte(cid.String, 0) >= 0 {
+			// PostgreSQL text cannot hold a NUL byte, but a SQL_ASCII database holds any other
+			// byte: refused as the CSV path refuses them
+			st.invalid += int(nrows)
+			e := &summary.RowError{Value: trunc(cid.String), Reason: "is not valid UTF-8"}
+			if strings.IndexByte(cid.String, 0) >= 0 {
+				e.Reason = "contains a NUL byte"
+			}
+			st.badIDs = append(st.badIDs, e)
 			continue
 		}
 		if days == 0 {
@@ -609,6 +636,8 @@ func readSamples(ctx context.Context, tx pgx.Tx, sql string, args []any, cols su
 			if !amt.Valid {
 				e.Value, e.Reason = "", "is NULL"
 			}
+		case reasonAmountTooLarge:
+			e.Column, e.Value, e.Reason = cols.Amount, trunc(amt.String), summary.AmountTooLargeReason
 		case reasonRejectedReturn:
 			e.Column, e.Value, e.Reason = cols.Amount, trunc(amt.String), "is negative and returns is Reject"
 		}
