@@ -307,7 +307,8 @@ func TestChartDeployment(t *testing.T) {
 	// metrics.secure=false: plain HTTP on 8080 (local use)
 	plain := render(t, helm, "--set", "metrics.secure=false")
 	pd := decode[appsv1.Deployment](t, plain, "Deployment/ltv-operator")
-	if want := []string{"--leader-elect", "--metrics-bind-address=:8080", "--metrics-secure=false", "--health-probe-bind-address=:8081"}; !reflect.DeepEqual(pd.Spec.Template.Spec.Containers[0].Args, want) {
+	if want := []string{"--leader-elect", "--metrics-bind-address=:8080", "--metrics-secure=false", "--health-probe-bind-address=:8081",
+		"--default-execution=Job", "--max-jobs-per-namespace=4", "--job-ttl=3600s"}; !reflect.DeepEqual(pd.Spec.Template.Spec.Containers[0].Args, want) {
 		t.Errorf("metrics.secure=false: args %q, want %q", pd.Spec.Template.Spec.Containers[0].Args, want)
 	}
 
