@@ -54,35 +54,50 @@ func compute(args []string, stdout io.Writer) error {
 	if len(files) == 0 {
 		return errors.New("compute: -f is required")
 	}
-	objs, err := readObjects(context.Background(), files)
+	res, scores, c, err := runFiles(files, *data, *end)
 	if err != nil {
 		return err
+	}
+	if *outDir != "" {
+		if err := writeOut(*outDir, res, scores, pageTitle(c)); err != nil {
+			return err
+		}
+	}
+	return printResult(stdout, res, *output)
+}
+
+// runFiles validates the files' objects as the API server would, then runs their one
+// LTVComputation: with the data of --data when given, else of its source.
+func runFiles(files []string, data, end string) (res *report.Result, scores *pipeline.Scores, comp *v1alpha1.LTVComputation, err error) {
+	objs, err := readObjects(context.Background(), files)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	// The spec is validated as the API server would, first: a spec the cluster refuses is not run.
 	if refused := objs.refused(); len(refused) > 0 {
 		var msg bytes.Buffer
 		writeRefusals(&msg, refused)
-		return fmt.Errorf("the API server would refuse %d object(s); fix them first:\n%s", len(refused), strings.TrimRight(msg.String(), "\n"))
+		return nil, nil, nil, fmt.Errorf("the API server would refuse %d object(s); fix them first:\n%s", len(refused), strings.TrimRight(msg.String(), "\n"))
 	}
 	if len(objs.computations) != 1 {
-		return fmt.Errorf("compute: want exactly one LTVComputation in %v, found %d", []string(files), len(objs.computations))
+		return nil, nil, nil, fmt.Errorf("compute: want exactly one LTVComputation in %v, found %d", []string(files), len(objs.computations))
 	}
 	c := objs.computations[0]
 	segments, err := selectSegments(&c, objs.segments)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	var src pipeline.Source
 	switch {
-	case *data != "":
-		if src, err = localSource(*data); err != nil {
-			return err
+	case data != "":
+		if src, err = localSource(data); err != nil {
+			return nil, nil, nil, err
 		}
 	case c.Spec.Source.ConfigMap != nil:
 		ref := c.Spec.Source.ConfigMap
 		cm, ok := objs.configMaps[ref.Name]
 		if !ok {
-			return fmt.Errorf("compute: the source is ConfigMap %q: pass it with -f or use --data", ref.Name)
+			return nil, nil, nil, fmt.Errorf("compute: the source is ConfigMap %q: pass it with -f or use --data", ref.Name)
 		}
 		content, ok := cm.Data[ref.Key]
 		if !ok {
@@ -91,7 +106,7 @@ func compute(args []string, stdout io.Writer) error {
 			}
 		}
 		if !ok {
-			return fmt.Errorf("compute: ConfigMap %q has no key %q", ref.Name, ref.Key)
+			return nil, nil, nil, fmt.Errorf("compute: ConfigMap %q has no key %q", ref.Name, ref.Key)
 		}
 		src = pipeline.CSVSource{Open: func(context.Context) (io.ReadCloser, error) {
 			return io.NopCloser(strings.NewReader(content)), nil
@@ -99,7 +114,7 @@ func compute(args []string, stdout io.Writer) error {
 	case c.Spec.Source.HTTP != nil:
 		h := c.Spec.Source.HTTP
 		if h.HeadersSecretRef != nil {
-			return errors.New("compute: the http source's headers come from a Secret, which ltvctl cannot read; pass the data with --data")
+			return nil, nil, nil, errors.New("compute: the http source's headers come from a Secret, which ltvctl cannot read; pass the data with --data")
 		}
 		cfg := httpsource.Config{URL: h.URL, Format: httpsource.Format(h.Format)}
 		if h.MaxBytes != nil {
@@ -110,39 +125,34 @@ func compute(args []string, stdout io.Writer) error {
 		}
 		hs, err := httpsource.New(cfg)
 		if err != nil {
-			return err
+			return nil, nil, nil, err
 		}
 		src = hs
 	default:
-		return errors.New("compute: postgres sources need the operator's Secret; pass the data with --data")
+		return nil, nil, nil, errors.New("compute: postgres sources need the operator's Secret; pass the data with --data")
 	}
 
 	nominal := time.Now()
-	if *end != "" {
-		t, err := time.Parse(time.DateOnly, *end)
+	if end != "" {
+		t, err := time.Parse(time.DateOnly, end)
 		if err != nil {
-			return fmt.Errorf("--end: %q is not a date (YYYY-MM-DD)", *end)
+			return nil, nil, nil, fmt.Errorf("--end: %q is not a date (YYYY-MM-DD)", end)
 		}
 		nominal = t.AddDate(0, 0, 1)
 	}
 	obsEnd, err := plan.ObservationEnd(&c.Spec, nominal, time.UTC)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	cfg, err := plan.Config(&c.Spec, obsEnd, segments)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	res, scores, err := pipeline.Run(context.Background(), cfg, src)
+	res, scores, err = pipeline.Run(context.Background(), cfg, src)
 	if err != nil {
-		return fmt.Errorf("LTVComputation %s: %w", c.Name, err)
+		return nil, nil, nil, fmt.Errorf("LTVComputation %s: %w", c.Name, err)
 	}
-	if *outDir != "" {
-		if err := writeOut(*outDir, res, scores); err != nil {
-			return err
-		}
-	}
-	return printResult(stdout, res, *output)
+	return res, scores, &c, nil
 }
 
 func printResult(w io.Writer, res *report.Result, format string) error {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ltv-operator/ltv-operator/internal/pipeline"
 	"github.com/ltv-operator/ltv-operator/internal/report"
+	reporthtml "github.com/ltv-operator/ltv-operator/internal/report/html"
 	httpsource "github.com/ltv-operator/ltv-operator/internal/source/http"
 	"github.com/ltv-operator/ltv-operator/internal/summary"
 )
@@ -24,7 +25,7 @@ const CustomersFile = "customers.csv"
 
 // writeOut writes the results ConfigMap's files (as the operator renders them), report.html and
 // customers.csv into dir.
-func writeOut(dir string, res *report.Result, scores *pipeline.Scores) error {
+func writeOut(dir string, res *report.Result, scores *pipeline.Scores, title string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -32,6 +33,11 @@ func writeOut(dir string, res *report.Result, scores *pipeline.Scores) error {
 	if err != nil {
 		return err
 	}
+	page, err := reporthtml.Render(res, reporthtml.Options{Title: title})
+	if err != nil {
+		return err
+	}
+	files[reporthtml.File] = page
 	names := make([]string, 0, len(files))
 	for name := range files {
 		names = append(names, name)
