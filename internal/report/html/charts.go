@@ -88,10 +88,11 @@ func niceTicks(lo, hi float64, n int) []float64 {
 			break
 		}
 	}
-	start := math.Floor(lo/step) * step
+	dec := max(0, int(-math.Floor(math.Log10(step))))
 	var out []float64
-	for v := start; v < hi+step*0.999; v += step {
-		out = append(out, math.Round(v/step)*step)
+	for i := math.Floor(lo / step); i*step < hi+step*0.999; i++ {
+		v, _ := strconv.ParseFloat(strconv.FormatFloat(i*step, 'f', dec, 64), 64) // 0.6, not 0.6000000000000001
+		out = append(out, v)
 	}
 	return out
 }
