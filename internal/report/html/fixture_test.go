@@ -16,7 +16,7 @@ func fullResult() *report.Result {
 		AverageLTV: 55.95, AverageLTVInterval: &report.Interval{Low: 50.46, High: 60.74, Level: 0.9}, MedianLTV: 40, TotalLTV: 22378,
 		LTVToCAC: p(3.02), AffordableCAC: 18.65, Top20PercentValueShare: 0.84, AverageProbabilityAlive: p(0.46),
 		ProbabilityAliveHistogram: []int64{153, 17, 11, 10, 13, 18, 11, 16, 51, 100},
-		Model: report.ModelResult{Type: "BGNBD", Spend: "GammaGamma", Converged: true},
+		Model:                     report.ModelResult{Type: "BGNBD", Spend: "GammaGamma", Converged: true},
 		Breakdowns: []report.Breakdown{{Attribute: "channel", Values: []report.BreakdownValue{
 			{Value: "organic", Customers: 90, AverageLTV: 65.53, TotalLTV: 5897, ValueShare: 0.26, AverageLTVInterval: &report.Interval{Low: 58, High: 72, Level: 0.9}},
 			{Value: "paid_search", Customers: 120, AverageLTV: 59.7, TotalLTV: 7164, ValueShare: 0.32, AcquisitionCost: p(40), LTVToCAC: p(1.49), AverageLTVInterval: &report.Interval{Low: 54, High: 65, Level: 0.9}},

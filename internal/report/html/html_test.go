@@ -147,7 +147,7 @@ func sum(m map[string]int) int {
 // intervals; without a holdout there is no backtest; no cohorts yet (issue 9).
 func TestRenderLeavesOutChartsWithoutData(t *testing.T) {
 	r := &report.Result{ObservationEnd: "2026-10-31", Currency: "JPY", Customers: 3, AverageLTV: 1200, TotalLTV: 3600,
-		Model: report.ModelResult{Type: "Historical"},
+		Model:      report.ModelResult{Type: "Historical"},
 		Breakdowns: []report.Breakdown{{Attribute: "country", Values: []report.BreakdownValue{{Value: "JP", Customers: 3, AverageLTV: 1200}}}}}
 	page, err := Render(r, Options{})
 	if err != nil {
