@@ -14,6 +14,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/ltv-operator/ltv-operator/internal/report"
+	reporthtml "github.com/ltv-operator/ltv-operator/internal/report/html"
 )
 
 // --data reads Parquet: the CDNOW sample as Parquet gives the result of the CSV, but for the digest.
@@ -91,6 +92,7 @@ func TestComputeOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	want[CustomersFile] = nil
+	want[reporthtml.File] = nil
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +107,10 @@ func TestComputeOut(t *testing.T) {
 	sort.Strings(wantNames)
 	if strings.Join(got, " ") != strings.Join(wantNames, " ") {
 		t.Errorf("files %v, want %v", got, wantNames)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, reporthtml.File))
+	if err != nil || !bytes.Contains(page, []byte(`id="ltv-by-channel"`)) || !bytes.Contains(page, []byte("shop-ltv")) {
+		t.Errorf("report.html lacks the channel chart or the title (err %v)", err)
 	}
 	for _, name := range []string{report.SegmentsFile, report.TopCustomersFile, report.BreakdownFile("channel")} {
 		b, err := os.ReadFile(filepath.Join(dir, name))
@@ -143,5 +149,33 @@ func TestComputeOut(t *testing.T) {
 	}
 	if d := total - res.TotalLTV; d > 0.005*float64(res.Customers) || d < -0.005*float64(res.Customers) {
 		t.Errorf("sum of predicted_value %.2f, total LTV %.2f", total, res.TotalLTV)
+	}
+}
+
+// ltvctl report draws the same page from the spec as from the summary.json the operator
+// publishes: summary.json carries everything the page shows.
+func TestReportFromSpecAndFromSummary(t *testing.T) {
+	dir := t.TempDir()
+	if err := compute([]string{"-f", "../../config/samples", "--out", dir}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	fromSummary := filepath.Join(dir, "from-summary.html")
+	var out bytes.Buffer
+	if code := run([]string{"report", "--summary", filepath.Join(dir, report.SummaryFile), "--title", "shop-ltv", "--html", fromSummary}, &out, &out); code != 0 {
+		t.Fatalf("exit code %d: %s", code, out.String())
+	}
+	a, err := os.ReadFile(fromSummary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, reporthtml.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Error("the page from summary.json differs from the page of the run")
+	}
+	if code := run([]string{"report"}, &bytes.Buffer{}, &out); code != 1 || !strings.Contains(out.String(), "-f or --summary") {
+		t.Errorf("report without input: exit code %d, %s", code, out.String())
 	}
 }
