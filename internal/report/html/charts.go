@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Chart is one SVG chart, laid out in Go: the template only draws the shapes. Every shape that
+// Chart is one SVG chart, laid out in Go: the renderer (render.go) only draws the shapes. Every shape that
 // carries a data point has the class "datum" (Points of them), so tests and the page's own render
 // check can tell a chart with data from an empty frame.
 type Chart struct {

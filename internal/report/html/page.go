@@ -5,10 +5,8 @@
 package html
 
 import (
-	"bytes"
 	_ "embed"
 	"fmt"
-	"html/template"
 	"sort"
 	"strconv"
 
@@ -21,12 +19,13 @@ const File = "report.html"
 // chartWidth is the width of every chart's viewBox (the SVG scales to its column).
 const chartWidth = 600.0
 
-//go:embed page.html.tmpl
-var pageTemplate string
-
-var page = template.Must(template.New("page").Funcs(template.FuncMap{
-	"f1": func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
-}).Parse(pageTemplate))
+// The page's style and its render check script, inlined into every page.
+var (
+	//go:embed page.css
+	pageCSS string
+	//go:embed check.js
+	checkJS string
+)
 
 // Options are what the Result does not say.
 type Options struct {
@@ -70,11 +69,7 @@ func Render(r *report.Result, opts Options) ([]byte, error) {
 		v.Notes = append(v.Notes, "The model's fit did not converge: read the figures with care.")
 	}
 	v.Notes = append(v.Notes, r.Model.Notes...)
-	var buf bytes.Buffer
-	if err := page.Execute(&buf, v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return v.render(), nil
 }
 
 func figures(r *report.Result) []Figure {
