@@ -200,7 +200,7 @@ func TestHistoricalHappyPath(t *testing.T) {
 	if !metav1.IsControlledBy(&cm, obj) {
 		t.Errorf("results ConfigMap is not owned by the computation: %+v", cm.OwnerReferences)
 	}
-	for _, key := range []string{"summary.json", "segments.csv", "breakdown-channel.csv", "top-customers.csv"} {
+	for _, key := range []string{"summary.json", "segments.csv", "breakdown-channel.csv", "top-customers.csv", "report.html"} {
 		if _, ok := cm.Data[key]; !ok {
 			t.Errorf("results ConfigMap has no %s", key)
 		}

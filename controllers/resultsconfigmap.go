@@ -15,6 +15,7 @@ import (
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
 	"github.com/ltv-operator/ltv-operator/internal/report"
+	reporthtml "github.com/ltv-operator/ltv-operator/internal/report/html"
 )
 
 // Labels and annotations the operator puts on the objects it generates. The computation's own
@@ -81,6 +82,30 @@ func encodeFiles(files map[string][]byte) (data map[string]string, binary map[st
 	return nil, binary, "gzip", nil
 }
 
+// encodeWithPage encodes the files with report.html (internal/report/html) when it fits: only
+// when adding it keeps the other files stored as they would be without it (plain stays plain),
+// and within the budget. Otherwise the page is left out; `ltvctl report --summary` renders it.
+func encodeWithPage(files map[string][]byte, res *report.Result, title string) (map[string]string, map[string][]byte, string, error) {
+	data, binary, encoding, err := encodeFiles(files)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	page, perr := reporthtml.Render(res, reporthtml.Options{Title: title})
+	if perr != nil {
+		return data, binary, encoding, nil // the page is a convenience: never fail a run for it
+	}
+	with := make(map[string][]byte, len(files)+1)
+	for k, v := range files {
+		with[k] = v
+	}
+	with[reporthtml.File] = page
+	d, b, e, err := encodeFiles(with)
+	if err != nil || e != encoding {
+		return data, binary, encoding, nil
+	}
+	return d, b, e, nil
+}
+
 // writeResultsConfigMap creates or replaces the computation's results ConfigMap. It refuses to
 // take over a ConfigMap of the same name that another owner (or a user) created.
 func (r *LTVComputationReconciler) writeResultsConfigMap(ctx context.Context, c *v1alpha1.LTVComputation, res *report.Result) (string, error) {
@@ -88,7 +113,7 @@ func (r *LTVComputationReconciler) writeResultsConfigMap(ctx context.Context, c 
 	if err != nil {
 		return "", err
 	}
-	data, binary, encoding, err := encodeFiles(files)
+	data, binary, encoding, err := encodeWithPage(files, res, c.Namespace+"/"+c.Name)
 	if err != nil {
 		return "", err
 	}

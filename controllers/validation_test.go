@@ -5,63 +5,66 @@ import (
 	"strings"
 	"testing"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
+	"github.com/ltv-operator/ltv-operator/internal/apivalidation"
+	"github.com/ltv-operator/ltv-operator/internal/testutil/invalidspecs"
 )
 
 // The CRD's schema and CEL rules refuse bad specs at apply time with a message naming the field.
+// The cases live in testdata/invalid-specs.yaml, which ltvctl's tests read too; each is sent as
+// the document itself with strict field validation (kubectl apply's default), and the API
+// server's answer is compared with ltvctl's validator (internal/apivalidation): the same specs are
+// refused, naming the same fields, with the same message.
 func TestInvalidSpecsAreRefused(t *testing.T) {
 	ns := newNamespace(t)
-	base := func() v1alpha1.LTVComputationSpec {
-		return v1alpha1.LTVComputationSpec{Source: v1alpha1.Source{ConfigMap: &v1alpha1.ConfigMapSource{Name: "o", Key: "o.csv"}}}
+	cases, err := invalidspecs.Load()
+	if err != nil {
+		t.Fatal(err)
 	}
-	cases := []struct {
-		name   string
-		mutate func(*v1alpha1.LTVComputationSpec)
-		want   []string
-	}{
-		{"two sources", func(s *v1alpha1.LTVComputationSpec) {
-			s.Source.HTTP = &v1alpha1.HTTPSource{URL: "https://example.com/o.csv"}
-		}, []string{"spec.source", "exactly one of configMap, http or postgres"}},
-		{"no source", func(s *v1alpha1.LTVComputationSpec) { s.Source.ConfigMap = nil }, []string{"exactly one of configMap, http or postgres"}},
-		{"margin above 1", func(s *v1alpha1.LTVComputationSpec) { s.Economics.GrossMargin = "1.5" }, []string{"spec.economics.grossMargin", "between 0 and 1"}},
-		{"negative margin", func(s *v1alpha1.LTVComputationSpec) { s.Economics.GrossMargin = "-0.2" }, []string{"spec.economics.grossMargin"}},
-		{"negative discount rate", func(s *v1alpha1.LTVComputationSpec) { s.Economics.AnnualDiscountRate = "-0.1" }, []string{"spec.economics.annualDiscountRate"}},
-		{"unknown model", func(s *v1alpha1.LTVComputationSpec) { s.Model.Type = "Magic" }, []string{"spec.model.type", "Unsupported value"}},
-		{"unknown time unit", func(s *v1alpha1.LTVComputationSpec) { s.Observation.TimeUnit = "Fortnight" }, []string{"spec.observation.timeUnit"}},
-		{"bad end date", func(s *v1alpha1.LTVComputationSpec) { s.Observation.End = "Nov 1" }, []string{"spec.observation.end"}},
-		{"acquisition cost not a number", func(s *v1alpha1.LTVComputationSpec) {
-			s.Economics.AcquisitionCost = &v1alpha1.AcquisitionCost{ByAttribute: "channel", Values: map[string]v1alpha1.NonNegativeDecimal{"email": "cheap"}}
-		}, []string{"spec.economics.acquisitionCost.values.email"}},
-		{"values without byAttribute", func(s *v1alpha1.LTVComputationSpec) {
-			s.Economics.AcquisitionCost = &v1alpha1.AcquisitionCost{Values: map[string]v1alpha1.NonNegativeDecimal{"email": "5"}}
-		}, []string{"values requires byAttribute"}},
-		{"time zone without schedule", func(s *v1alpha1.LTVComputationSpec) { tz := "UTC"; s.TimeZone = &tz }, []string{"timeZone requires schedule"}},
-		{"postgres table and query", func(s *v1alpha1.LTVComputationSpec) {
-			s.Source.ConfigMap = nil
-			s.Source.Postgres = &v1alpha1.PostgresSource{ConnectionSecretRef: v1alpha1.SecretKeyReference{Name: "db", Key: "dsn"}, Table: "t", Query: "SELECT 1"}
-		}, []string{"exactly one of table or query"}},
+	validator, err := apivalidation.New()
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			spec := base()
-			c.mutate(&spec)
-			obj := &v1alpha1.LTVComputation{ObjectMeta: metav1.ObjectMeta{GenerateName: "invalid-", Namespace: ns}, Spec: spec}
-			err := k8sClient.Create(context.Background(), obj)
+		t.Run(c.Name, func(t *testing.T) {
+			name := "invalid-" + strings.ToLower(strings.ReplaceAll(c.Name, " ", "-"))
+			obj := &unstructured.Unstructured{Object: c.Object(name, ns)}
+			err := k8sClient.Create(context.Background(), obj, client.FieldValidation("Strict"))
 			if err == nil {
-				t.Fatalf("the API server accepted %s", c.name)
+				t.Fatalf("the API server accepted %s", c.Name)
 			}
-			for _, w := range c.want {
+			for _, w := range append(append([]string{}, c.Paths...), c.Want...) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
 			}
+			// ltvctl refuses the same document for the same fields, in the same words.
+			res, verr := validator.Validate(context.Background(), c.Object(name, ns))
+			if verr != nil {
+				t.Fatal(verr)
+			}
+			if res.Valid() {
+				t.Fatalf("ltvctl accepts what the API server refused: %v", err)
+			}
+			for _, p := range res.Problems() {
+				if p.Field != "" && !strings.Contains(err.Error(), p.Field) {
+					t.Errorf("ltvctl names %s, the API server does not: %v", p.Field, err)
+				}
+			}
+			if !strings.Contains(err.Error(), res.Err().Error()) {
+				t.Errorf("messages differ:\n API server: %v\n ltvctl:     %v", err, res.Err())
+			}
 		})
 	}
-	// And a valid spec passes, so the cases above fail for their own reason.
-	ok := &v1alpha1.LTVComputation{ObjectMeta: metav1.ObjectMeta{Name: "valid", Namespace: ns}, Spec: base()}
-	if err := k8sClient.Create(context.Background(), ok); err != nil {
+	// And the base spec passes, so the cases above fail for their own reason.
+	base, err := invalidspecs.Base()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := &unstructured.Unstructured{Object: (&invalidspecs.Case{Spec: base}).Object("valid", ns)}
+	if err := k8sClient.Create(context.Background(), ok, client.FieldValidation("Strict")); err != nil {
 		t.Fatalf("a valid spec was refused: %v", err)
 	}
 }

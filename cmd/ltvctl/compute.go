@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,17 +9,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/yaml"
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
 	"github.com/ltv-operator/ltv-operator/internal/pipeline"
@@ -38,7 +33,8 @@ func compute(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("compute", flag.ContinueOnError)
 	var files fileList
 	fs.Var(&files, "f", "YAML file or directory (repeatable)")
-	data := fs.String("data", "", "local CSV (or CSV.gz) that replaces the spec's source")
+	data := fs.String("data", "", "local CSV, CSV.gz or Parquet file that replaces the spec's source")
+	outDir := fs.String("out", "", "also write the results ConfigMap's files, report.html and customers.csv (every customer) into this directory")
 	end := fs.String("end", "", "observation end (YYYY-MM-DD) when the spec has none; default: yesterday")
 	output := fs.String("o", "table", "output format: json or table")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
@@ -58,28 +54,50 @@ func compute(args []string, stdout io.Writer) error {
 	if len(files) == 0 {
 		return errors.New("compute: -f is required")
 	}
-	objs, err := readObjects(files)
+	res, scores, c, err := runFiles(files, *data, *end)
 	if err != nil {
 		return err
 	}
+	if *outDir != "" {
+		if err := writeOut(*outDir, res, scores, pageTitle(c)); err != nil {
+			return err
+		}
+	}
+	return printResult(stdout, res, *output)
+}
+
+// runFiles validates the files' objects as the API server would, then runs their one
+// LTVComputation: with the data of --data when given, else of its source.
+func runFiles(files []string, data, end string) (res *report.Result, scores *pipeline.Scores, comp *v1alpha1.LTVComputation, err error) {
+	objs, err := readObjects(context.Background(), files)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// The spec is validated as the API server would, first: a spec the cluster refuses is not run.
+	if refused := objs.refused(); len(refused) > 0 {
+		var msg bytes.Buffer
+		writeRefusals(&msg, refused)
+		return nil, nil, nil, fmt.Errorf("the API server would refuse %d object(s); fix them first:\n%s", len(refused), strings.TrimRight(msg.String(), "\n"))
+	}
 	if len(objs.computations) != 1 {
-		return fmt.Errorf("compute: want exactly one LTVComputation in %v, found %d", []string(files), len(objs.computations))
+		return nil, nil, nil, fmt.Errorf("compute: want exactly one LTVComputation in %v, found %d", []string(files), len(objs.computations))
 	}
 	c := objs.computations[0]
 	segments, err := selectSegments(&c, objs.segments)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	var src pipeline.Source
 	switch {
-	case *data != "":
-		path := *data
-		src = pipeline.CSVSource{Open: func(context.Context) (io.ReadCloser, error) { return os.Open(path) }}
+	case data != "":
+		if src, err = localSource(data); err != nil {
+			return nil, nil, nil, err
+		}
 	case c.Spec.Source.ConfigMap != nil:
 		ref := c.Spec.Source.ConfigMap
 		cm, ok := objs.configMaps[ref.Name]
 		if !ok {
-			return fmt.Errorf("compute: the source is ConfigMap %q: pass it with -f or use --data", ref.Name)
+			return nil, nil, nil, fmt.Errorf("compute: the source is ConfigMap %q: pass it with -f or use --data", ref.Name)
 		}
 		content, ok := cm.Data[ref.Key]
 		if !ok {
@@ -88,7 +106,7 @@ func compute(args []string, stdout io.Writer) error {
 			}
 		}
 		if !ok {
-			return fmt.Errorf("compute: ConfigMap %q has no key %q", ref.Name, ref.Key)
+			return nil, nil, nil, fmt.Errorf("compute: ConfigMap %q has no key %q", ref.Name, ref.Key)
 		}
 		src = pipeline.CSVSource{Open: func(context.Context) (io.ReadCloser, error) {
 			return io.NopCloser(strings.NewReader(content)), nil
@@ -96,7 +114,7 @@ func compute(args []string, stdout io.Writer) error {
 	case c.Spec.Source.HTTP != nil:
 		h := c.Spec.Source.HTTP
 		if h.HeadersSecretRef != nil {
-			return errors.New("compute: the http source's headers come from a Secret, which ltvctl cannot read; pass the data with --data")
+			return nil, nil, nil, errors.New("compute: the http source's headers come from a Secret, which ltvctl cannot read; pass the data with --data")
 		}
 		cfg := httpsource.Config{URL: h.URL, Format: httpsource.Format(h.Format)}
 		if h.MaxBytes != nil {
@@ -110,34 +128,34 @@ func compute(args []string, stdout io.Writer) error {
 		}
 		hs, err := httpsource.New(cfg)
 		if err != nil {
-			return err
+			return nil, nil, nil, err
 		}
 		src = hs
 	default:
-		return errors.New("compute: postgres sources need the operator's Secret; pass the data with --data")
+		return nil, nil, nil, errors.New("compute: postgres sources need the operator's Secret; pass the data with --data")
 	}
 
 	nominal := time.Now()
-	if *end != "" {
-		t, err := time.Parse(time.DateOnly, *end)
+	if end != "" {
+		t, err := time.Parse(time.DateOnly, end)
 		if err != nil {
-			return fmt.Errorf("--end: %q is not a date (YYYY-MM-DD)", *end)
+			return nil, nil, nil, fmt.Errorf("--end: %q is not a date (YYYY-MM-DD)", end)
 		}
 		nominal = t.AddDate(0, 0, 1)
 	}
 	obsEnd, err := plan.ObservationEnd(&c.Spec, nominal, time.UTC)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	cfg, err := plan.Config(&c.Spec, obsEnd, segments)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	res, _, err := pipeline.Run(context.Background(), cfg, src)
+	res, scores, err = pipeline.Run(context.Background(), cfg, src)
 	if err != nil {
-		return fmt.Errorf("LTVComputation %s: %w", c.Name, err)
+		return nil, nil, nil, fmt.Errorf("LTVComputation %s: %w", c.Name, err)
 	}
-	return printResult(stdout, res, *output)
+	return res, scores, &c, nil
 }
 
 func printResult(w io.Writer, res *report.Result, format string) error {
@@ -150,72 +168,6 @@ func printResult(w io.Writer, res *report.Result, format string) error {
 		return report.WriteTable(w, res)
 	}
 	return fmt.Errorf("-o %q: want json or table", format)
-}
-
-type objects struct {
-	computations []v1alpha1.LTVComputation
-	segments     []v1alpha1.CustomerSegment
-	configMaps   map[string]corev1.ConfigMap
-}
-
-// readObjects decodes every YAML document of the files (directories: their *.yaml files).
-func readObjects(paths []string) (*objects, error) {
-	out := &objects{configMaps: map[string]corev1.ConfigMap{}}
-	var files []string
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, err
-		}
-		if st.IsDir() {
-			matches, _ := filepath.Glob(filepath.Join(p, "*.yaml"))
-			sort.Strings(matches)
-			files = append(files, matches...)
-		} else {
-			files = append(files, p)
-		}
-	}
-	for _, file := range files {
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			return nil, err
-		}
-		rd := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(raw)))
-		for doc := 1; ; doc++ {
-			chunk, err := rd.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%s: document %d: %w", file, doc, err)
-			}
-			var tm metav1.TypeMeta
-			if err := yaml.Unmarshal(chunk, &tm); err != nil {
-				return nil, fmt.Errorf("%s: document %d: %w", file, doc, err)
-			}
-			switch tm.Kind {
-			case "LTVComputation":
-				var c v1alpha1.LTVComputation
-				if err := yaml.UnmarshalStrict(chunk, &c); err != nil {
-					return nil, fmt.Errorf("%s: document %d: %w", file, doc, err)
-				}
-				out.computations = append(out.computations, c)
-			case "CustomerSegment":
-				var s v1alpha1.CustomerSegment
-				if err := yaml.UnmarshalStrict(chunk, &s); err != nil {
-					return nil, fmt.Errorf("%s: document %d: %w", file, doc, err)
-				}
-				out.segments = append(out.segments, s)
-			case "ConfigMap":
-				var cm corev1.ConfigMap
-				if err := yaml.Unmarshal(chunk, &cm); err != nil {
-					return nil, fmt.Errorf("%s: document %d: %w", file, doc, err)
-				}
-				out.configMaps[cm.Name] = cm
-			}
-		}
-	}
-	return out, nil
 }
 
 func selectSegments(c *v1alpha1.LTVComputation, all []v1alpha1.CustomerSegment) ([]v1alpha1.CustomerSegment, error) {

@@ -1,7 +1,9 @@
 // Command ltvctl runs lifetime value computations locally and shows the results of computations
 // in a cluster.
 //
-//	ltvctl compute -f computation.yaml [-f segments.yaml] [--data transactions.csv[.gz]] [-o json|table]
+//	ltvctl validate -f FILE...
+//	ltvctl compute -f computation.yaml [-f segments.yaml] [--data transactions.csv[.gz]|.parquet] [--out DIR] [-o json|table]
+//	ltvctl report -f computation.yaml [--data FILE] [--html report.html] | --summary summary.json
 //	ltvctl show NAME [-n NAMESPACE] [--kubeconfig FILE] [-o json|table]
 //	ltvctl version
 package main
@@ -21,11 +23,23 @@ import (
 
 const usage = `ltvctl: customer lifetime value from the command line
 
-  ltvctl compute -f FILE... [--data FILE] [--end YYYY-MM-DD] [-o json|table]
-      Runs an LTVComputation locally, with the same pipeline as the operator. FILE may hold
-      several YAML documents (a directory: every *.yaml in it): the LTVComputation, the
-      CustomerSegments it selects and, for a configMap source, the ConfigMap. --data replaces
-      the source with a local CSV (gzip recognised).
+  ltvctl validate -f FILE... [-q]
+      Checks every LTVComputation and CustomerSegment in the files as the API server does on
+      kubectl apply: the CRD schema built into ltvctl, its defaults, its CEL rules and every
+      unknown field, with the API server's field paths and messages and the file's line numbers.
+      Exits 1 when an object would be refused: green here means accepted by kubectl apply.
+
+  ltvctl compute -f FILE... [--data FILE] [--end YYYY-MM-DD] [--out DIR] [-o json|table]
+      Validates (as above), then runs an LTVComputation locally, with the same pipeline as the
+      operator. FILE may hold several YAML documents (a directory: every *.yaml in it): the
+      LTVComputation, the CustomerSegments it selects and, for a configMap source, the ConfigMap.
+      --data replaces the source with a local CSV (gzip recognised) or Parquet file. --out DIR
+      writes the results ConfigMap's files (summary.json, the CSVs, report.html) and
+      customers.csv, every customer's scores.
+
+  ltvctl report (-f FILE... [--data FILE] [--end YYYY-MM-DD] | --summary summary.json) [--html FILE]
+      Writes the results as one self-contained HTML page with charts (report.html by default):
+      computed from the files as compute does, or from a summary.json the operator published.
 
   ltvctl show NAME [-n NAMESPACE] [--kubeconfig FILE] [-o json|table]
       Prints a computation's status and results from a cluster.
@@ -34,33 +48,42 @@ const usage = `ltvctl: customer lifetime value from the command line
       Prints the version and the commit ltvctl was built from.
 `
 
-func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run is ltvctl with its arguments; it returns the exit code: 0, 1 for a failure, 2 for a usage
+// error.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) < 1 {
+		fmt.Fprint(stderr, usage)
+		return 2
 	}
 	var err error
-	switch os.Args[1] {
+	switch args[0] {
+	case "validate":
+		err = validate(args[1:], stdout)
 	case "compute":
-		err = compute(os.Args[2:], os.Stdout)
+		err = compute(args[1:], stdout)
+	case "report":
+		err = reportCommand(args[1:], stdout)
 	case "show":
-		err = show(os.Args[2:], os.Stdout)
+		err = show(args[1:], stdout)
 	case "version", "--version":
-		err = printVersion(os.Args[2:], os.Stdout)
+		err = printVersion(args[1:], stdout)
 	case "-h", "--help", "help":
-		fmt.Print(usage)
-		return
+		fmt.Fprint(stdout, usage)
+		return 0
 	default:
-		fmt.Fprintf(os.Stderr, "ltvctl: unknown command %q\n\n%s", os.Args[1], usage)
-		os.Exit(2)
+		fmt.Fprintf(stderr, "ltvctl: unknown command %q\n\n%s", args[0], usage)
+		return 2
 	}
 	if errors.Is(err, flag.ErrHelp) {
-		return // a subcommand's -h: its flag set printed the usage
+		return 0 // a subcommand's -h: its flag set printed the usage
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "ltvctl:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "ltvctl:", err)
+		return 1
 	}
+	return 0
 }
 
 // printVersion is `ltvctl version`: "ltvctl v0.1.0 (revision 0123abcd…)".

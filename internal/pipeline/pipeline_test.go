@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ltv-operator/ltv-operator/internal/ltv"
 	"github.com/ltv-operator/ltv-operator/internal/summary"
 )
 
@@ -291,5 +292,19 @@ func TestCorruptGzipIsPermanentInvalidData(t *testing.T) {
 	var pe *Error
 	if !errors.As(err, &pe) || pe.Reason != ReasonInvalidData || !pe.Permanent {
 		t.Fatalf("err = %v (%+v), want permanent InvalidData", err, pe)
+	}
+}
+
+func TestAliveHistogramBins(t *testing.T) {
+	var values []ltv.CustomerValue
+	for _, p := range []float64{0, 0.05, 0.1, 0.35, 0.999, 1, 1, 0.9} {
+		values = append(values, ltv.CustomerValue{ProbabilityAlive: p})
+	}
+	got := aliveHistogram(values)
+	want := []int64{2, 1, 0, 1, 0, 0, 0, 0, 0, 4}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("histogram %v, want %v", got, want)
+		}
 	}
 }

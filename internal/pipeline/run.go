@@ -115,6 +115,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	if model != nil && n > 0 {
 		a := alive / float64(n)
 		res.AverageProbabilityAlive = &a
+		res.ProbabilityAliveHistogram = aliveHistogram(values)
 	}
 	cac := acquisitionCosts(cfg, sum)
 	if cac != nil {
@@ -408,6 +409,15 @@ func (s *Scores) Row(i int, segments []string) report.CustomerRow {
 	}
 	s.addOutlook(i, &row)
 	return row
+}
+
+// aliveHistogram counts customers by P(alive) in ten bins of width 0.1, the last one closed.
+func aliveHistogram(values []ltv.CustomerValue) []int64 {
+	h := make([]int64, 10)
+	for _, v := range values {
+		h[min(max(int(v.ProbabilityAlive*10), 0), 9)]++
+	}
+	return h
 }
 
 func meanOf(v []float64, members []int32) float64 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -71,24 +72,63 @@ func Files(r *Result) (map[string][]byte, error) {
 		}
 	}
 	sort.Strings(attrNames)
-	attrNames = dedupe(attrNames)
-	header := []string{"customer_id", "predicted_value", "expected_purchases", "probability_alive", "historic_value", "frequency", "recency", "age", "monetary", "segments",
-		"probability_alive_after_window", "probability_no_purchase", "next_purchase_date"}
-	rows = [][]string{append(header, attrNames...)}
-	for _, c := range r.Top {
-		row := []string{c.ID, money(c.PredictedValue), num(c.ExpectedPurchases), num(c.ProbabilityAlive), money(c.HistoricValue),
-			strconv.Itoa(c.Frequency), num(c.Recency), num(c.Age), money(c.Monetary), strings.Join(c.Segments, ";"),
-			optNum(c.ProbabilityAliveAfterWindow), optNum(c.ProbabilityNoPurchase), c.NextPurchaseDate}
-		for _, a := range attrNames {
-			row = append(row, c.Attributes[a])
-		}
-		rows = append(rows, row)
+	var top bytes.Buffer
+	cw := NewCustomerCSV(&top, r.Currency, dedupe(attrNames))
+	for i := range r.Top {
+		cw.Write(&r.Top[i])
 	}
-	files[TopCustomersFile] = csvBytes(rows)
+	if err := cw.Flush(); err != nil {
+		return nil, err
+	}
+	files[TopCustomersFile] = top.Bytes()
 	if r.Backtest != nil {
 		files[BacktestFile] = backtestCSV(r.Backtest, money)
 	}
 	return files, nil
+}
+
+// CustomerCSV writes customer rows in the columns of top-customers.csv (docs/data.md), one
+// row at a time, for the top customers and for ltvctl's every-customer file alike.
+type CustomerCSV struct {
+	w        *csv.Writer
+	currency string
+	attrs    []string
+	header   bool
+}
+
+// NewCustomerCSV writes to w; attrs are the attribute columns, in order, after the fixed ones.
+func NewCustomerCSV(w io.Writer, currency string, attrs []string) *CustomerCSV {
+	return &CustomerCSV{w: csv.NewWriter(w), currency: currency, attrs: attrs}
+}
+
+// Write writes one customer (the header first).
+func (cw *CustomerCSV) Write(c *CustomerRow) {
+	if !cw.header {
+		cw.header = true
+		header := []string{"customer_id", "predicted_value", "expected_purchases", "probability_alive", "historic_value", "frequency", "recency", "age", "monetary", "segments",
+			"probability_alive_after_window", "probability_no_purchase", "next_purchase_date"}
+		_ = cw.w.Write(append(header, cw.attrs...))
+	}
+	if c == nil {
+		return
+	}
+	money := func(v float64) string { return Money(v, cw.currency) }
+	row := []string{c.ID, money(c.PredictedValue), num(c.ExpectedPurchases), num(c.ProbabilityAlive), money(c.HistoricValue),
+		strconv.Itoa(c.Frequency), num(c.Recency), num(c.Age), money(c.Monetary), strings.Join(c.Segments, ";"),
+		optNum(c.ProbabilityAliveAfterWindow), optNum(c.ProbabilityNoPurchase), c.NextPurchaseDate}
+	for _, a := range cw.attrs {
+		row = append(row, c.Attributes[a])
+	}
+	_ = cw.w.Write(row) // errors are kept by the csv.Writer and returned by Flush
+}
+
+// Flush writes the header when no row was written, flushes, and returns the first write error.
+func (cw *CustomerCSV) Flush() error {
+	if !cw.header {
+		cw.Write(nil)
+	}
+	cw.w.Flush()
+	return cw.w.Error()
 }
 
 // backtestCSV has one row per scored group: all customers, each segment, each breakdown value

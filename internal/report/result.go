@@ -31,6 +31,9 @@ type Result struct {
 	AffordableCAC           float64  `json:"affordableCAC"`
 	Top20PercentValueShare  float64  `json:"top20PercentValueShare"`
 	AverageProbabilityAlive *float64 `json:"averageProbabilityAlive,omitempty"`
+	// ProbabilityAliveHistogram counts the customers by P(alive) at ObservationEnd in ten bins of
+	// width 0.1: [0, 0.1), [0.1, 0.2), ..., [0.9, 1] (probabilistic purchase models).
+	ProbabilityAliveHistogram []int64 `json:"probabilityAliveHistogram,omitempty"`
 	// Churn averages the customers' churn outlooks (probabilistic purchase models).
 	Churn *ChurnOutlook `json:"churn,omitempty"`
 

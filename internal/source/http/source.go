@@ -636,11 +636,30 @@ func (s *Source) summarizeParquet(ctx context.Context, body *bodyReader, resp *h
 	}
 	sum, err := readParquet(ctx, f, n, cols, opts)
 	if err != nil {
-		var ce *summary.ColumnError
-		var pe *pipeline.Error
-		if !errors.As(err, &pe) && !errors.As(err, &ce) && !errors.Is(err, summary.ErrNoData) && !isRowError(err) && ctx.Err() == nil {
-			// anything else is a file that parquet-go cannot read
+		if unreadable(ctx, err) {
 			return nil, s.invalidData("%v", err)
+		}
+		return nil, err
+	}
+	return sum, nil
+}
+
+// unreadable reports whether err is a file that parquet-go cannot read, rather than a mapping,
+// row, cancellation or pipeline error.
+func unreadable(ctx context.Context, err error) bool {
+	var ce *summary.ColumnError
+	var pe *pipeline.Error
+	return !errors.As(err, &pe) && !errors.As(err, &ce) && !errors.Is(err, summary.ErrNoData) && !isRowError(err) && ctx.Err() == nil
+}
+
+// SummarizeParquet summarises a local Parquet file of the given size with the column mapping of
+// the http source (see parquet.go). Summary.Digest is left empty for the caller. Errors are as
+// for the http source; a file parquet-go cannot read is InvalidData naming name.
+func SummarizeParquet(ctx context.Context, name string, r io.ReaderAt, size int64, cols summary.Columns, opts summary.Options) (*summary.Summary, error) {
+	sum, err := readParquet(ctx, r, size, cols, opts)
+	if err != nil {
+		if unreadable(ctx, err) {
+			return nil, &pipeline.Error{Reason: pipeline.ReasonInvalidData, Permanent: true, Err: fmt.Errorf("%s: %v", name, err)}
 		}
 		return nil, err
 	}
