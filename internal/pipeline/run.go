@@ -20,6 +20,10 @@ type Scores struct {
 	Summary      *summary.Summary
 	Values       []ltv.CustomerValue
 	SegmentNames []string
+	// GrossMargin and PredictsFuture turn a customer's revenue and prediction into their
+	// historic, predicted and total value (see valueOf).
+	GrossMargin    float64
+	PredictsFuture bool
 	// Members lists, per segment, the indexes of its customers in Summary.Customers.
 	Members [][]int32
 }
@@ -93,16 +97,17 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		}
 	}
 
-	ltvs := make([]float64, n)
+	cv := newCustomerValues(cfg, sum, values)
+	ltvs := cv.predicted
 	var alive float64
-	for i, v := range values {
-		ltvs[i] = v.CLV
+	for _, v := range values {
 		alive += v.ProbabilityAlive
 	}
 	all := make([]int32, n)
 	for i := range all {
 		all[i] = int32(i)
 	}
+	res.HistoricValue, res.PredictedValue, res.TotalValue = totals(cv.historic, all), totals(cv.predicted, all), totals(cv.total, all)
 	total := segment.Sum(ltvs)
 	overall := segment.Aggregate(ltvs, all, total)
 	res.AverageLTV, res.MedianLTV, res.TotalLTV = overall.AverageLTV, overall.MedianLTV, total
@@ -118,11 +123,11 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		res.AverageAcquisitionCost = &avg
 		res.LTVToCAC = ratio(overall.AverageLTV, avg)
 	}
-	res.Breakdowns = breakdowns(cfg, sum, ltvs, cac, total)
+	res.Breakdowns = breakdowns(cfg, sum, cv, cac, total)
 
-	scores := &Scores{Summary: sum, Values: values}
+	scores := &Scores{Summary: sum, Values: values, GrossMargin: cfg.GrossMargin, PredictsFuture: predictsFuture(cfg.Model)}
 	if len(defs) > 0 {
-		customers := segmentCustomers(sum, values)
+		customers := segmentCustomers(sum, values, cv)
 		segment.Percentiles(customers)
 		members, err := segment.Assign(defs, customers, endOfDay(cfg.CalibrationEnd()))
 		if err != nil {
@@ -133,6 +138,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 			res.Segments = append(res.Segments, report.Segment{
 				Name: d.Name, Customers: int64(a.Customers), AverageLTV: a.AverageLTV, MedianLTV: a.MedianLTV,
 				TotalLTV: a.TotalLTV, ValueShare: a.ValueShare,
+				HistoricValue: totals(cv.historic, members[i]), TotalValue: totals(cv.total, members[i]),
 			})
 			scores.SegmentNames = append(scores.SegmentNames, d.Name)
 		}
@@ -262,7 +268,8 @@ func attributeIndex(names []string, name string) int {
 }
 
 // breakdowns aggregates by every breakdownBy attribute, the most customers first.
-func breakdowns(cfg Config, sum *summary.Summary, ltvs, cac []float64, total float64) []report.Breakdown {
+func breakdowns(cfg Config, sum *summary.Summary, cv *customerValues, cac []float64, total float64) []report.Breakdown {
+	ltvs := cv.predicted
 	var out []report.Breakdown
 	for _, attr := range cfg.BreakdownBy {
 		idx := attributeIndex(cfg.Columns.Attributes, attr)
@@ -274,7 +281,8 @@ func breakdowns(cfg Config, sum *summary.Summary, ltvs, cac []float64, total flo
 		b := report.Breakdown{Attribute: attr}
 		for value, members := range groups {
 			a := segment.Aggregate(ltvs, members, total)
-			bv := report.BreakdownValue{Value: value, Customers: int64(a.Customers), AverageLTV: a.AverageLTV, TotalLTV: a.TotalLTV, ValueShare: a.ValueShare}
+			bv := report.BreakdownValue{Value: value, Customers: int64(a.Customers), AverageLTV: a.AverageLTV, TotalLTV: a.TotalLTV, ValueShare: a.ValueShare,
+				HistoricValue: totals(cv.historic, members), TotalValue: totals(cv.total, members)}
 			if cac != nil {
 				c := meanOf(cac, members)
 				bv.AcquisitionCost = &c
@@ -293,7 +301,7 @@ func breakdowns(cfg Config, sum *summary.Summary, ltvs, cac []float64, total flo
 	return out
 }
 
-func segmentCustomers(sum *summary.Summary, values []ltv.CustomerValue) []segment.Customer {
+func segmentCustomers(sum *summary.Summary, values []ltv.CustomerValue, cv *customerValues) []segment.Customer {
 	out := make([]segment.Customer, len(sum.Customers))
 	for i, c := range sum.Customers {
 		attrs := make(map[string]string, len(sum.AttributeNames))
@@ -302,7 +310,7 @@ func segmentCustomers(sum *summary.Summary, values []ltv.CustomerValue) []segmen
 		}
 		out[i] = segment.Customer{
 			ID: c.ID, Frequency: int64(c.Frequency), Recency: c.Recency, Age: c.Age, Monetary: c.Monetary,
-			HistoricValue: c.HistoricValue, FirstPurchase: c.FirstPurchase, LastPurchase: c.LastPurchase,
+			HistoricRevenue: c.HistoricValue, HistoricValue: cv.historic[i], TotalValue: cv.total[i], FirstPurchase: c.FirstPurchase, LastPurchase: c.LastPurchase,
 			Attributes: attrs, Orders: int64(c.Orders),
 			ExpectedPurchases: values[i].ExpectedPurchases, ProbabilityAlive: values[i].ProbabilityAlive,
 			PredictedValue: values[i].CLV,
@@ -364,8 +372,9 @@ func (s *Scores) Rows(fn func(report.CustomerRow) error) error {
 
 // Row is customer i's scores.
 func (s *Scores) Row(i int, segments []string) report.CustomerRow {
-	c := s.Summary.Customers[i]
+	c := &s.Summary.Customers[i]
 	v := s.Values[i]
+	historic, predicted, total := valueOf(s.GrossMargin, s.PredictsFuture, c, v)
 	var attrs map[string]string
 	if len(s.Summary.AttributeNames) > 0 {
 		attrs = make(map[string]string, len(s.Summary.AttributeNames))
@@ -375,8 +384,8 @@ func (s *Scores) Row(i int, segments []string) report.CustomerRow {
 	}
 	return report.CustomerRow{
 		ID: c.ID, Attributes: attrs, Frequency: c.Frequency, Recency: c.Recency, Age: c.Age,
-		Monetary: c.Monetary, HistoricValue: c.HistoricValue, ExpectedPurchases: v.ExpectedPurchases,
-		ProbabilityAlive: v.ProbabilityAlive, PredictedValue: v.CLV, Segments: segments,
+		Monetary: c.Monetary, HistoricRevenue: c.HistoricValue, HistoricValue: historic, ExpectedPurchases: v.ExpectedPurchases,
+		ProbabilityAlive: v.ProbabilityAlive, PredictedValue: predicted, TotalValue: total, Segments: segments,
 	}
 }
 

@@ -34,20 +34,22 @@ func Files(r *Result) (map[string][]byte, error) {
 	}
 	files[SummaryFile] = append(js, '\n')
 
-	rows := [][]string{{"segment", "customers", "average_ltv", "median_ltv", "total_ltv", "value_share", "average_ltv_low", "average_ltv_high"}}
+	rows := [][]string{append([]string{"segment", "customers", "average_ltv", "median_ltv", "total_ltv", "value_share", "average_ltv_low", "average_ltv_high"}, valueColumns...)}
 	for _, s := range r.Segments {
 		low, high := "", ""
 		if s.AverageLTVInterval != nil {
 			low, high = num(s.AverageLTVInterval.Low), num(s.AverageLTVInterval.High)
 		}
-		rows = append(rows, []string{s.Name, strconv.FormatInt(s.Customers, 10), num(s.AverageLTV), num(s.MedianLTV), num(s.TotalLTV), num(s.ValueShare), low, high})
+		rows = append(rows, append([]string{s.Name, strconv.FormatInt(s.Customers, 10), num(s.AverageLTV), num(s.MedianLTV), num(s.TotalLTV), num(s.ValueShare), low, high},
+			valueCells(s.HistoricValue, s.TotalValue)...))
 	}
 	files[SegmentsFile] = csvBytes(rows)
 
 	for _, b := range r.Breakdowns {
-		rows := [][]string{{b.Attribute, "customers", "average_ltv", "total_ltv", "value_share", "acquisition_cost", "ltv_to_cac"}}
+		rows := [][]string{append([]string{b.Attribute, "customers", "average_ltv", "total_ltv", "value_share", "acquisition_cost", "ltv_to_cac"}, valueColumns...)}
 		for _, v := range b.Values {
-			rows = append(rows, []string{v.Value, strconv.FormatInt(v.Customers, 10), num(v.AverageLTV), num(v.TotalLTV), num(v.ValueShare), optNum(v.AcquisitionCost), optNum(v.LTVToCAC)})
+			rows = append(rows, append([]string{v.Value, strconv.FormatInt(v.Customers, 10), num(v.AverageLTV), num(v.TotalLTV), num(v.ValueShare), optNum(v.AcquisitionCost), optNum(v.LTVToCAC)},
+				valueCells(v.HistoricValue, v.TotalValue)...))
 		}
 		files[BreakdownFile(b.Attribute)] = csvBytes(rows)
 	}
@@ -60,11 +62,11 @@ func Files(r *Result) (map[string][]byte, error) {
 	}
 	sort.Strings(attrNames)
 	attrNames = dedupe(attrNames)
-	header := []string{"customer_id", "predicted_value", "expected_purchases", "probability_alive", "historic_value", "frequency", "recency", "age", "monetary", "segments"}
+	header := []string{"customer_id", "predicted_value", "expected_purchases", "probability_alive", "historic_value", "frequency", "recency", "age", "monetary", "segments", "historic_revenue", "total_value"}
 	rows = [][]string{append(header, attrNames...)}
 	for _, c := range r.Top {
 		row := []string{c.ID, num(c.PredictedValue), num(c.ExpectedPurchases), num(c.ProbabilityAlive), num(c.HistoricValue),
-			strconv.Itoa(c.Frequency), num(c.Recency), num(c.Age), num(c.Monetary), strings.Join(c.Segments, ";")}
+			strconv.Itoa(c.Frequency), num(c.Recency), num(c.Age), num(c.Monetary), strings.Join(c.Segments, ";"), num(c.HistoricRevenue), num(c.TotalValue)}
 		for _, a := range attrNames {
 			row = append(row, c.Attributes[a])
 		}
@@ -72,6 +74,14 @@ func Files(r *Result) (map[string][]byte, error) {
 	}
 	files[TopCustomersFile] = csvBytes(rows)
 	return files, nil
+}
+
+// valueColumns are the historic and total value columns of segments.csv and breakdown CSVs
+// (average_ltv and total_ltv are the predicted value).
+var valueColumns = []string{"average_historic_value", "total_historic_value", "average_total_value", "total_total_value"}
+
+func valueCells(historic, total ValueTotals) []string {
+	return []string{num(historic.Average), num(historic.Total), num(total.Average), num(total.Total)}
 }
 
 func csvBytes(rows [][]string) []byte {

@@ -19,6 +19,9 @@ type Result struct {
 	Transactions    int64   `json:"transactions"`
 	Revenue         float64 `json:"revenue"`
 
+	// AverageLTV, MedianLTV and TotalLTV are the model's value per customer (predictedValue):
+	// for the predictive models the discounted margin over the horizon still to come, for
+	// Historical the margin realised so far.
 	AverageLTV         float64   `json:"averageLTV"`
 	AverageLTVInterval *Interval `json:"averageLTVInterval,omitempty"`
 	MedianLTV          float64   `json:"medianLTV"`
@@ -31,6 +34,13 @@ type Result struct {
 	Top20PercentValueShare  float64  `json:"top20PercentValueShare"`
 	AverageProbabilityAlive *float64 `json:"averageProbabilityAlive,omitempty"`
 
+	// HistoricValue is the margin realised to date (net revenue x margin), PredictedValue the
+	// model's value (averageLTV, totalLTV), TotalValue their sum per customer (for Historical,
+	// which predicts nothing, TotalValue equals HistoricValue).
+	HistoricValue  ValueTotals `json:"historicValue"`
+	PredictedValue ValueTotals `json:"predictedValue"`
+	TotalValue     ValueTotals `json:"totalValue"`
+
 	Model      ModelResult   `json:"model"`
 	Validation *Validation   `json:"validation,omitempty"`
 	Segments   []Segment     `json:"segments,omitempty"`
@@ -41,6 +51,12 @@ type Result struct {
 	InvalidSamples []string `json:"invalidSamples,omitempty"`
 	ExcludedRows   int64    `json:"excludedRows,omitempty"`
 	DataDigest     string   `json:"dataDigest"`
+}
+
+// ValueTotals is the average and the sum of one per-customer value over a group of customers.
+type ValueTotals struct {
+	Average float64 `json:"average"`
+	Total   float64 `json:"total"`
 }
 
 // Interval is an interval estimate at a coverage level.
@@ -95,6 +111,9 @@ type Segment struct {
 	TotalLTV           float64   `json:"totalLTV"`
 	ValueShare         float64   `json:"valueShare"`
 	AverageLTVInterval *Interval `json:"averageLTVInterval,omitempty"`
+	// HistoricValue and TotalValue of the segment's customers (see Result).
+	HistoricValue ValueTotals `json:"historicValue"`
+	TotalValue    ValueTotals `json:"totalValue"`
 }
 
 // Breakdown aggregates by the values of one attribute.
@@ -112,19 +131,27 @@ type BreakdownValue struct {
 	ValueShare      float64  `json:"valueShare"`
 	AcquisitionCost *float64 `json:"acquisitionCost,omitempty"`
 	LTVToCAC        *float64 `json:"ltvToCAC,omitempty"`
+	// HistoricValue and TotalValue of these customers (see Result).
+	HistoricValue ValueTotals `json:"historicValue"`
+	TotalValue    ValueTotals `json:"totalValue"`
 }
 
 // CustomerRow is one customer's scores.
 type CustomerRow struct {
-	ID                string            `json:"id"`
-	Attributes        map[string]string `json:"attributes,omitempty"`
-	Frequency         int               `json:"frequency"`
-	Recency           float64           `json:"recency"`
-	Age               float64           `json:"age"`
-	Monetary          float64           `json:"monetary"`
-	HistoricValue     float64           `json:"historicValue"`
-	ExpectedPurchases float64           `json:"expectedPurchases"`
-	ProbabilityAlive  float64           `json:"probabilityAlive"`
-	PredictedValue    float64           `json:"predictedValue"`
-	Segments          []string          `json:"segments,omitempty"`
+	ID         string            `json:"id"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+	Frequency  int               `json:"frequency"`
+	Recency    float64           `json:"recency"`
+	Age        float64           `json:"age"`
+	Monetary   float64           `json:"monetary"`
+	// HistoricRevenue is the customer's net revenue to date; HistoricValue is that times the
+	// gross margin (realised value), PredictedValue the model's value, TotalValue their sum (for
+	// Historical: HistoricValue).
+	HistoricRevenue   float64  `json:"historicRevenue"`
+	HistoricValue     float64  `json:"historicValue"`
+	ExpectedPurchases float64  `json:"expectedPurchases"`
+	ProbabilityAlive  float64  `json:"probabilityAlive"`
+	PredictedValue    float64  `json:"predictedValue"`
+	TotalValue        float64  `json:"totalValue"`
+	Segments          []string `json:"segments,omitempty"`
 }
