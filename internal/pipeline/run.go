@@ -111,7 +111,6 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	total := segment.Sum(ltvs)
 	overall := segment.Aggregate(ltvs, all, total)
 	res.AverageLTV, res.MedianLTV, res.TotalLTV = overall.AverageLTV, overall.MedianLTV, total
-	res.AffordableCAC = overall.AverageLTV / 3
 	res.Top20PercentValueShare = segment.TopShare(ltvs, 0.2)
 	if model != nil && n > 0 {
 		a := alive / float64(n)
@@ -121,9 +120,11 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	if cac != nil {
 		avg := meanOf(cac, all)
 		res.AverageAcquisitionCost = &avg
-		res.LTVToCAC = ratio(overall.AverageLTV, avg)
 	}
 	res.Breakdowns = breakdowns(cfg, sum, cv, cac, total)
+	if err := acquisition(cfg, sum, model, res, cv, cac); err != nil {
+		return nil, nil, err
+	}
 
 	scores := &Scores{Summary: sum, Values: values, GrossMargin: cfg.GrossMargin, PredictsFuture: predictsFuture(cfg.Model)}
 	if len(defs) > 0 {
@@ -216,7 +217,7 @@ func formula(cfg Config, sum *summary.Summary, values []ltv.CustomerValue) repor
 	monthly := clvConfig(cfg).MonthlyDiscountRate()
 	annuity := annuityFactor(lifetime, monthly)
 	perMonth := cfg.Unit.PeriodsPerMonth()
-	var orders, months float64
+	var orders, repeats, months float64
 	for i, c := range sum.Customers {
 		n := float64(c.Frequency + 1)
 		observed := math.Max(c.Age/perMonth, 1)
@@ -229,12 +230,14 @@ func formula(cfg Config, sum *summary.Summary, values []ltv.CustomerValue) repor
 			CLV:               (aov*rate*cfg.GrossMargin - cfg.RetentionCostPerMonth) * annuity,
 		}
 		orders += n
+		repeats += float64(c.Frequency)
 		months += observed
 	}
 	params := map[string]float64{"lifetimeMonths": lifetime, "monthlyDiscountRate": monthly}
 	if orders > 0 {
 		params["averageOrderValue"] = sum.Revenue / orders
 		params["purchasesPerMonth"] = orders / months
+		params["repeatPurchasesPerMonth"] = repeats / months
 	}
 	return report.ModelResult{Type: ModelFormula, Parameters: params, Converged: true, LifetimeMonths: &lifetime}
 }
@@ -285,8 +288,7 @@ func breakdowns(cfg Config, sum *summary.Summary, cv *customerValues, cac []floa
 				HistoricValue: totals(cv.historic, members), TotalValue: totals(cv.total, members)}
 			if cac != nil {
 				c := meanOf(cac, members)
-				bv.AcquisitionCost = &c
-				bv.LTVToCAC = ratio(a.AverageLTV, c)
+				bv.AcquisitionCost = &c // LTV:CAC on the new-customer LTV: see acquisition
 			}
 			b.Values = append(b.Values, bv)
 		}

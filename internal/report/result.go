@@ -28,11 +28,19 @@ type Result struct {
 	TotalLTV           float64   `json:"totalLTV"`
 	// AverageAcquisitionCost is the mean CAC over customers; nil without acquisition costs.
 	AverageAcquisitionCost *float64 `json:"averageAcquisitionCost,omitempty"`
-	LTVToCAC               *float64 `json:"ltvToCAC,omitempty"`
-	// AffordableCAC is averageLTV / 3: the most one new customer may cost at LTV:CAC 3:1.
-	AffordableCAC           float64  `json:"affordableCAC"`
-	Top20PercentValueShare  float64  `json:"top20PercentValueShare"`
-	AverageProbabilityAlive *float64 `json:"averageProbabilityAlive,omitempty"`
+	// LTVToCAC is NewCustomer.LTV / AverageAcquisitionCost: the lifetime value of a new customer
+	// over what acquiring one costs (nil without acquisition costs or a new-customer LTV).
+	LTVToCAC *float64 `json:"ltvToCAC,omitempty"`
+	// AffordableCAC is NewCustomer.LTV / TargetLTVToCAC: the most one new customer may cost.
+	AffordableCAC *float64 `json:"affordableCAC,omitempty"`
+	// TargetLTVToCAC is the LTV:CAC ratio AffordableCAC aims at (economics.targetLTVToCAC).
+	TargetLTVToCAC float64 `json:"targetLTVToCAC,omitempty"`
+	// NewCustomer is what one more customer is worth when acquired (nil when the model cannot say).
+	NewCustomer *NewCustomer `json:"newCustomer,omitempty"`
+	// FitBy compares the pooled fit with fits partitioned by model.fitBy.
+	FitBy                   *FitComparison `json:"fitBy,omitempty"`
+	Top20PercentValueShare  float64        `json:"top20PercentValueShare"`
+	AverageProbabilityAlive *float64       `json:"averageProbabilityAlive,omitempty"`
 
 	// HistoricValue is the margin realised to date (net revenue x margin), PredictedValue the
 	// model's value (averageLTV, totalLTV), TotalValue their sum per customer (for Historical,
@@ -51,6 +59,73 @@ type Result struct {
 	InvalidSamples []string `json:"invalidSamples,omitempty"`
 	ExcludedRows   int64    `json:"excludedRows,omitempty"`
 	DataDigest     string   `json:"dataDigest"`
+}
+
+// NewCustomer is the lifetime value of one new customer and the acquisition economics on it.
+type NewCustomer struct {
+	// LTV is the expected discounted margin of a new customer over the horizon, first order
+	// included (see docs/models.md).
+	LTV float64 `json:"ltv"`
+	// AverageFirstOrder is the mean first-purchase value (revenue) of the customers concerned.
+	AverageFirstOrder float64 `json:"averageFirstOrder"`
+	// RepeatSpend is the expected value (revenue) of a repeat purchase of a new customer.
+	RepeatSpend float64 `json:"repeatSpend"`
+	// ExpectedRepeatPurchases is the expected number of repeat purchases over the horizon.
+	ExpectedRepeatPurchases float64 `json:"expectedRepeatPurchases"`
+	// AcquisitionCost is the mean CAC of the customers concerned; nil without acquisition costs.
+	AcquisitionCost *float64 `json:"acquisitionCost,omitempty"`
+	// LTVToCAC is LTV / AcquisitionCost.
+	LTVToCAC *float64 `json:"ltvToCAC,omitempty"`
+	// AffordableCAC is LTV / the target LTV:CAC.
+	AffordableCAC float64 `json:"affordableCAC"`
+	// PaybackMonths is the number of months after acquisition by whose end the cumulative
+	// discounted margin repays AcquisitionCost (0: the first order does). Nil when it is not
+	// repaid within the horizon, or there is no acquisition cost or no monthly curve.
+	PaybackMonths *int `json:"paybackMonths,omitempty"`
+	// PaidBackWithinHorizon is false when AcquisitionCost is not repaid within the horizon; nil
+	// when there is nothing to repay or no monthly curve (Historical).
+	PaidBackWithinHorizon *bool `json:"paidBackWithinHorizon,omitempty"`
+	// Fit is the fit the figures come from: Pooled (all customers) or Partitioned (this
+	// model.fitBy value's customers).
+	Fit string `json:"fit,omitempty"`
+}
+
+// FitComparison compares one purchase-model fit on all customers (pooled) with one fit per value
+// of model.fitBy (partitioned), on the same customers: a partitioned fit with a lower AIC/BIC
+// says the values really differ.
+type FitComparison struct {
+	Attribute string `json:"attribute"`
+	Customers int64  `json:"customers"`
+	// Log-likelihoods of the purchase model; for values that fell back to the pooled fit, their
+	// customers' log-likelihood under it.
+	PooledLogLikelihood      float64 `json:"pooledLogLikelihood"`
+	PartitionedLogLikelihood float64 `json:"partitionedLogLikelihood"`
+	// Parameter counts: k for the pooled fit, k per partitioned value (plus k once for the pooled
+	// fit when some value fell back to it).
+	PooledParameters      int     `json:"pooledParameters"`
+	PartitionedParameters int     `json:"partitionedParameters"`
+	PooledAIC             float64 `json:"pooledAIC"`
+	PartitionedAIC        float64 `json:"partitionedAIC"`
+	PooledBIC             float64 `json:"pooledBIC"`
+	PartitionedBIC        float64 `json:"partitionedBIC"`
+	// Preferred is Partitioned or Pooled: the lower BIC.
+	Preferred string     `json:"preferred"`
+	Values    []FitValue `json:"values"`
+}
+
+// FitValue is the fit used for one model.fitBy value.
+type FitValue struct {
+	Value           string `json:"value"`
+	Customers       int64  `json:"customers"`
+	RepeatCustomers int64  `json:"repeatCustomers"`
+	// Fit is Partitioned (fitted on these customers) or Pooled (fallback, see Reason).
+	Fit    string `json:"fit"`
+	Reason string `json:"reason,omitempty"`
+	// Parameters of the purchase and spend models used for this value.
+	Parameters    map[string]float64 `json:"parameters,omitempty"`
+	LogLikelihood float64            `json:"logLikelihood"`
+	// NewCustomer is this value's new-customer economics.
+	NewCustomer *NewCustomer `json:"newCustomer,omitempty"`
 }
 
 // ValueTotals is the average and the sum of one per-customer value over a group of customers.
@@ -134,6 +209,9 @@ type BreakdownValue struct {
 	// HistoricValue and TotalValue of these customers (see Result).
 	HistoricValue ValueTotals `json:"historicValue"`
 	TotalValue    ValueTotals `json:"totalValue"`
+	// NewCustomer is the new-customer economics of this value (AcquisitionCost, LTVToCAC above
+	// repeat its CAC and ratio).
+	NewCustomer *NewCustomer `json:"newCustomer,omitempty"`
 }
 
 // CustomerRow is one customer's scores.
