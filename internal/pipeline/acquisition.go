@@ -241,17 +241,21 @@ func fitPartitions(cfg Config, sum *summary.Summary, pooled *fittedModel, a *acq
 			}
 		}
 		fv := report.FitValue{Value: value, Customers: int64(len(members)), RepeatCustomers: repeaters, Fit: fitPartitioned}
-		pm, sm, reason := fitPartition(cfg, rows, freq, monetary, repeaters)
-		if reason != "" {
+		// Fitting and scoring need only the distinct (x, tx, T) rows with their counts.
+		unique, _ := ltv.Compress(rows)
+		pm, sm, reason := fitPartition(cfg, unique, freq, monetary, repeaters)
+		if reason == "" {
+			fv.LogLikelihood = pm.Fit().LogLikelihood // the fit's maximum on these rows
+		} else {
 			fv.Fit, fv.Reason, pm, sm = fitPooled, reason, pooled.purchase, pooled.spend
 			anyPooled = true
+			ll, err := ltv.LogLikelihood(pm, unique)
+			if err != nil {
+				return nil, nil, permanent(ReasonFitFailed, "model.fitBy %s=%q: %v", cfg.FitBy, value, err)
+			}
+			fv.LogLikelihood = ll
 		}
-		ll, err := ltv.LogLikelihood(pm, rows)
-		if err != nil {
-			return nil, nil, permanent(ReasonFitFailed, "model.fitBy %s=%q: %v", cfg.FitBy, value, err)
-		}
-		fv.LogLikelihood = ll
-		cmp.PartitionedLogLikelihood += ll
+		cmp.PartitionedLogLikelihood += fv.LogLikelihood
 		fv.Parameters = map[string]float64{}
 		for _, f := range []ltv.FitResult{pm.Fit(), sm.Fit()} {
 			for j, name := range f.ParamNames {
@@ -262,6 +266,7 @@ func fitPartitions(cfg Config, sum *summary.Summary, pooled *fittedModel, a *acq
 		if fv.Fit == fitPartitioned {
 			curves[value] = curve
 		}
+		var err error
 		if fv.NewCustomer, err = a.newCustomer(curve, members, fv.Fit); err != nil {
 			return nil, nil, err
 		}
@@ -284,13 +289,13 @@ func fitPartitions(cfg Config, sum *summary.Summary, pooled *fittedModel, a *acq
 	return cmp, curves, nil
 }
 
-// fitPartition fits one value's customers, or says why it should use the pooled fit.
-func fitPartition(cfg Config, rows []ltv.RFM, freq, monetary []float64, repeaters int64) (ltv.PurchaseModel, ltv.SpendModel, string) {
-	if len(rows) < minPartitionCustomers || repeaters < minPartitionRepeaters {
+// fitPartition fits one value's customers (unique: their distinct rows with counts as weights),
+// or says why the value should use the pooled fit.
+func fitPartition(cfg Config, unique []ltv.RFM, freq, monetary []float64, repeaters int64) (ltv.PurchaseModel, ltv.SpendModel, string) {
+	if len(freq) < minPartitionCustomers || repeaters < minPartitionRepeaters {
 		return nil, nil, fmt.Sprintf("%d customers, %d with repeat purchases: a separate fit needs at least %d and %d",
-			len(rows), repeaters, minPartitionCustomers, minPartitionRepeaters)
+			len(freq), repeaters, minPartitionCustomers, minPartitionRepeaters)
 	}
-	unique, _ := ltv.Compress(rows)
 	var pm ltv.PurchaseModel
 	var err error
 	switch cfg.Model {

@@ -162,7 +162,7 @@ func TestFitByFallback(t *testing.T) {
 	for i := range 20 {
 		data += fmt.Sprintf("affiliate-%d,2025-03-01,20.00,affiliate,US\naffiliate-%d,2025-05-01,30.00,affiliate,US\n", i, i)
 	}
-	res, _, err := Run(context.Background(), cfg, csvSource(data))
+	res, scores, err := Run(context.Background(), cfg, csvSource(data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,8 +171,21 @@ func TestFitByFallback(t *testing.T) {
 	}
 	var sumLL float64
 	fellBack := 0
+	rowsOf := map[string][]ltv.RFM{}
+	for _, c := range scores.Summary.Customers {
+		rowsOf[c.Attributes[0]] = append(rowsOf[c.Attributes[0]], ltv.RFM{X: float64(c.Frequency), Tx: c.Recency, T: c.Age})
+	}
 	for _, v := range res.FitBy.Values {
 		sumLL += v.LogLikelihood
+		// Each value's log-likelihood, recomputed on its customers under the parameters it used.
+		pm, err := ltv.FitBGNBD([]ltv.RFM{{X: 1, Tx: 1, T: 2}, {X: 0, T: 2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pm = pm.WithParams([]float64{v.Parameters["r"], v.Parameters["alpha"], v.Parameters["a"], v.Parameters["b"]})
+		if ll, err := ltv.LogLikelihood(pm, rowsOf[v.Value]); err != nil || math.Abs(ll-v.LogLikelihood) > 1e-6*math.Abs(ll) {
+			t.Errorf("%s: log-likelihood %.6f, recomputed %.6f (%v)", v.Value, v.LogLikelihood, ll, err)
+		}
 		small := v.Customers < minPartitionCustomers || v.RepeatCustomers < minPartitionRepeaters
 		if small != (v.Fit == fitPooled) {
 			t.Errorf("%s: %d customers, %d repeaters, fit %s (%s)", v.Value, v.Customers, v.RepeatCustomers, v.Fit, v.Reason)

@@ -42,8 +42,11 @@ func newCustomerValues(cfg Config, sum *summary.Summary, values []ltv.CustomerVa
 	return cv
 }
 
-// totals is the average and the sum of v over members.
+// totals is the average and the sum of v over members (without Aggregate's sort for the median).
 func totals(v []float64, members []int32) report.ValueTotals {
-	a := segment.Aggregate(v, members, 0)
-	return report.ValueTotals{Average: a.AverageLTV, Total: a.TotalLTV}
+	if len(members) == 0 {
+		return report.ValueTotals{}
+	}
+	sum := segment.SumOf(v, members)
+	return report.ValueTotals{Average: sum / float64(len(members)), Total: sum}
 }
