@@ -34,8 +34,8 @@ type Builder struct {
 type customer struct {
 	firstDay    int32
 	firstAmount float64 // net amount of firstDay
-	attrs    []string
-	months   []monthActivity
+	attrs       []string
+	months      []monthActivity
 }
 
 type monthActivity struct {
