@@ -64,6 +64,8 @@ func statusResult(r *report.Result, configMap, customersTable string) *v1alpha1.
 		TotalValue:             valueFigures(r.TotalValue),
 		NewCustomer:            newCustomerResult(r.NewCustomer),
 		FitBy:                  fitByResult(r.FitBy),
+		Cohorts:                cohortResults(r.Cohorts),
+		CohortsNote:            r.CohortsNote,
 		Top20PercentValueShare: share(r.Top20PercentValueShare),
 		InvalidRows:            r.InvalidRows,
 		ExcludedRows:           r.ExcludedRows,
@@ -167,6 +169,25 @@ func fitByResult(c *report.FitComparison) *v1alpha1.FitByResult {
 		if v.Fit != "Partitioned" && len(out.PooledValues) < maxStatusPooledValues {
 			out.PooledValues = append(out.PooledValues, v.Value)
 		}
+	}
+	return out
+}
+
+// maxStatusCohorts is the CRD's bound on status.result.cohorts.
+const maxStatusCohorts = 12
+
+func cohortResults(cs []report.CohortSummary) []v1alpha1.CohortResult {
+	var out []v1alpha1.CohortResult
+	for i, c := range cs {
+		if i == maxStatusCohorts {
+			break
+		}
+		out = append(out, v1alpha1.CohortResult{
+			Cohort: c.Cohort, Customers: int64(c.Customers),
+			ValueAt3Months: optMoney(c.ValueAt3Months), ExpectedAt3Months: optMoney(c.ExpectedAt3Months),
+			ValueAt6Months: optMoney(c.ValueAt6Months), ExpectedAt6Months: optMoney(c.ExpectedAt6Months),
+			ValueAt12Months: optMoney(c.ValueAt12Months), ExpectedAt12Months: optMoney(c.ExpectedAt12Months),
+		})
 	}
 	return out
 }

@@ -615,6 +615,17 @@ type ComputationResult struct {
 	// FitBy compares the fit on all customers with fits per model.fitBy value.
 	// +optional
 	FitBy *FitByResult `json:"fitBy,omitempty"`
+	// Cohorts are the most recent acquisition cohorts (customers by the month of their first
+	// purchase), newest first, at most 12: the realised cumulative margin per acquired customer
+	// after 3, 6 and 12 months next to the model's expectation. The results ConfigMap has the
+	// full tables (cohorts.csv, cohorts-<attribute>.csv).
+	// +kubebuilder:validation:MaxItems=12
+	// +optional
+	Cohorts []CohortResult `json:"cohorts,omitempty"`
+	// CohortsNote says why there are no cohorts (for example a source that is not read row by
+	// row by the operator).
+	// +optional
+	CohortsNote string `json:"cohortsNote,omitempty"`
 	// Top20PercentValueShare is the share of total value held by the most valuable 20% of
 	// customers (0..1).
 	Top20PercentValueShare string `json:"top20PercentValueShare"`
@@ -722,6 +733,34 @@ type FitByResult struct {
 	// +kubebuilder:validation:MaxItems=20
 	// +optional
 	PooledValues []string `json:"pooledValues,omitempty"`
+}
+
+// CohortResult is one acquisition cohort's value per acquired customer. A month is counted once
+// observed in full: "after n months" is through month n since acquisition, month 0 being the
+// acquisition month itself.
+type CohortResult struct {
+	// Cohort is the acquisition month, YYYY-MM.
+	Cohort string `json:"cohort"`
+	// Customers acquired in the month.
+	Customers int64 `json:"customers"`
+	// ValueAt3Months is the realised net margin per acquired customer after 3 months.
+	// +optional
+	ValueAt3Months string `json:"valueAt3Months,omitempty"`
+	// ExpectedAt3Months is the model's expectation of valueAt3Months (undiscounted).
+	// +optional
+	ExpectedAt3Months string `json:"expectedAt3Months,omitempty"`
+	// ValueAt6Months is the realised net margin per acquired customer after 6 months.
+	// +optional
+	ValueAt6Months string `json:"valueAt6Months,omitempty"`
+	// ExpectedAt6Months is the model's expectation of valueAt6Months.
+	// +optional
+	ExpectedAt6Months string `json:"expectedAt6Months,omitempty"`
+	// ValueAt12Months is the realised net margin per acquired customer after 12 months.
+	// +optional
+	ValueAt12Months string `json:"valueAt12Months,omitempty"`
+	// ExpectedAt12Months is the model's expectation of valueAt12Months.
+	// +optional
+	ExpectedAt12Months string `json:"expectedAt12Months,omitempty"`
 }
 
 // ValueInterval is an interval estimate.

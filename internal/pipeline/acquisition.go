@@ -96,10 +96,23 @@ func (a *acquisitionContext) mean(v []float64, members []int32) float64 {
 	return meanOf(v, members)
 }
 
+// acquisitionCurves are the new-customer curves a run used: pooled (nil without a model of new
+// customers) and per partitioned model.fitBy value.
+type acquisitionCurves struct {
+	pooled      *newCustomerCurve
+	partitioned map[string]*newCustomerCurve
+}
+
 // acquisition adds the new-customer economics to res: overall, per breakdown value and, with
 // model.fitBy, per partitioned fit. model is the pooled probabilistic fit (nil for the other
 // models).
-func acquisition(cfg Config, sum *summary.Summary, model *fittedModel, res *report.Result, cv *customerValues, cac []float64) error {
+func acquisition(cfg Config, sum *summary.Summary, model *fittedModel, res *report.Result, cv *customerValues, cac []float64) (*acquisitionCurves, error) {
+	curves := &acquisitionCurves{}
+	err := acquisitionInto(cfg, sum, model, res, cv, cac, curves)
+	return curves, err
+}
+
+func acquisitionInto(cfg Config, sum *summary.Summary, model *fittedModel, res *report.Result, cv *customerValues, cac []float64, curves *acquisitionCurves) error {
 	a := &acquisitionContext{cfg: cfg, clv: clvConfig(cfg), target: cfg.targetLTVToCAC(), cac: cac, historic: cv.historic,
 		firstOrder: make([]float64, len(sum.Customers))}
 	for i := range sum.Customers {
@@ -110,6 +123,7 @@ func acquisition(cfg Config, sum *summary.Summary, model *fittedModel, res *repo
 	if err != nil {
 		return err
 	}
+	curves.pooled = pooled
 	if pooled == nil && cfg.Model != ModelHistorical {
 		return nil // no new-customer model (ShiftedBetaGeometric)
 	}
@@ -132,6 +146,7 @@ func acquisition(cfg Config, sum *summary.Summary, model *fittedModel, res *repo
 			return err
 		}
 	}
+	curves.partitioned = partitioned
 	for bi := range res.Breakdowns {
 		b := &res.Breakdowns[bi]
 		idx := attributeIndex(cfg.Columns.Attributes, b.Attribute)

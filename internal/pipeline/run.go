@@ -44,7 +44,11 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		Returns:        cfg.Returns,
 		MaxInvalidRows: cfg.MaxInvalidRows,
 	}
+	src, cohorts := withCohorts(src, cfg)
 	sum, err := src.Summarize(ctx, cfg.Columns, opts)
+	if cohorts != nil {
+		defer cohorts.wg.Wait() // the copy of the stream is closed with it
+	}
 	if err != nil {
 		return nil, nil, Classify(err)
 	}
@@ -122,9 +126,11 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		res.AverageAcquisitionCost = &avg
 	}
 	res.Breakdowns = breakdowns(cfg, sum, cv, cac, total)
-	if err := acquisition(cfg, sum, model, res, cv, cac); err != nil {
+	curves, err := acquisition(cfg, sum, model, res, cv, cac)
+	if err != nil {
 		return nil, nil, err
 	}
+	cohortResults(cfg, cohorts, curves, res)
 
 	scores := &Scores{Summary: sum, Values: values, GrossMargin: cfg.GrossMargin, PredictsFuture: predictsFuture(cfg.Model)}
 	if len(defs) > 0 {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"testing"
+
+	"github.com/ltv-operator/ltv-operator/internal/report"
 )
 
 // A hand-made shop: a's orders 10 + 30 (net 40), b's 25 - 5 (net 20, a return), c's 100.
@@ -67,4 +69,32 @@ func TestHistoricPredictedTotalValue(t *testing.T) {
 			t.Errorf("segment %+v", res.Segments)
 		}
 	})
+}
+
+// cohorts.csv of the hand-made shop, every number written down: margin 0.25, observed to 03-31.
+// January (a, b): month 0 revenue 10 + 25 - 5 = 30, both active, 0.25*30/2 = 3.75 per customer;
+// February: a's 30, cumulative 0.25*60/2 = 7.5; March: nothing. March (c): 100, 25 per customer.
+func TestCohortsFile(t *testing.T) {
+	cfg := baseConfig("2026-03-31", ModelHistorical)
+	cfg.GrossMargin = 0.25
+	res, _, err := Run(context.Background(), cfg, csvSource(valuesShop))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := report.Files(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `cohort,months_since_acquisition,customers,active_customers,revenue,cumulative_margin_per_customer,expected_cumulative_margin_per_customer
+2026-01,0,2,2,30,3.75,
+2026-01,1,2,1,30,7.5,
+2026-01,2,2,0,0,7.5,
+2026-03,0,1,1,100,25,
+`
+	if got := string(files[report.CohortsFile]); got != want {
+		t.Errorf("cohorts.csv:\n%s\nwant:\n%s", got, want)
+	}
+	if res.CohortsNote != "" || len(res.Cohorts) != 2 || res.Cohorts[0].Cohort != "2026-03" || res.Cohorts[1].ValueAt3Months != nil {
+		t.Errorf("cohort summary %+v, note %q", res.Cohorts, res.CohortsNote)
+	}
 }

@@ -14,8 +14,15 @@ const (
 	SummaryFile      = "summary.json"
 	SegmentsFile     = "segments.csv"
 	TopCustomersFile = "top-customers.csv"
+	CohortsFile      = "cohorts.csv"
 	breakdownPrefix  = "breakdown-"
+	cohortsPrefix    = "cohorts-"
 )
+
+// CohortsAttributeFile is the file name of one attribute's cohorts.
+func CohortsAttributeFile(attribute string) string {
+	return cohortsPrefix + sanitizeKey(attribute) + ".csv"
+}
 
 // BreakdownFile is the file name of one attribute's breakdown.
 func BreakdownFile(attribute string) string {
@@ -73,6 +80,26 @@ func Files(r *Result) (map[string][]byte, error) {
 		rows = append(rows, row)
 	}
 	files[TopCustomersFile] = csvBytes(rows)
+
+	for _, t := range r.CohortTables {
+		header := []string{"cohort", "months_since_acquisition", "customers", "active_customers", "revenue",
+			"cumulative_margin_per_customer", "expected_cumulative_margin_per_customer"}
+		name := CohortsFile
+		if t.Attribute != "" {
+			header = append([]string{t.Attribute}, header...)
+			name = CohortsAttributeFile(t.Attribute)
+		}
+		rows := [][]string{header}
+		for _, c := range t.Rows {
+			row := []string{c.Cohort, strconv.Itoa(c.MonthsSinceAcquisition), strconv.Itoa(c.Customers), strconv.Itoa(c.ActiveCustomers),
+				num(c.Revenue), num(c.CumulativeMarginPerCustomer), optNum(c.ExpectedCumulativeMarginPerCustomer)}
+			if t.Attribute != "" {
+				row = append([]string{c.Value}, row...)
+			}
+			rows = append(rows, row)
+		}
+		files[name] = csvBytes(rows)
+	}
 	return files, nil
 }
 

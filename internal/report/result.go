@@ -38,9 +38,15 @@ type Result struct {
 	// NewCustomer is what one more customer is worth when acquired (nil when the model cannot say).
 	NewCustomer *NewCustomer `json:"newCustomer,omitempty"`
 	// FitBy compares the pooled fit with fits partitioned by model.fitBy.
-	FitBy                   *FitComparison `json:"fitBy,omitempty"`
-	Top20PercentValueShare  float64        `json:"top20PercentValueShare"`
-	AverageProbabilityAlive *float64       `json:"averageProbabilityAlive,omitempty"`
+	FitBy *FitComparison `json:"fitBy,omitempty"`
+	// Cohorts summarise the most recent acquisition cohorts (newest first); CohortTables are the
+	// full tables, written as cohorts.csv and cohorts-<attribute>.csv (not in summary.json).
+	Cohorts      []CohortSummary `json:"cohorts,omitempty"`
+	CohortTables []CohortTable   `json:"-"`
+	// CohortsNote says why there are no cohorts.
+	CohortsNote             string   `json:"cohortsNote,omitempty"`
+	Top20PercentValueShare  float64  `json:"top20PercentValueShare"`
+	AverageProbabilityAlive *float64 `json:"averageProbabilityAlive,omitempty"`
 
 	// HistoricValue is the margin realised to date (net revenue x margin), PredictedValue the
 	// model's value (averageLTV, totalLTV), TotalValue their sum per customer (for Historical,
@@ -126,6 +132,44 @@ type FitValue struct {
 	LogLikelihood float64            `json:"logLikelihood"`
 	// NewCustomer is this value's new-customer economics.
 	NewCustomer *NewCustomer `json:"newCustomer,omitempty"`
+}
+
+// CohortTable is the cohorts of all customers (Attribute empty) or per value of an attribute.
+type CohortTable struct {
+	Attribute string
+	Rows      []CohortRow
+}
+
+// CohortRow is one month of one acquisition cohort.
+type CohortRow struct {
+	// Value of the attribute (empty in the overall table).
+	Value string
+	// Cohort is the acquisition month (YYYY-MM): the month of the customers' first purchase.
+	Cohort string
+	// MonthsSinceAcquisition: 0 is the acquisition month itself.
+	MonthsSinceAcquisition int
+	// Customers acquired in the cohort; ActiveCustomers of them purchased in this month.
+	Customers, ActiveCustomers int
+	// Revenue is the cohort's net revenue in the month.
+	Revenue float64
+	// CumulativeMarginPerCustomer is the realised net margin from acquisition to the month's end
+	// per acquired customer; ExpectedCumulativeMarginPerCustomer the model's expectation of it
+	// (undiscounted, without retention costs; nil without a model of new customers).
+	CumulativeMarginPerCustomer         float64
+	ExpectedCumulativeMarginPerCustomer *float64
+}
+
+// CohortSummary is one cohort's realised (and expected) cumulative margin per acquired customer
+// through month 3, 6 and 12 since acquisition; nil where not yet observed in full.
+type CohortSummary struct {
+	Cohort             string   `json:"cohort"`
+	Customers          int      `json:"customers"`
+	ValueAt3Months     *float64 `json:"valueAt3Months,omitempty"`
+	ExpectedAt3Months  *float64 `json:"expectedAt3Months,omitempty"`
+	ValueAt6Months     *float64 `json:"valueAt6Months,omitempty"`
+	ExpectedAt6Months  *float64 `json:"expectedAt6Months,omitempty"`
+	ValueAt12Months    *float64 `json:"valueAt12Months,omitempty"`
+	ExpectedAt12Months *float64 `json:"expectedAt12Months,omitempty"`
 }
 
 // ValueTotals is the average and the sum of one per-customer value over a group of customers.
