@@ -356,8 +356,10 @@ type Model struct {
 	HorizonMonths int32 `json:"horizonMonths,omitempty"`
 
 	// LifetimeMonths is the expected customer lifespan used by Formula, as a decimal string.
-	// Unset: estimated from the data as one over the monthly churn rate (the share of
-	// customers without a purchase in the last horizon), capped at horizonMonths.
+	// Unset: estimated from the data as one over the monthly churn rate, capped at
+	// horizonMonths. A customer without a purchase in the last 3 months has churned; the rate is
+	// churned customers over the customer-months at risk before those 3 months (see
+	// docs/models.md). summary.json records the estimate (model.lifetimeMonths, model.notes).
 	// +kubebuilder:validation:Pattern=`^[0-9]+(\.[0-9]+)?$`
 	// +kubebuilder:validation:MaxLength=32
 	// +optional

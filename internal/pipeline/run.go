@@ -216,13 +216,10 @@ func annuityFactor(months, monthly float64) float64 {
 // order value and purchase rate (observed over at least one month, so one recent purchase does
 // not extrapolate to a purchase every day).
 func formula(cfg Config, sum *summary.Summary, values []ltv.CustomerValue) report.ModelResult {
-	lifetime := cfg.LifetimeMonths
-	if lifetime <= 0 {
-		lifetime = float64(cfg.HorizonMonths)
-	}
+	perMonth := cfg.Unit.PeriodsPerMonth()
+	lifetime, note := formulaLifetime(cfg, sum)
 	monthly := clvConfig(cfg).MonthlyDiscountRate()
 	annuity := annuityFactor(lifetime, monthly)
-	perMonth := cfg.Unit.PeriodsPerMonth()
 	var orders, repeats, months float64
 	for i, c := range sum.Customers {
 		n := float64(c.Frequency + 1)
@@ -245,7 +242,11 @@ func formula(cfg Config, sum *summary.Summary, values []ltv.CustomerValue) repor
 		params["purchasesPerMonth"] = orders / months
 		params["repeatPurchasesPerMonth"] = repeats / months
 	}
-	return report.ModelResult{Type: ModelFormula, Parameters: params, Converged: true, LifetimeMonths: &lifetime}
+	res := report.ModelResult{Type: ModelFormula, Parameters: params, Converged: true, LifetimeMonths: &lifetime}
+	if note != "" {
+		res.Notes = append(res.Notes, note)
+	}
+	return res
 }
 
 // acquisitionCosts returns each customer's acquisition cost, or nil when none is configured.
