@@ -57,6 +57,14 @@ step "kubectl get ltv,cseg"
 step "Results (status and ConfigMap shop-ltv-results)"
 "$BIN/ltvctl" show -n "$NS" shop-ltv
 
+step "Acquisition economics per channel (status.result.breakdowns[].newCustomer)"
+{
+  printf 'channel\tnew-customer LTV\tCAC\tLTV:CAC\tpayback months\n'
+  "$KUBECTL" get -n "$NS" ltv shop-ltv -o jsonpath='{range .status.result.breakdowns[?(@.attribute=="channel")].values[*]}{.value}{"\t"}{.newCustomer.ltv}{"\t"}{.newCustomer.acquisitionCost}{"\t"}{.newCustomer.ltvToCAC}{"\t"}{.newCustomer.paybackMonths}{"\n"}{end}'
+} | awk -F'\t' '{ for (i = 2; i <= 5; i++) if ($i == "") $i = "-"; printf "%-14s %17s %8s %8s %15s\n", $1, $2, $3, $4, $5 }'
+echo "(payback -: not repaid within the horizon, or nothing to repay; the new-customer LTV is a new customer's"
+echo " expected discounted margin over the horizon, first order included: docs/models.md)"
+
 step "A requested re-run (the Flux annotation), recorded in status.recentRuns"
 requested="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 "$KUBECTL" annotate -n "$NS" ltv shop-ltv reconcile.fluxcd.io/requestedAt="$requested" --overwrite
