@@ -258,7 +258,7 @@ func fitPartitions(cfg Config, sum *summary.Summary, pooled *fittedModel, a *acq
 		fv := report.FitValue{Value: value, Customers: int64(len(members)), RepeatCustomers: repeaters, Fit: fitPartitioned}
 		// Fitting and scoring need only the distinct (x, tx, T) rows with their counts.
 		unique, _ := ltv.Compress(rows)
-		pm, sm, reason := fitPartition(cfg, unique, freq, monetary, repeaters)
+		pm, sm, reason := fitPartition(cfg, pooled, unique, freq, monetary, repeaters, float64(len(members))/n)
 		if reason == "" {
 			fv.LogLikelihood = pm.Fit().LogLikelihood // the fit's maximum on these rows
 		} else {
@@ -304,33 +304,21 @@ func fitPartitions(cfg Config, sum *summary.Summary, pooled *fittedModel, a *acq
 	return cmp, curves, nil
 }
 
-// fitPartition fits one value's customers (unique: their distinct rows with counts as weights),
-// or says why the value should use the pooled fit.
-func fitPartition(cfg Config, unique []ltv.RFM, freq, monetary []float64, repeaters int64) (ltv.PurchaseModel, ltv.SpendModel, string) {
+// fitPartition fits one value's customers (unique: their distinct rows with counts as weights;
+// share: their fraction of all customers), warm-started from the pooled fit, or says why the
+// value should use the pooled fit.
+func fitPartition(cfg Config, pooled *fittedModel, unique []ltv.RFM, freq, monetary []float64, repeaters int64, share float64) (ltv.PurchaseModel, ltv.SpendModel, string) {
 	if len(freq) < minPartitionCustomers || repeaters < minPartitionRepeaters {
 		return nil, nil, fmt.Sprintf("%d customers, %d with repeat purchases: a separate fit needs at least %d and %d",
 			len(freq), repeaters, minPartitionCustomers, minPartitionRepeaters)
 	}
-	var pm ltv.PurchaseModel
-	var err error
-	switch cfg.Model {
-	case ModelBGNBD:
-		pm, err = ltv.FitBGNBD(unique)
-	case ModelParetoNBD:
-		pm, err = ltv.FitParetoNBD(unique)
-	case ModelModifiedBGNBD:
-		pm, err = ltv.FitModifiedBGNBD(unique)
-	}
+	pm, err := ltv.RefitPurchase(pooled.purchase, unique, share)
 	if err != nil {
 		return nil, nil, err.Error()
 	}
-	var sm ltv.SpendModel
-	if cfg.Spend == SpendGammaGamma {
-		if sm, err = ltv.FitGammaGamma(freq, monetary, nil); err != nil {
-			return nil, nil, err.Error()
-		}
-	} else {
-		sm = ltv.FitMeanSpend(freq, monetary, nil)
+	sm, err := ltv.RefitSpend(pooled.spend, freq, monetary, share)
+	if err != nil {
+		return nil, nil, err.Error()
 	}
 	return pm, sm, ""
 }
