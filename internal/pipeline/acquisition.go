@@ -106,27 +106,21 @@ type acquisitionCurves struct {
 // acquisition adds the new-customer economics to res: overall, per breakdown value and, with
 // model.fitBy, per partitioned fit. model is the pooled probabilistic fit (nil for the other
 // models).
-func acquisition(cfg Config, sum *summary.Summary, model *fittedModel, res *report.Result, cv *customerValues, cac []float64) (*acquisitionCurves, error) {
+func acquisition(cfg Config, sum *summary.Summary, model *fittedModel, sub *ltv.SubscriptionModel, res *report.Result, cv *customerValues, cac []float64) (*acquisitionCurves, error) {
 	curves := &acquisitionCurves{}
-	err := acquisitionInto(cfg, sum, model, res, cv, cac, curves)
+	err := acquisitionInto(cfg, sum, model, sub, res, cv, cac, curves)
 	return curves, err
 }
 
-func acquisitionInto(cfg Config, sum *summary.Summary, model *fittedModel, res *report.Result, cv *customerValues, cac []float64, curves *acquisitionCurves) error {
+func acquisitionInto(cfg Config, sum *summary.Summary, model *fittedModel, sub *ltv.SubscriptionModel, res *report.Result, cv *customerValues, cac []float64, curves *acquisitionCurves) error {
 	a := &acquisitionContext{cfg: cfg, clv: clvConfig(cfg), target: cfg.targetLTVToCAC(), cac: cac, historic: cv.historic,
 		firstOrder: make([]float64, len(sum.Customers))}
 	for i := range sum.Customers {
 		a.firstOrder[i] = firstOrderValue(&sum.Customers[i])
 	}
 	res.TargetLTVToCAC = a.target
-	pooled, err := pooledCurve(cfg, sum, model, res)
-	if err != nil {
-		return err
-	}
+	pooled := pooledCurve(cfg, sum, model, sub, res)
 	curves.pooled = pooled
-	if pooled == nil && cfg.Model != ModelHistorical {
-		return nil // no new-customer model (ShiftedBetaGeometric)
-	}
 	fit := fitPooled
 	if pooled == nil {
 		fit = ""
@@ -177,16 +171,45 @@ func groupBy(sum *summary.Summary, idx int) map[string][]int32 {
 }
 
 // pooledCurve is the new-customer curve of the run's model fitted on all customers; nil for
-// Historical (no model of the future) and ShiftedBetaGeometric.
-func pooledCurve(cfg Config, sum *summary.Summary, model *fittedModel, res *report.Result) (*newCustomerCurve, error) {
+// Historical (no model of the future).
+func pooledCurve(cfg Config, sum *summary.Summary, model *fittedModel, sub *ltv.SubscriptionModel, res *report.Result) *newCustomerCurve {
 	ppm := cfg.Unit.PeriodsPerMonth()
 	switch {
 	case model != nil:
-		return probabilisticCurve(model.purchase, model.spend, ppm), nil
+		return probabilisticCurve(model.purchase, model.spend, ppm)
 	case cfg.Model == ModelFormula:
-		return formulaCurve(res.Model), nil
+		return formulaCurve(res.Model)
+	case sub != nil:
+		return subscriptionCurve(sub, sum, ppm)
 	}
-	return nil, nil
+	return nil
+}
+
+// subscriptionCurve is the shifted-beta-geometric model's new subscriber: a renewal at the end of
+// each billing period j survived, with probability S(j), each worth the average payment.
+func subscriptionCurve(m *ltv.SubscriptionModel, sum *summary.Summary, periodsPerMonth float64) *newCustomerCurve {
+	var revenue, payments float64
+	for _, c := range sum.Customers {
+		revenue += c.HistoricValue
+		payments += float64(c.Frequency + 1)
+	}
+	var cum []float64 // cum[j] = expected renewals in the first j periods
+	renewals := func(periods int) float64 {
+		for len(cum) <= periods {
+			j := len(cum)
+			prev := 0.0
+			if j > 0 {
+				prev = cum[j-1] + m.Survival(float64(j))
+			}
+			cum = append(cum, prev)
+		}
+		return cum[periods]
+	}
+	return &newCustomerCurve{
+		repeat:   func(months float64) float64 { return renewals(int(math.Floor(months*periodsPerMonth + 1e-9))) },
+		survival: func(months float64) float64 { return m.Survival(math.Floor(months*periodsPerMonth + 1e-9)) },
+		spend:    revenue / math.Max(payments, 1),
+	}
 }
 
 func probabilisticCurve(pm ltv.PurchaseModel, sm ltv.SpendModel, ppm float64) *newCustomerCurve {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand"
 	"sort"
 	"testing"
 
@@ -302,5 +303,50 @@ func TestFitByValidation(t *testing.T) {
 	cfg.Model = ModelFormula
 	if _, _, err := Run(context.Background(), cfg, csvSource(synthShop(t, 10))); err == nil || !bytes.Contains([]byte(err.Error()), []byte("model.fitBy needs")) {
 		t.Errorf("Formula: %v", err)
+	}
+}
+
+// A new subscriber under the shifted-beta-geometric model: the first payment, then a renewal at
+// the end of each month survived, S(m) = B(alpha, beta+m)/B(alpha, beta), each worth the payment.
+func TestNewCustomerSubscription(t *testing.T) {
+	var data bytes.Buffer
+	data.WriteString("customer_id,date,amount\n")
+	// 2,000 subscribers paying 10 a month, each churning after every payment with probability
+	// theta ~ Beta(1, 3) (the shifted-beta-geometric process), acquired over 2024-2025.
+	rng := rand.New(rand.NewSource(5))
+	end := day("2026-06-30")
+	for i := range 2000 {
+		x, y := gammaSample(rng, 1), gammaSample(rng, 3)
+		theta := x / (x + y)
+		first := day("2024-01-01").AddDate(0, rng.Intn(24), 0)
+		for m := 0; !first.AddDate(0, m, 0).After(end); m++ {
+			fmt.Fprintf(&data, "s%d,%s,10\n", i, first.AddDate(0, m, 0).Format("2006-01-02"))
+			if rng.Float64() < theta {
+				break
+			}
+		}
+	}
+	cfg := baseConfig("2026-06-30", ModelShiftedBetaGeometric)
+	cfg.Unit = summary.Month
+	cfg.GrossMargin = 0.5
+	cfg.AnnualDiscountRate = 0.1
+	res, _, err := Run(context.Background(), cfg, csvSource(data.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alpha, beta := res.Model.Parameters["alpha"], res.Model.Parameters["beta"]
+	lbeta := func(a, b float64) float64 {
+		x, _ := math.Lgamma(a)
+		y, _ := math.Lgamma(b)
+		z, _ := math.Lgamma(a + b)
+		return x + y - z
+	}
+	d := math.Pow(1.1, 1.0/12) - 1
+	want := 0.5 * 10
+	for m := 1; m <= 12; m++ {
+		want += 0.5 * 10 * math.Exp(lbeta(alpha, beta+float64(m))-lbeta(alpha, beta)) / math.Pow(1+d, float64(m))
+	}
+	if nc := res.NewCustomer; nc == nil || math.Abs(nc.LTV-want) > 1e-9*want || nc.AverageFirstOrder != 10 {
+		t.Errorf("new subscriber %+v, want LTV %.10f", nc, want)
 	}
 }

@@ -84,6 +84,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	}
 
 	var model *fittedModel
+	var subscriptionModel *ltv.SubscriptionModel
 	switch cfg.Model {
 	case ModelHistorical:
 		historical(cfg, sum, values)
@@ -96,7 +97,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 			return nil, nil, err
 		}
 	case ModelShiftedBetaGeometric:
-		if err := subscription(cfg, sum, values, res); err != nil {
+		if subscriptionModel, err = subscription(cfg, sum, values, res); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -126,7 +127,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		res.AverageAcquisitionCost = &avg
 	}
 	res.Breakdowns = breakdowns(cfg, sum, cv, cac, total)
-	curves, err := acquisition(cfg, sum, model, res, cv, cac)
+	curves, err := acquisition(cfg, sum, model, subscriptionModel, res, cv, cac)
 	if err != nil {
 		return nil, nil, err
 	}

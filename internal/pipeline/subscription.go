@@ -13,7 +13,7 @@ import (
 // (recency rounded to whole periods); a customer whose last payment is more than one period
 // before the end of observation has churned. Active subscribers are worth their expected
 // discounted future payments over the horizon; churned ones nothing.
-func subscription(cfg Config, sum *summary.Summary, values []ltv.CustomerValue, res *report.Result) error {
+func subscription(cfg Config, sum *summary.Summary, values []ltv.CustomerValue, res *report.Result) (*ltv.SubscriptionModel, error) {
 	subs := make([]ltv.Subscriber, len(sum.Customers))
 	for i, c := range sum.Customers {
 		renewals := int(math.Round(c.Recency))
@@ -22,7 +22,7 @@ func subscription(cfg Config, sum *summary.Summary, values []ltv.CustomerValue, 
 	}
 	m, err := ltv.FitSubscriptions(subs)
 	if err != nil {
-		return permanent(ReasonFitFailed, "%v", err)
+		return nil, permanent(ReasonFitFailed, "%v", err)
 	}
 	perMonth := cfg.Unit.PeriodsPerMonth()
 	periods := int(math.Round(float64(cfg.HorizonMonths) * perMonth))
@@ -54,5 +54,5 @@ func subscription(cfg Config, sum *summary.Summary, values []ltv.CustomerValue, 
 			res.Model.StandardErrors[name] = f.StdErrors[j]
 		}
 	}
-	return nil
+	return m, nil
 }
