@@ -149,6 +149,10 @@ func newCustomerResult(nc *report.NewCustomer) *v1alpha1.NewCustomerResult {
 		m := int32(*nc.PaybackMonths)
 		out.PaybackMonths = &m
 	}
+	if nc.ObservedPaybackMonths != nil {
+		m := int32(*nc.ObservedPaybackMonths)
+		out.ObservedPaybackMonths = &m
+	}
 	return out
 }
 

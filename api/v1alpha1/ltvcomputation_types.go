@@ -465,7 +465,8 @@ const (
 // Output says where results are published.
 type Output struct {
 	// ConfigMapName is the ConfigMap the results are written to (summary.json, segments.csv,
-	// breakdown-<attribute>.csv, top-customers.csv). Default: <computation name>-results.
+	// breakdown-<attribute>.csv, top-customers.csv, cohorts.csv, cohorts-<attribute>.csv).
+	// Default: <computation name>-results.
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	ConfigMapName string `json:"configMapName,omitempty"`
@@ -706,6 +707,13 @@ type NewCustomerResult struct {
 	// model.horizonMonths.
 	// +optional
 	PaidBackWithinHorizon *bool `json:"paidBackWithinHorizon,omitempty"`
+	// ObservedPaybackMonths is what the acquisition cohorts actually did: the first month since
+	// the acquisition month (0: the acquisition month itself) by whose end the realised,
+	// undiscounted margin per acquired customer, over the cohorts observed that long, reached
+	// acquisitionCost. Unset when the observed months do not reach it (paybackMonths, from the
+	// model, continues beyond the data) or there are no cohorts.
+	// +optional
+	ObservedPaybackMonths *int32 `json:"observedPaybackMonths,omitempty"`
 	// Fit is Pooled (the fit on all customers) or Partitioned (the fit on this model.fitBy
 	// value's customers).
 	// +optional

@@ -154,7 +154,9 @@ func cohortResults(cfg Config, cc *cohortCollector, curves *acquisitionCurves, r
 		res.CohortsNote = fmt.Sprintf("cohorts skipped: %v", err)
 		return
 	}
-	overall := lastCohorts(b.Cohorts(nil), maxCohorts)
+	all := b.Cohorts(nil)
+	observedPayback(res.NewCustomer, all, cfg.GrossMargin)
+	overall := lastCohorts(all, maxCohorts)
 	table := report.CohortTable{Rows: cohortRows("", overall, cfg.GrossMargin, curves.pooled)}
 	res.CohortTables = append(res.CohortTables, table)
 	res.Cohorts = cohortSummary(overall, cfg.GrossMargin, curves.pooled)
@@ -167,7 +169,9 @@ func cohortResults(cfg Config, cc *cohortCollector, curves *acquisitionCurves, r
 				break
 			}
 			value := v.Value
-			cos := lastCohorts(b.Cohorts(func(a []string) bool { return a[idx] == value }), maxCohortsPerValue)
+			valueCohorts := b.Cohorts(func(a []string) bool { return a[idx] == value })
+			observedPayback(v.NewCustomer, valueCohorts, cfg.GrossMargin)
+			cos := lastCohorts(valueCohorts, maxCohortsPerValue)
 			curve := curves.pooled
 			if b2.Attribute == cfg.FitBy && curves.partitioned[value] != nil {
 				curve = curves.partitioned[value]
@@ -176,6 +180,42 @@ func cohortResults(cfg Config, cc *cohortCollector, curves *acquisitionCurves, r
 		}
 		res.CohortTables = append(res.CohortTables, t)
 	}
+}
+
+// observedPayback sets nc.ObservedPaybackMonths from the cohorts: for each month k since
+// acquisition, the realised cumulative margin per customer over the cohorts that have month k
+// observed in full; the first k where it reaches the acquisition cost.
+func observedPayback(nc *report.NewCustomer, cos []cohort.Cohort, margin float64) {
+	if nc == nil || nc.AcquisitionCost == nil || *nc.AcquisitionCost <= 0 || len(cos) == 0 {
+		return
+	}
+	for k := 0; ; k++ {
+		var revenue float64
+		var customers int
+		for _, co := range cos {
+			if k < completeMonths(co) {
+				revenue += co.Months[k].CumulativeRevenue
+				customers += co.Customers
+			}
+		}
+		if customers == 0 {
+			return // no cohort observed this long
+		}
+		if margin*revenue/float64(customers) >= *nc.AcquisitionCost {
+			nc.ObservedPaybackMonths = &k
+			return
+		}
+	}
+}
+
+// completeMonths is the number of the cohort's months observed in full (the last one is cut by
+// the observation end unless that is a month's last day).
+func completeMonths(co cohort.Cohort) int {
+	n := len(co.Months)
+	if n > 0 && co.Months[n-1].End.AddDate(0, 0, 1).Day() != 1 {
+		n--
+	}
+	return n
 }
 
 func lastCohorts(cos []cohort.Cohort, n int) []cohort.Cohort {
@@ -218,14 +258,9 @@ func cohortSummary(cos []cohort.Cohort, margin float64, curve *newCustomerCurve)
 		if curve != nil {
 			expected = cohort.Expected(co, margin, curve.spend, curve.repeat)
 		}
-		// The last month is observed in full only when the observation ends on its last day;
-		// every cohort's months share that end, so the newest cohort tells.
-		complete := len(co.Months) - 1
-		if last := cos[len(cos)-1]; last.Months[len(last.Months)-1].End.AddDate(0, 0, 1).Day() != 1 {
-			complete--
-		}
+		complete := completeMonths(co)
 		at := func(n int) (*float64, *float64) {
-			if n > complete {
+			if n >= complete {
 				return nil, nil
 			}
 			v := margin * co.Months[n].CumulativeRevenue / float64(co.Customers)

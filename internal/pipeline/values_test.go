@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/ltv-operator/ltv-operator/internal/report"
@@ -98,3 +99,38 @@ func TestCohortsFile(t *testing.T) {
 		t.Errorf("cohort summary %+v, note %q", res.Cohorts, res.CohortsNote)
 	}
 }
+
+// Observed payback on the hand-made shop (margin 0.25): month 0 over both cohorts is
+// 0.25 x (30 + 100) / 3 = 10.83 per customer; months 1 and 2 only January's: 7.5.
+func TestObservedPayback(t *testing.T) {
+	for _, c := range []struct {
+		cac  float64
+		want *int
+	}{{10, intPtr(0)}, {7, intPtr(0)}, {12, nil}} {
+		cfg := baseConfig("2026-03-31", ModelHistorical)
+		cfg.GrossMargin = 0.25
+		cfg.AcquisitionCost = &AcquisitionCost{Default: c.cac}
+		res, _, err := Run(context.Background(), cfg, csvSource(valuesShop))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := res.NewCustomer.ObservedPaybackMonths
+		if (got == nil) != (c.want == nil) || (got != nil && *got != *c.want) {
+			t.Errorf("CAC %g: observed payback %v, want %v", c.cac, got, c.want)
+		}
+	}
+	// Without c's row only the January cohort (a, b) is left: 3.75 per customer in month 0, 7.5 by
+	// the end of month 1, which repays a CAC of 7.
+	cfg := baseConfig("2026-03-31", ModelHistorical)
+	cfg.GrossMargin = 0.25
+	cfg.AcquisitionCost = &AcquisitionCost{Default: 7}
+	res, _, err := Run(context.Background(), cfg, csvSource(valuesShop[:strings.Index(valuesShop, "c,")]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.NewCustomer.ObservedPaybackMonths; got == nil || *got != 1 {
+		t.Errorf("January only, CAC 7: observed payback %v, want 1", got)
+	}
+}
+
+func intPtr(v int) *int { return &v }

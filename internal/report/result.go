@@ -94,6 +94,11 @@ type NewCustomer struct {
 	// Fit is the fit the figures come from: Pooled (all customers) or Partitioned (this
 	// model.fitBy value's customers).
 	Fit string `json:"fit,omitempty"`
+	// ObservedPaybackMonths is what the acquisition cohorts did: the first month since the
+	// acquisition month (0: the acquisition month) by whose end the realised, undiscounted margin
+	// per acquired customer of the cohorts observed that long reached AcquisitionCost. Nil when the
+	// observed months do not reach it, or without cohorts or acquisition cost.
+	ObservedPaybackMonths *int `json:"observedPaybackMonths,omitempty"`
 }
 
 // FitComparison compares one purchase-model fit on all customers (pooled) with one fit per value
