@@ -103,13 +103,20 @@ func WriteTable(w io.Writer, r *Result) error {
 	return nil
 }
 
-// payback says when a new customer repays their acquisition cost.
+// payback says when a new customer repays their acquisition cost: the model's month, and the
+// cohorts' where they got there.
 func payback(nc *NewCustomer) string {
+	var s string
 	switch {
 	case nc == nil || nc.PaidBackWithinHorizon == nil:
-		return "-"
+		s = "-"
 	case nc.PaybackMonths != nil:
-		return fmt.Sprintf("%d months", *nc.PaybackMonths)
+		s = fmt.Sprintf("%d months", *nc.PaybackMonths)
+	default:
+		s = "not within the horizon"
 	}
-	return "not within the horizon"
+	if nc != nil && nc.ObservedPaybackMonths != nil {
+		s += fmt.Sprintf(" (observed %d)", *nc.ObservedPaybackMonths)
+	}
+	return s
 }
