@@ -66,9 +66,11 @@ envtest: ## Provide kube-apiserver, etcd and kubectl under bin/k8s (download, or
 	./hack/envtest-binaries.sh
 
 .PHONY: test
-test: envtest ## Run every test: unit tests and integration tests against a real API server and PostgreSQL.
+test: envtest helm ## Run every test: unit tests and integration tests against a real API server and PostgreSQL.
+	./hack/test-deps.sh
 	go vet ./...
-	go test $(GO_TEST_FLAGS) -count=1 -timeout 45m ./...
+	go build -o $(LOCALBIN)/testsummary ./hack/testsummary
+	go test $(GO_TEST_FLAGS) -count=1 -timeout 45m -json ./... | $(LOCALBIN)/testsummary
 
 .PHONY: bench
 bench: ## Run the benchmarks (see docs/benchmarks.md).

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
+	"github.com/ltv-operator/ltv-operator/internal/conditions"
 	"github.com/ltv-operator/ltv-operator/internal/report"
 	"github.com/ltv-operator/ltv-operator/internal/segment"
 )
@@ -48,17 +49,17 @@ func (r *CustomerSegmentReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	base := seg.DeepCopy()
-	conds := conditionSetter{conditions: &seg.Status.Conditions, generation: seg.Generation}
+	conds := conditions.Setter{Conditions: &seg.Status.Conditions, Generation: seg.Generation}
 	seg.Status.ObservedGeneration = seg.Generation
 
 	if msg, ok := validateSegment(&seg); !ok {
 		stalledBefore := hasTrueCondition(base.Status.Conditions, v1alpha1.ConditionStalled, base.Generation == seg.Generation)
-		conds.stalled(v1alpha1.ReasonInvalidFilter, msg)
+		conds.Stalled(v1alpha1.ReasonInvalidFilter, msg)
 		if !stalledBefore && r.Recorder != nil {
 			r.Recorder.Eventf(&seg, nil, corev1.EventTypeWarning, v1alpha1.ReasonInvalidFilter, "Validate", "%s", msg)
 		}
 	} else {
-		conds.ready(v1alpha1.ReasonSucceeded, "Filter compiles")
+		conds.Ready(v1alpha1.ReasonSucceeded, "Filter compiles")
 	}
 
 	computations, err := r.collect(ctx, &seg)

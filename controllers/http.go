@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,8 +35,8 @@ func resolveHTTPSource(ctx context.Context, c client.Client, obj *v1alpha1.LTVCo
 		var secret corev1.Secret
 		if err := c.Get(ctx, types.NamespacedName{Namespace: obj.Namespace, Name: ref.Name}, &secret); err != nil {
 			if apierrors.IsNotFound(err) {
-				return nil, &sourceError{reason: v1alpha1.ReasonSourceNotFound, waiting: true, revision: revision + ";secret:none",
-					err: fmt.Errorf("Secret %s/%s not found (spec.source.http.headersSecretRef); the computation runs when it appears", obj.Namespace, ref.Name)}
+				return nil, waitingf(revision+";secret:none", v1alpha1.ReasonSourceNotFound,
+					"Secret %s/%s not found (spec.source.http.headersSecretRef); the computation runs when it appears", obj.Namespace, ref.Name)
 			}
 			return nil, err
 		}
@@ -62,7 +61,11 @@ func resolveHTTPSource(ctx context.Context, c client.Client, obj *v1alpha1.LTVCo
 		if errors.As(err, &pe) {
 			reason = pe.Reason
 		}
-		return nil, &sourceError{reason: reason, revision: revision, err: err}
+		kind := kindStalled
+		if reason == v1alpha1.ReasonSourceUnavailable {
+			kind = kindTransient
+		}
+		return nil, &runError{kind: kind, reason: reason, revision: revision, err: err}
 	}
 	return &resolvedSource{source: src, revision: revision}, nil
 }

@@ -7,12 +7,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -24,20 +25,14 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
+	"github.com/ltv-operator/ltv-operator/internal/conditions"
 	"github.com/ltv-operator/ltv-operator/internal/pipeline"
 	"github.com/ltv-operator/ltv-operator/internal/plan"
 	"github.com/ltv-operator/ltv-operator/internal/report"
+	"github.com/ltv-operator/ltv-operator/internal/runpolicy"
 	"github.com/ltv-operator/ltv-operator/internal/schedule"
-)
-
-// Run triggers, recorded in status.recentRuns.
-const (
-	TriggerChange   = "Change"
-	TriggerRequest  = "Request"
-	TriggerSchedule = "Schedule"
 )
 
 // SourceFunc resolves a source kind that needs more than the API server (HTTP, PostgreSQL).
@@ -66,6 +61,17 @@ type LTVComputationReconciler struct {
 	// Wakeup, when set, makes the controller look at the computations sent on it. Tests that
 	// step a fake Clock use it: RequeueAfter waits in real time.
 	Wakeup <-chan event.GenericEvent
+	// DefaultExecution is the mode of computations whose spec.execution.mode is unset;
+	// empty means InProcess.
+	DefaultExecution v1alpha1.ExecutionMode
+	// Jobs configures Job-mode runs.
+	Jobs JobOptions
+	// NoSecrets: the manager may read no Secret; InProcess computations that need one stall
+	// with AccessDenied.
+	NoSecrets bool
+
+	jobs   jobTracker
+	nsLock sync.Mutex // serializes counting and creating Jobs, for --max-jobs-per-namespace
 }
 
 // MetricsRecorder receives the outcome of every run.
@@ -84,394 +90,290 @@ type MetricsRecorder interface {
 // +kubebuilder:rbac:groups=analytics.ltv-operator.io,resources=customersegments,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list
+// +kubebuilder:rbac:groups="",resources=pods/log,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
-// Reconcile decides whether a run is due, runs it and records the outcome.
-func (r *LTVComputationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+// Reconcile runs the ordered steps of one reconcile: observe the schedule, gather the inputs
+// (every read), decide, execute the run, publish its result. The steps only fill the scope;
+// one deferred summarizeAndPatch writes status, Events and metrics from it.
+func (r *LTVComputationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	obj, err := r.load(ctx, req)
+	if obj == nil {
+		return ctrl.Result{}, err
+	}
+	s := newScope(r, obj)
+	defer func() { result, retErr = s.summarizeAndPatch(ctx, retErr) }()
+	for _, step := range []func(context.Context) error{s.observeSchedule, s.gatherInputs, s.decide, s.execute, s.publish} {
+		if err := step(ctx); err != nil || s.done {
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// load reads the computation; nil when it is gone (its metrics and Jobs are dropped) or being
+// deleted.
+func (r *LTVComputationReconciler) load(ctx context.Context, req ctrl.Request) (*v1alpha1.LTVComputation, error) {
 	var obj v1alpha1.LTVComputation
 	if err := r.Get(ctx, req.NamespacedName, &obj); err != nil {
-		if client.IgnoreNotFound(err) == nil && r.Metrics != nil {
+		if client.IgnoreNotFound(err) != nil {
+			return nil, err
+		}
+		if r.Metrics != nil {
 			r.Metrics.Forget(req.Namespace, req.Name)
 		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		return nil, r.deleteJobsOf(ctx, req.NamespacedName)
 	}
 	if !obj.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, nil
+		return nil, nil
 	}
 	if r.Metrics != nil {
 		r.Metrics.Observe(&obj)
 	}
-	s := &runState{r: r, obj: &obj, base: obj.DeepCopy(), now: r.Clock.Now()}
-	s.conds = conditionSetter{conditions: &obj.Status.Conditions, generation: obj.Generation}
-	return s.reconcile(ctx)
+	return &obj, nil
 }
 
-// runState is one reconcile of one computation.
-type runState struct {
+// scope is one reconcile of one computation: what each step found, in the order they ran.
+type scope struct {
 	r     *LTVComputationReconciler
 	obj   *v1alpha1.LTVComputation
 	base  *v1alpha1.LTVComputation // last state written, for merge patches
-	conds conditionSetter
+	conds conditions.Setter
 	now   time.Time
+	// done stops the steps: nothing (more) to do in this reconcile.
+	done bool
 
+	// observeSchedule
 	sched *schedule.Schedule
 	next  time.Time
-	// started is when the run began (wall clock, for the duration metric).
-	started time.Time
-	// request is the requestedAt value the run answers, if any.
-	request string
+	due   *time.Time
+
+	// gatherInputs
+	jobMode  bool
+	job      *batchv1.Job // Job mode: the run in flight, or finished and not recorded yet
+	in       runpolicy.Input
+	segments []v1alpha1.CustomerSegment
+	src      *resolvedSource
+	srcErr   *runError
+
+	// decide
+	decision    runpolicy.Decision
+	run         *v1alpha1.RunRecord // the run started or adopted; nil when none
+	runRevision string              // the revision the run computes
+	// pending says why the run has no outcome yet (a Job running or queued).
+	pending string
+	queued  bool
+	request string    // the requestedAt value the run answers
+	started time.Time // wall clock, for the duration metric
+
+	// execute and publish
+	res       *report.Result
+	scores    *pipeline.Scores
+	table     string
+	configMap string
 }
 
-func (s *runState) reconcile(ctx context.Context) (ctrl.Result, error) {
-	obj := s.obj
+func newScope(r *LTVComputationReconciler, obj *v1alpha1.LTVComputation) *scope {
+	s := &scope{r: r, obj: obj, base: obj.DeepCopy(), now: r.Clock.Now()}
+	s.conds = conditions.Setter{Conditions: &obj.Status.Conditions, Generation: obj.Generation}
 	obj.Status.ObservedGeneration = obj.Generation
+	return s
+}
+
+// observeSchedule parses the schedule and finds the slot due now. An invalid schedule stalls
+// the computation before any run.
+func (s *scope) observeSchedule(context.Context) error {
+	obj := s.obj
 	suspended := obj.Spec.Suspend != nil && *obj.Spec.Suspend
-
-	var scheduledAt *time.Time
-	if obj.Spec.Schedule != "" {
-		sched, err := schedule.Parse(obj.Spec.Schedule, deref(obj.Spec.TimeZone))
-		if err == nil {
-			last := obj.CreationTimestamp.Time
-			if obj.Status.LastScheduleTime != nil {
-				last = obj.Status.LastScheduleTime.Time
-			}
-			var deadline *time.Duration
-			if d := obj.Spec.StartingDeadlineSeconds; d != nil {
-				dd := time.Duration(*d) * time.Second
-				deadline = &dd
-			}
-			scheduledAt, s.next, err = sched.Due(s.now, last, deadline)
-		}
-		if err != nil {
-			obj.Status.NextScheduleTime = nil
-			// Whatever the fix, the next valid reconcile runs again and rewrites the conditions.
-			obj.Status.LastAttemptedRevision = ""
-			if r := obj.Annotations[v1alpha1.RequestedAtAnnotation]; r != "" {
-				obj.Status.LastHandledReconcileAt = r // handled: by refusing the schedule
-			}
-			already := meta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ConditionStalled)
-			s.conds.stalled(v1alpha1.ReasonInvalidSchedule, err.Error())
-			if already == nil || already.Reason != v1alpha1.ReasonInvalidSchedule || already.Message != err.Error() {
-				// Once per distinct problem, not on every reconcile.
-				s.event(corev1.EventTypeWarning, v1alpha1.ReasonInvalidSchedule, err.Error())
-			}
-			return ctrl.Result{}, s.patchStatus(ctx)
-		}
-		s.sched = sched
-		if suspended {
-			scheduledAt = nil
-			obj.Status.NextScheduleTime = nil
-		} else {
-			obj.Status.NextScheduleTime = &metav1.Time{Time: s.next}
-		}
-	} else {
-		obj.Status.NextScheduleTime = nil
+	obj.Status.NextScheduleTime = nil
+	if obj.Spec.Schedule == "" {
+		return nil
 	}
+	sched, err := schedule.Parse(obj.Spec.Schedule, deref(obj.Spec.TimeZone))
+	if err == nil {
+		last := obj.CreationTimestamp.Time
+		if obj.Status.LastScheduleTime != nil {
+			last = obj.Status.LastScheduleTime.Time
+		}
+		var deadline *time.Duration
+		if d := obj.Spec.StartingDeadlineSeconds; d != nil {
+			dd := time.Duration(*d) * time.Second
+			deadline = &dd
+		}
+		s.due, s.next, err = sched.Due(s.now, last, deadline)
+	}
+	if err != nil {
+		return stalledf(v1alpha1.ReasonInvalidSchedule, "%s", err.Error())
+	}
+	s.sched = sched
+	if suspended {
+		s.due = nil
+	} else {
+		obj.Status.NextScheduleTime = &metav1.Time{Time: s.next}
+	}
+	return nil
+}
 
-	requested := obj.Annotations[v1alpha1.RequestedAtAnnotation]
-	requestPending := requested != "" && requested != obj.Status.LastHandledReconcileAt
-
+// gatherInputs does every read the decision and the run need: segments, source, revision,
+// whether the published results still exist.
+func (s *scope) gatherInputs(ctx context.Context) error {
+	obj := s.obj
 	segments, segmentsRevision, err := s.r.selectedSegments(ctx, obj)
 	if err != nil {
-		return ctrl.Result{}, err
+		return err
 	}
-	src, srcErr := s.r.resolveSource(ctx, obj)
-	var sourceErr *sourceError
-	if srcErr != nil && !errors.As(srcErr, &sourceErr) {
-		return ctrl.Result{}, srcErr // an API error: retried with backoff
+	s.segments = segments
+	if s.jobMode = s.r.executionMode(obj) == v1alpha1.ExecutionJob; s.jobMode {
+		if s.job, err = s.r.currentJob(ctx, obj); err != nil {
+			return err
+		}
 	}
+	src, err := s.r.resolveSource(ctx, obj, s.jobMode)
+	if err != nil && asRunError(err) == nil {
+		return err // an API error: retried with backoff
+	}
+	s.src, s.srcErr = src, asRunError(err)
 	dataRevision := ""
 	switch {
 	case src != nil:
 		dataRevision = src.revision
-	case sourceErr != nil:
-		dataRevision = sourceErr.revision
+	case s.srcErr != nil:
+		dataRevision = s.srcErr.revision
 	}
-	revision := fmt.Sprintf("spec=%s;data=%s;segments=%s%s", inputsDigest(&obj.Spec), dataRevision, segmentsRevision, s.r.sinkRevision(ctx, obj))
+	requested := obj.Annotations[v1alpha1.RequestedAtAnnotation]
+	suspended := obj.Spec.Suspend != nil && *obj.Spec.Suspend
+	s.in = runpolicy.Input{
+		Now:                   s.now,
+		Suspended:             suspended,
+		Due:                   s.due,
+		RequestPending:        requested != "" && requested != obj.Status.LastHandledReconcileAt,
+		Resumed:               !suspended && hasReason(obj.Status.Conditions, v1alpha1.ConditionReady, v1alpha1.ReasonSuspended),
+		LastSucceeded:         obj.Status.Result != nil && len(obj.Status.RecentRuns) > 0 && obj.Status.RecentRuns[0].Succeeded,
+		HasResult:             obj.Status.Result != nil,
+		ResultsPublished:      obj.Status.Result == nil || s.r.resultsConfigMapExists(ctx, obj),
+		Revision:              fmt.Sprintf("spec=%s;data=%s;segments=%s%s", inputsDigest(&obj.Spec), dataRevision, segmentsRevision, s.r.sinkRevision(ctx, obj, s.jobMode)),
+		LastAttemptedRevision: obj.Status.LastAttemptedRevision,
+	}
+	if t := obj.Status.LastScheduleTime; t != nil {
+		s.in.LastSlot = &t.Time
+	}
+	if s.sched != nil {
+		s.in.PrevSlot = s.sched.Prev(s.now)
+	}
+	if s.jobMode {
+		s.in.RetryAt = retryAt(obj)
+	}
+	return nil
+}
 
-	// Resumed: the conditions still say Suspended. When the last run succeeded its result
-	// stands and Ready says so again; otherwise the run is repeated to find out.
-	resumed := !suspended && hasReason(obj.Status.Conditions, v1alpha1.ConditionReady, v1alpha1.ReasonSuspended)
-	lastSucceeded := obj.Status.Result != nil && len(obj.Status.RecentRuns) > 0 && obj.Status.RecentRuns[0].Succeeded
-
-	var trigger string
-	switch {
-	case scheduledAt != nil:
-		// A due slot also answers a pending request: one run, and the slot is not lost.
-		trigger = TriggerSchedule
-	case requestPending:
-		trigger = TriggerRequest
-	case resumed && !lastSucceeded:
-		trigger = TriggerChange
-	case revision != obj.Status.LastAttemptedRevision && !suspended:
-		trigger = TriggerChange
-	case obj.Status.Result != nil && !suspended && !s.r.resultsConfigMapExists(ctx, obj):
-		// Someone deleted the published results: publish them again.
-		trigger = TriggerChange
+// decide applies the pure run decision and, when a run starts, opens its run record.
+func (s *scope) decide(context.Context) error {
+	if s.job != nil {
+		s.adoptJob() // one run at a time: the Job's run is this reconcile's
+		return nil
 	}
-	if trigger == "" {
-		if suspended {
-			s.markSuspended()
-		} else {
-			if resumed {
-				s.conds.ready(v1alpha1.ReasonSucceeded, successMessage(obj.Status.Result))
-			}
-			// The new generation changed nothing a run depends on (history limit, alerts,
-			// schedule): the conditions still hold for it.
-			for i, c := range obj.Status.Conditions {
-				switch c.Type {
-				case v1alpha1.ConditionReady, v1alpha1.ConditionReconciling, v1alpha1.ConditionStalled:
-					obj.Status.Conditions[i].ObservedGeneration = obj.Generation
-				}
-			}
-		}
-		s.trimHistory()
-		return s.requeue(), s.patchStatus(ctx)
+	s.decision = runpolicy.Decide(s.in)
+	if !s.decision.Run() {
+		s.done = true
+		return nil
 	}
-
-	nominal := s.now
-	switch {
-	case trigger == TriggerSchedule:
-		nominal = *scheduledAt
-		obj.Status.LastScheduleTime = &metav1.Time{Time: nominal}
-	case trigger == TriggerChange && obj.Status.LastScheduleTime != nil:
-		// A changed spec or data (or a retry) re-runs the last scheduled slot, so it answers
-		// for that slot.
-		nominal = obj.Status.LastScheduleTime.Time
-	case trigger == TriggerChange && s.sched != nil:
-		// No slot ran yet: answer for the schedule's latest slot, as a scheduled run would
-		// have, so that re-runs before the first scheduled one agree.
-		if prev := s.sched.Prev(s.now); !prev.IsZero() {
-			nominal = prev
-		}
+	if s.decision.SetLastSlot {
+		s.obj.Status.LastScheduleTime = &metav1.Time{Time: s.decision.Nominal}
 	}
-	if requestPending {
+	if s.in.RequestPending {
 		// Echoed when the run ends, so that a client waiting for lastHandledReconcileAt
 		// knows its run finished (as with Flux's own kinds).
-		s.request = requested
+		s.request = s.obj.Annotations[v1alpha1.RequestedAtAnnotation]
 	}
-	s.started = time.Now()
-	run := v1alpha1.RunRecord{Trigger: trigger, StartTime: metav1.Time{Time: s.now}, ScheduledTime: &metav1.Time{Time: nominal}}
+	s.started, s.runRevision = time.Now(), s.in.Revision
+	s.run = &v1alpha1.RunRecord{Trigger: s.decision.Trigger, StartTime: metav1.Time{Time: s.now},
+		ScheduledTime: &metav1.Time{Time: s.decision.Nominal}}
+	return nil
+}
 
-	if sourceErr != nil {
-		permanent := !sourceErr.waiting && sourceErr.reason != v1alpha1.ReasonSourceUnavailable
-		if permanent || sourceErr.waiting {
-			obj.Status.LastAttemptedRevision = revision
-		} else {
-			// Retried with backoff: the retry must find something to do.
-			obj.Status.LastAttemptedRevision = ""
+// execute runs the computation: in a Job (started, or collected when it finished), or in the
+// manager: the pipeline, then the customers sink.
+func (s *scope) execute(ctx context.Context) error {
+	if s.job != nil {
+		return s.collectJob(ctx)
+	}
+	if s.srcErr != nil {
+		return s.srcErr
+	}
+	if s.jobMode {
+		return s.startJob(ctx)
+	}
+	s.conds.Progressing(v1alpha1.ReasonProgressing, fmt.Sprintf("Run started (%s)", strings.ToLower(s.run.Trigger)))
+	if err := s.patch(ctx); err != nil { // a checkpoint: Reconciling=True while the run lasts
+		return err
+	}
+	cfg, err := s.pipelineConfig()
+	if err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithTimeout(ctx, s.r.runTimeout())
+	defer cancel()
+	if s.res, s.scores, err = pipeline.Run(runCtx, cfg, s.src.source); err != nil {
+		return fromPipeline(err)
+	}
+	if s.obj.Spec.Output.Customers == nil {
+		return nil
+	}
+	if s.r.CustomersSink == nil {
+		return stalledf(v1alpha1.ReasonInvalidSpec, "spec.output.customers is not supported by this operator build")
+	}
+	if s.table, err = s.r.CustomersSink(runCtx, s.r.Client, s.obj, s.scores, s.res.ComputedAt); err != nil {
+		if re := asRunError(err); re != nil {
+			return &runError{kind: kindStalled, reason: re.reason, err: re.err}
 		}
-		return s.fail(ctx, run, sourceErr.reason, sourceErr.err.Error(), permanent, sourceErr.waiting)
+		return transient(v1alpha1.ReasonSinkFailed, fmt.Errorf("writing spec.output.customers: %w", err))
 	}
+	return nil
+}
 
-	s.conds.progressing(v1alpha1.ReasonProgressing, fmt.Sprintf("Run started (%s)", strings.ToLower(trigger)))
-	if err := s.patchStatus(ctx); err != nil {
-		return ctrl.Result{}, err
-	}
-
+// pipelineConfig is the run's configuration: the spec, the nominal time's observation end and
+// the selected segments.
+func (s *scope) pipelineConfig() (pipeline.Config, error) {
 	var loc *time.Location
 	if s.sched != nil {
 		loc = s.sched.Location()
 	}
-	end, err := plan.ObservationEnd(&obj.Spec, nominal, loc)
+	end, err := plan.ObservationEnd(&s.obj.Spec, s.decision.Nominal, loc)
 	if err != nil {
-		obj.Status.LastAttemptedRevision = revision
-		return s.fail(ctx, run, v1alpha1.ReasonInvalidSpec, err.Error(), true, false)
+		return pipeline.Config{}, stalledf(v1alpha1.ReasonInvalidSpec, "%s", err.Error())
 	}
-	cfg, err := plan.Config(&obj.Spec, end, segments)
+	cfg, err := plan.Config(&s.obj.Spec, end, s.segments)
 	if err != nil {
-		pe := pipeline.Classify(err)
-		obj.Status.LastAttemptedRevision = revision
-		return s.fail(ctx, run, pe.Reason, pe.Error(), pe.Permanent, false)
+		return pipeline.Config{}, fromPipeline(err)
 	}
 	cfg.Now = s.r.Clock.Now
-	runCtx, cancel := context.WithTimeout(ctx, s.r.runTimeout())
-	defer cancel()
-	res, scores, err := pipeline.Run(runCtx, cfg, src.source)
-	if err != nil {
-		pe := pipeline.Classify(err)
-		if pe.Permanent {
-			obj.Status.LastAttemptedRevision = revision
-		} else {
-			obj.Status.LastAttemptedRevision = ""
-		}
-		return s.fail(ctx, run, pe.Reason, pe.Error(), pe.Permanent, false)
-	}
+	return cfg, nil
+}
 
-	table := ""
-	if obj.Spec.Output.Customers != nil {
-		if s.r.CustomersSink == nil {
-			obj.Status.LastAttemptedRevision = revision
-			return s.fail(ctx, run, v1alpha1.ReasonInvalidSpec, "spec.output.customers is not supported by this operator build", true, false)
-		}
-		table, err = s.r.CustomersSink(runCtx, s.r.Client, obj, scores, res.ComputedAt)
-		if err != nil {
-			var se *sourceError
-			if errors.As(err, &se) {
-				obj.Status.LastAttemptedRevision = revision
-				return s.fail(ctx, run, se.reason, se.err.Error(), true, false)
-			}
-			obj.Status.LastAttemptedRevision = ""
-			return s.fail(ctx, run, v1alpha1.ReasonSinkFailed, "writing spec.output.customers: "+err.Error(), false, false)
-		}
-	}
-	cmName, err := s.r.writeResultsConfigMap(ctx, obj, res)
+// publish writes the results ConfigMap; summarizeAndPatch puts the result in status.
+func (s *scope) publish(ctx context.Context) error {
+	name, err := s.r.writeResultsConfigMap(ctx, s.obj, s.res)
 	if err != nil {
-		var se *sourceError
-		if errors.As(err, &se) {
+		if re := asRunError(err); re != nil {
 			// The name is taken by someone else's ConfigMap: retrying cannot help.
-			obj.Status.LastAttemptedRevision = revision
-			return s.fail(ctx, run, se.reason, se.err.Error(), true, false)
+			return re
 		}
-		obj.Status.LastAttemptedRevision = ""
-		return s.fail(ctx, run, v1alpha1.ReasonSinkFailed, "writing the results ConfigMap: "+err.Error(), false, false)
+		return transient(v1alpha1.ReasonSinkFailed, fmt.Errorf("writing the results ConfigMap: %w", err))
 	}
-	obj.Status.LastAttemptedRevision = revision
-	return s.succeed(ctx, run, res, cmName, table)
-}
-
-func (s *runState) succeed(ctx context.Context, run v1alpha1.RunRecord, res *report.Result, cmName, table string) (ctrl.Result, error) {
-	obj := s.obj
-	previous := obj.Status.Result
-	obj.Status.Result = statusResult(res, cmName, table)
-	obj.Status.LastSuccessfulTime = &metav1.Time{Time: res.ComputedAt}
-	done := metav1.NewTime(s.r.Clock.Now())
-	run.CompletionTime = &done
-	run.Succeeded = true
-	run.Customers = res.Customers
-	run.AverageLTV = obj.Status.Result.AverageLTV
-	run.Reason = v1alpha1.ReasonSucceeded
-	s.addRun(run)
-	s.handledRequest()
-	msg := successMessage(obj.Status.Result)
-	s.conds.ready(v1alpha1.ReasonSucceeded, msg)
-	s.event(corev1.EventTypeNormal, v1alpha1.ReasonSucceeded, msg)
-	s.checkDrift(previous, res)
-	s.recordMetrics(res, v1alpha1.ReasonSucceeded)
-	logf.FromContext(ctx).Info("run succeeded", "trigger", run.Trigger, "customers", res.Customers, "averageLTV", res.AverageLTV)
-	return s.requeue(), s.patchStatus(ctx)
-}
-
-// fail records a failed run. Permanent failures stall until the spec or data change; waiting
-// failures resolve when a watched object appears; the others are retried with backoff. The last
-// good result stays in status and in the results ConfigMap.
-func (s *runState) fail(ctx context.Context, run v1alpha1.RunRecord, reason, message string, permanent, waiting bool) (ctrl.Result, error) {
-	done := metav1.NewTime(s.r.Clock.Now())
-	run.CompletionTime = &done
-	run.Reason = reason
-	run.Message = truncate(message, 1024)
-	s.addRun(run)
-	s.handledRequest()
-	if s.obj.Status.Result != nil {
-		message += " (the previous result is kept)"
-	}
-	switch {
-	case permanent:
-		s.conds.stalled(reason, message)
-	case waiting:
-		s.conds.waiting(reason, message)
-	default:
-		s.conds.retrying(reason, message)
-	}
-	s.event(corev1.EventTypeWarning, reason, message)
-	s.recordMetrics(nil, reason)
-	logf.FromContext(ctx).Info("run failed", "trigger", run.Trigger, "reason", reason, "message", message)
-	if err := s.patchStatus(ctx); err != nil {
-		return ctrl.Result{}, err
-	}
-	if !permanent && !waiting {
-		// Returning an error retries with the controller's exponential backoff.
-		return ctrl.Result{}, fmt.Errorf("%s: %s", reason, message)
-	}
-	return s.requeue(), nil
-}
-
-// successMessage is Ready's message after a successful run.
-func successMessage(r *v1alpha1.ComputationResult) string {
-	msg := fmt.Sprintf("Computed %s LTV of %d customers: average %s %s, total %s %s", r.Model.Type, r.Customers,
-		r.AverageLTV, r.Currency, r.TotalLTV, r.Currency)
-	if r.LTVToCAC != "" {
-		msg += ", LTV:CAC " + r.LTVToCAC
-	}
-	return msg
-}
-
-func (s *runState) markSuspended() {
-	if s.obj.Status.Result != nil {
-		s.conds.ready(v1alpha1.ReasonSuspended, "Suspended: no scheduled runs; status shows the last result")
-	} else {
-		s.conds.waiting(v1alpha1.ReasonSuspended, "Suspended before the first run")
-	}
-}
-
-func (s *runState) addRun(run v1alpha1.RunRecord) {
-	s.obj.Status.RecentRuns = append([]v1alpha1.RunRecord{run}, s.obj.Status.RecentRuns...)
-	s.trimHistory()
-}
-
-// handledRequest echoes the requestedAt annotation the run answered.
-func (s *runState) handledRequest() {
-	if s.request != "" {
-		s.obj.Status.LastHandledReconcileAt = s.request
-	}
-}
-
-// trimHistory applies spec.runHistoryLimit, also when it was lowered without a run.
-func (s *runState) trimHistory() {
-	limit := plan.DefaultRunHistoryLimit
-	if l := s.obj.Spec.RunHistoryLimit; l != nil && *l > 0 {
-		limit = int(*l)
-	}
-	if len(s.obj.Status.RecentRuns) > limit {
-		s.obj.Status.RecentRuns = s.obj.Status.RecentRuns[:limit]
-	}
-}
-
-// requeue wakes the computation at its next scheduled time.
-func (s *runState) requeue() ctrl.Result {
-	if s.sched == nil || s.obj.Status.NextScheduleTime == nil {
-		return ctrl.Result{}
-	}
-	wait := s.next.Sub(s.r.Clock.Now())
-	if wait < time.Second {
-		wait = time.Second
-	}
-	return ctrl.Result{RequeueAfter: wait}
-}
-
-// patchStatus writes the status when it changed, as a merge patch against the last write.
-func (s *runState) patchStatus(ctx context.Context) error {
-	if equalStatus(&s.base.Status, &s.obj.Status) {
-		return nil
-	}
-	if err := s.r.Status().Patch(ctx, s.obj, client.MergeFrom(s.base)); err != nil {
-		return err
-	}
-	s.base = s.obj.DeepCopy()
+	s.configMap = name
 	return nil
-}
-
-func (s *runState) event(eventType, reason, message string) {
-	if s.r.Recorder == nil {
-		return
-	}
-	s.r.Recorder.Eventf(s.obj, nil, eventType, reason, "Reconcile", "%s", truncate(message, 1024))
-}
-
-func (s *runState) recordMetrics(res *report.Result, reason string) {
-	if s.r.Metrics != nil {
-		s.r.Metrics.RunFinished(s.obj, res, reason, time.Since(s.started))
-	}
 }
 
 // inputsDigest identifies the parts of the spec a run's answer depends on. Scheduling and
 // bookkeeping fields (schedule, timeZone, startingDeadlineSeconds, suspend, runHistoryLimit,
-// alerts) are left out, so that changing them (suspending, resuming, lowering the history limit)
+// alerts) and where runs execute (execution) are left out, so that changing them (suspending, resuming, lowering the history limit)
 // starts no run; a new schedule takes effect at its next slot.
 func inputsDigest(spec *v1alpha1.LTVComputationSpec) string {
 	in := spec.DeepCopy()
-	in.Schedule, in.TimeZone, in.StartingDeadlineSeconds, in.Suspend, in.RunHistoryLimit, in.Alerts = "", nil, nil, nil, nil, nil
+	in.Schedule, in.TimeZone, in.StartingDeadlineSeconds, in.Suspend, in.RunHistoryLimit, in.Alerts, in.Execution = "", nil, nil, nil, nil, nil, nil
 	b, err := json.Marshal(in)
 	if err != nil {
 		return "unknown"
@@ -489,9 +391,10 @@ func (r *LTVComputationReconciler) runTimeout() time.Duration {
 
 // sinkRevision follows the customers sink's Secret, so that fixing it starts a run at once
 // instead of at the next backoff retry.
-func (r *LTVComputationReconciler) sinkRevision(ctx context.Context, obj *v1alpha1.LTVComputation) string {
+// In Job mode the manager reads no Secret: the Pod reads the sink's, and a fix is retried.
+func (r *LTVComputationReconciler) sinkRevision(ctx context.Context, obj *v1alpha1.LTVComputation, jobMode bool) string {
 	o := obj.Spec.Output.Customers
-	if o == nil || o.Postgres == nil {
+	if o == nil || o.Postgres == nil || jobMode || r.NoSecrets {
 		return ""
 	}
 	var secret corev1.Secret
@@ -550,3 +453,10 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+// Run triggers, recorded in status.recentRuns.
+const (
+	TriggerChange   = runpolicy.TriggerChange
+	TriggerRequest  = runpolicy.TriggerRequest
+	TriggerSchedule = runpolicy.TriggerSchedule
+)

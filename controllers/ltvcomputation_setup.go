@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -76,23 +77,45 @@ func (r *LTVComputationReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurr
 	if r.Wakeup != nil {
 		b = b.WatchesRawSource(source.Channel(r.Wakeup, &handler.EnqueueRequestForObject{}))
 	}
+	if !r.NoSecrets {
+		b = b.Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(indexSecrets)),
+			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}))
+	}
 	return b.
 		For(&v1alpha1.LTVComputation{}, builder.WithPredicates(
-			// Status writes change neither generation nor annotations: they never start a run.
-			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+					// Status writes change neither generation nor annotations: they never start a run.
+					predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&batchv1.Job{}). // a run's Job finishing (or deleted) records the run
+		// ... and frees a slot for the computations queued in its namespace.
+		Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(r.queuedIn), builder.WithPredicates(predicate.Funcs{
+			CreateFunc: func(event.CreateEvent) bool { return false },
+		})).
 		Owns(&corev1.ConfigMap{}, builder.WithPredicates(predicate.Funcs{
 			// Recreate the results ConfigMap when someone deletes it; ignore our own updates.
 			CreateFunc: func(event.CreateEvent) bool { return false },
 			UpdateFunc: func(event.UpdateEvent) bool { return false },
 		})).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(indexConfigMaps))).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(indexSecrets)),
-			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
 		Watches(&v1alpha1.CustomerSegment{}, r.segmentHandler(),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrent}).
 		Named("ltvcomputation").
 		Complete(r)
+}
+
+// queuedIn maps a Job to the computations of its namespace waiting for a free slot.
+func (r *LTVComputationReconciler) queuedIn(ctx context.Context, obj client.Object) []reconcile.Request {
+	var list v1alpha1.LTVComputationList
+	if err := r.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
+		return nil
+	}
+	var queued []v1alpha1.LTVComputation
+	for _, c := range list.Items {
+		if hasReason(c.Status.Conditions, v1alpha1.ConditionReconciling, v1alpha1.ReasonQueued) {
+			queued = append(queued, c)
+		}
+	}
+	return requestsFor(queued)
 }
 
 // byIndex maps an object to the computations in its namespace whose index lists its name.
@@ -152,7 +175,7 @@ func equalStatus(a, b *v1alpha1.LTVComputationStatus) bool { return equality.Sem
 
 // checkDrift warns when average LTV moved more than spec.alerts.maxChangePercent since the
 // previous successful run.
-func (s *runState) checkDrift(previous *v1alpha1.ComputationResult, res *report.Result) {
+func (s *scope) checkDrift(previous *v1alpha1.ComputationResult, res *report.Result) {
 	alerts := s.obj.Spec.Alerts
 	if alerts == nil || previous == nil {
 		return

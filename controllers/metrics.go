@@ -33,6 +33,9 @@ type Metrics struct {
 	segAverageLTV *prometheus.GaugeVec
 	segValueShare *prometheus.GaugeVec
 
+	backtestRelativeError *prometheus.GaugeVec
+	backtestTopDecile     *prometheus.GaugeVec
+
 	mu sync.Mutex
 	// published holds, per computation, the segments with series; a computation is present
 	// once a result of it was published.
@@ -84,6 +87,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "ltv_segment_value_share_ratio",
 			Help: "The segment's share of the computation's total lifetime value (0 to 1).",
 		}, segment),
+		backtestRelativeError: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ltv_computation_backtest_relative_error",
+			Help: "Value backtest of the last successful run (with observation.holdoutPeriods): (predicted - actual) / actual holdout net margin of all calibration customers.",
+		}, computation),
+		backtestTopDecile: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ltv_computation_backtest_top_decile_capture_ratio",
+			Help: "Value backtest of the last successful run: share of the actual holdout net margin held by the 10% of customers with the highest predictions (0 to 1).",
+		}, computation),
 		published: map[types.NamespacedName]map[string]bool{},
 	}
 	var err error
@@ -96,6 +107,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m.segCustomers = register(reg, m.segCustomers, &err)
 	m.segAverageLTV = register(reg, m.segAverageLTV, &err)
 	m.segValueShare = register(reg, m.segValueShare, &err)
+	m.backtestRelativeError = register(reg, m.backtestRelativeError, &err)
+	m.backtestTopDecile = register(reg, m.backtestTopDecile, &err)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +143,11 @@ func (m *Metrics) RunFinished(obj *v1alpha1.LTVComputation, res *report.Result, 
 	for _, s := range res.Segments {
 		segs = append(segs, segmentValues{name: s.Name, customers: float64(s.Customers), averageLTV: s.AverageLTV, valueShare: s.ValueShare})
 	}
-	m.publish(obj, float64(res.Customers), res.AverageLTV, res.LTVToCAC, res.ComputedAt, segs)
+	var bt backtestValues
+	if b := res.Backtest; b != nil && b.Value != nil {
+		bt = backtestValues{relativeError: b.Value.RelativeError, topDecile: b.Value.Top10PercentCapture}
+	}
+	m.publish(obj, float64(res.Customers), res.AverageLTV, res.LTVToCAC, res.ComputedAt, segs, bt)
 }
 
 // Observe publishes the result in status when none was published for the computation in this
@@ -164,15 +181,28 @@ func (m *Metrics) Observe(obj *v1alpha1.LTVComputation) {
 	if t := obj.Status.LastSuccessfulTime; t != nil {
 		computedAt = t.Time
 	}
-	m.publish(obj, float64(res.Customers), avg, ratio, computedAt, segs)
+	var bt backtestValues
+	if b := res.Backtest; b != nil && b.Overall != nil {
+		parse := func(s string) *float64 {
+			if v, err := strconv.ParseFloat(s, 64); err == nil {
+				return &v
+			}
+			return nil
+		}
+		bt = backtestValues{relativeError: parse(b.Overall.RelativeError), topDecile: parse(b.Overall.Top10PercentCapture)}
+	}
+	m.publish(obj, float64(res.Customers), avg, ratio, computedAt, segs, bt)
 }
+
+// backtestValues are the value backtest's gauges; nil when the run had no (defined) value.
+type backtestValues struct{ relativeError, topDecile *float64 }
 
 type segmentValues struct {
 	name                              string
 	customers, averageLTV, valueShare float64
 }
 
-func (m *Metrics) publish(obj *v1alpha1.LTVComputation, customers, averageLTV float64, ltvToCAC *float64, computedAt time.Time, segs []segmentValues) {
+func (m *Metrics) publish(obj *v1alpha1.LTVComputation, customers, averageLTV float64, ltvToCAC *float64, computedAt time.Time, segs []segmentValues, bt backtestValues) {
 	ns, name := obj.Namespace, obj.Name
 	key := types.NamespacedName{Namespace: ns, Name: name}
 	m.mu.Lock()
@@ -186,6 +216,16 @@ func (m *Metrics) publish(obj *v1alpha1.LTVComputation, customers, averageLTV fl
 		m.ltvToCAC.DeleteLabelValues(ns, name)
 	}
 	m.lastSuccess.WithLabelValues(ns, name).Set(float64(computedAt.UnixNano()) / 1e9)
+	for _, g := range []struct {
+		vec *prometheus.GaugeVec
+		v   *float64
+	}{{m.backtestRelativeError, bt.relativeError}, {m.backtestTopDecile, bt.topDecile}} {
+		if g.v != nil {
+			g.vec.WithLabelValues(ns, name).Set(*g.v)
+		} else {
+			g.vec.DeleteLabelValues(ns, name)
+		}
+	}
 
 	sort.Slice(segs, func(i, j int) bool { return segs[i].name < segs[j].name })
 	if len(segs) > maxMetricSegments {
@@ -215,7 +255,7 @@ func (m *Metrics) Forget(namespace, name string) {
 	byName := prometheus.Labels{"namespace": namespace, "name": name}
 	for _, v := range []interface {
 		DeletePartialMatch(prometheus.Labels) int
-	}{m.customers, m.averageLTV, m.ltvToCAC, m.lastSuccess, m.duration, m.runs} {
+	}{m.customers, m.averageLTV, m.ltvToCAC, m.lastSuccess, m.duration, m.runs, m.backtestRelativeError, m.backtestTopDecile} {
 		v.DeletePartialMatch(byName)
 	}
 	byComputation := prometheus.Labels{"namespace": namespace, "computation": name}

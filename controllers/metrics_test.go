@@ -208,3 +208,48 @@ func TestMetricsBoundSegments(t *testing.T) {
 		t.Errorf("%d segment series, want %d", n, maxMetricSegments)
 	}
 }
+
+// The value backtest's gauges follow the last successful run: present with a backtest, gone
+// when a later run has none; Observe restores them from status after a restart.
+func TestMetricsBacktestGauges(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relErr, capture := -0.156, 0.502
+	res := &report.Result{ComputedAt: time.Unix(1795000000, 0), Customers: 10, AverageLTV: 5,
+		Backtest: &report.Backtest{Value: &report.ValueBacktest{RelativeError: &relErr, Top10PercentCapture: &capture}}}
+	shop := computation("shop", "ltv")
+	m.RunFinished(shop, res, v1alpha1.ReasonSucceeded, time.Second)
+	want := `
+# HELP ltv_computation_backtest_relative_error Value backtest of the last successful run (with observation.holdoutPeriods): (predicted - actual) / actual holdout net margin of all calibration customers.
+# TYPE ltv_computation_backtest_relative_error gauge
+ltv_computation_backtest_relative_error{name="ltv",namespace="shop"} -0.156
+# HELP ltv_computation_backtest_top_decile_capture_ratio Value backtest of the last successful run: share of the actual holdout net margin held by the 10% of customers with the highest predictions (0 to 1).
+# TYPE ltv_computation_backtest_top_decile_capture_ratio gauge
+ltv_computation_backtest_top_decile_capture_ratio{name="ltv",namespace="shop"} 0.502
+`
+	names := []string{"ltv_computation_backtest_relative_error", "ltv_computation_backtest_top_decile_capture_ratio"}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
+		t.Error(err)
+	}
+	res.Backtest = nil
+	m.RunFinished(shop, res, v1alpha1.ReasonSucceeded, time.Second)
+	if n, err := testutil.GatherAndCount(reg, names...); err != nil || n != 0 {
+		t.Errorf("after a run without backtest: %d series, %v", n, err)
+	}
+
+	// After a restart: from status.
+	m2, err := NewMetrics(prometheus.NewPedanticRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := computation("shop", "ltv")
+	obj.Status.Result = statusResult(&report.Result{ComputedAt: time.Unix(1795000000, 0), AverageLTV: 5,
+		Backtest: &report.Backtest{Value: &report.ValueBacktest{RelativeError: &relErr, Top10PercentCapture: &capture}}}, "cm", "")
+	m2.Observe(obj)
+	if got := testutil.ToFloat64(m2.backtestTopDecile.WithLabelValues("shop", "ltv")); got != 0.502 {
+		t.Errorf("top-decile capture after restart = %v, want 0.502", got)
+	}
+}

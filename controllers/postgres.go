@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -27,14 +26,14 @@ const sinkConnectTimeout = 30 * time.Second
 
 // connectionString reads a connection string from a Secret key in the computation's namespace
 // (resolveSource and resolvePostgresSink have refused other namespaces). It returns the
-// Secret's resourceVersion; a missing Secret or key is a waiting *sourceError (the Secret watch
+// Secret's resourceVersion; a missing Secret or key is a waiting *runError (the Secret watch
 // re-runs the computation when it appears). Nothing of the Secret's content enters an error.
 func connectionString(ctx context.Context, c client.Client, obj *v1alpha1.LTVComputation, ref v1alpha1.SecretKeyReference, field, revision string) (dsn, version string, err error) {
 	var secret corev1.Secret
 	if err := c.Get(ctx, types.NamespacedName{Namespace: obj.Namespace, Name: ref.Name}, &secret); err != nil {
 		if apierrors.IsNotFound(err) {
-			return "", "", &sourceError{reason: v1alpha1.ReasonSourceNotFound, waiting: true, revision: revision + ";secret:none",
-				err: fmt.Errorf("Secret %s/%s not found (%s); the computation runs when it appears", obj.Namespace, ref.Name, field)}
+			return "", "", waitingf(revision+";secret:none", v1alpha1.ReasonSourceNotFound,
+				"Secret %s/%s not found (%s); the computation runs when it appears", obj.Namespace, ref.Name, field)
 		}
 		return "", "", err
 	}
@@ -44,8 +43,8 @@ func connectionString(ctx context.Context, c client.Client, obj *v1alpha1.LTVCom
 		if ok {
 			what = "has an empty key"
 		}
-		return "", "", &sourceError{reason: v1alpha1.ReasonSourceNotFound, waiting: true, revision: revision + ";secret-version:" + secret.ResourceVersion,
-			err: fmt.Errorf("Secret %s/%s %s %q (%s.key); the computation runs when it is set", obj.Namespace, ref.Name, what, ref.Key, field)}
+		return "", "", waitingf(revision+";secret-version:"+secret.ResourceVersion, v1alpha1.ReasonSourceNotFound,
+			"Secret %s/%s %s %q (%s.key); the computation runs when it is set", obj.Namespace, ref.Name, what, ref.Key, field)
 	}
 	return strings.TrimSpace(string(v)), secret.ResourceVersion, nil
 }
@@ -73,7 +72,7 @@ func resolvePostgresSource(ctx context.Context, c client.Client, obj *v1alpha1.L
 	revision += ";secret-version:" + version
 	if spec.Table != "" {
 		if _, err := pgsource.ParseTableName(spec.Table); err != nil {
-			return nil, &sourceError{reason: v1alpha1.ReasonInvalidSpec, revision: revision, err: fmt.Errorf("spec.source.postgres.table: %w", err)}
+			return nil, &runError{kind: kindStalled, reason: v1alpha1.ReasonInvalidSpec, revision: revision, err: fmt.Errorf("spec.source.postgres.table: %w", err)}
 		}
 	}
 	src := &pgsource.Source{DSN: dsn, Table: spec.Table, Query: spec.Query}
@@ -86,7 +85,7 @@ func resolvePostgresSource(ctx context.Context, c client.Client, obj *v1alpha1.L
 // writePostgresCustomers is the CustomersSinkFunc of spec.output.customers.postgres: every
 // customer's scores into the table, replacing the computation's previous rows atomically.
 //
-// A reference to another namespace and an invalid table name are permanent (*sourceError).
+// A reference to another namespace and an invalid table name are stalled (*runError).
 // Everything else, a missing Secret or a wrong password included, is retried with backoff:
 // the run's revision does not follow the sink's Secret, so a permanent failure would not be
 // retried when the Secret is fixed, while a retry is (the Secret watch re-queues the
@@ -94,20 +93,19 @@ func resolvePostgresSource(ctx context.Context, c client.Client, obj *v1alpha1.L
 func writePostgresCustomers(ctx context.Context, c client.Client, obj *v1alpha1.LTVComputation, scores *pipeline.Scores, computedAt time.Time) (string, error) {
 	spec := obj.Spec.Output.Customers.Postgres
 	if spec == nil {
-		return "", &sourceError{reason: v1alpha1.ReasonInvalidSpec, err: fmt.Errorf("spec.output.customers: postgres is not set")}
+		return "", stalledf(v1alpha1.ReasonInvalidSpec, "spec.output.customers: postgres is not set")
 	}
 	const field = "spec.output.customers.postgres.connectionSecretRef"
 	if err := sameNamespace(obj, field, spec.ConnectionSecretRef.Namespace); err != nil {
 		return "", err
 	}
 	if _, err := pgsource.ParseTableName(spec.Table); err != nil {
-		return "", &sourceError{reason: v1alpha1.ReasonInvalidSpec, err: fmt.Errorf("spec.output.customers.postgres.table: %w", err)}
+		return "", stalledf(v1alpha1.ReasonInvalidSpec, "spec.output.customers.postgres.table: %w", err)
 	}
 	dsn, _, err := connectionString(ctx, c, obj, spec.ConnectionSecretRef, field, "")
 	if err != nil {
-		var se *sourceError
-		if errors.As(err, &se) {
-			return "", se.err // retried: see above
+		if re := asRunError(err); re != nil {
+			return "", re.err // retried: see above
 		}
 		return "", err
 	}

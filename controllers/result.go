@@ -101,6 +101,8 @@ func statusResult(r *report.Result, configMap, customersTable string) *v1alpha1.
 			MeanAbsoluteError:     share(v.MeanAbsoluteError),
 		}
 	}
+	out.Backtest = statusBacktest(r.Backtest)
+	out.Churn = statusChurn(r.Churn)
 	for i, s := range r.Segments {
 		if i == maxStatusSegments {
 			break // the results ConfigMap has them all
@@ -108,6 +110,7 @@ func statusResult(r *report.Result, configMap, customersTable string) *v1alpha1.
 		out.Segments = append(out.Segments, v1alpha1.SegmentResult{
 			Name: s.Name, Customers: s.Customers, AverageLTV: money(s.AverageLTV), TotalLTV: money(s.TotalLTV), ValueShare: share(s.ValueShare),
 			AverageHistoricValue: money(s.HistoricValue.Average), AverageTotalValue: money(s.TotalValue.Average),
+			Churn: statusChurn(s.Churn),
 		})
 	}
 	for _, b := range r.Breakdowns {
@@ -116,12 +119,16 @@ func statusResult(r *report.Result, configMap, customersTable string) *v1alpha1.
 			if i == maxStatusBreakdownValues {
 				break
 			}
-			sb.Values = append(sb.Values, v1alpha1.BreakdownValue{
+			bv := v1alpha1.BreakdownValue{
 				Value: v.Value, Customers: v.Customers, AverageLTV: money(v.AverageLTV), TotalLTV: money(v.TotalLTV),
 				AcquisitionCost: optMoney(v.AcquisitionCost), LTVToCAC: optRatio(v.LTVToCAC),
 				AverageHistoricValue: money(v.HistoricValue.Average), AverageTotalValue: money(v.TotalValue.Average),
 				NewCustomer: newCustomerResult(v.NewCustomer),
-			})
+			}
+			if iv := v.AverageLTVInterval; iv != nil {
+				bv.AverageLTVInterval = &v1alpha1.ValueInterval{Low: money(iv.Low), High: money(iv.High), Level: share(iv.Level)}
+			}
+			sb.Values = append(sb.Values, bv)
 		}
 		out.Breakdowns = append(out.Breakdowns, sb)
 	}

@@ -95,7 +95,7 @@ func (r *LTVComputationReconciler) writeResultsConfigMap(ctx context.Context, c 
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: resultsConfigMapName(c), Namespace: c.Namespace}}
 	_, err = controllerutil.CreateOrUpdate(ctx, r.Client, cm, func() error {
 		if cm.CreationTimestamp.Time != (time.Time{}) && !metav1.IsControlledBy(cm, c) {
-			return &sourceError{reason: v1alpha1.ReasonInvalidSpec, err: fmt.Errorf("ConfigMap %s/%s exists and is not managed by this computation: choose another spec.output.configMapName", cm.Namespace, cm.Name)}
+			return stalledf(v1alpha1.ReasonInvalidSpec, "ConfigMap %s/%s exists and is not managed by this computation: choose another spec.output.configMapName", cm.Namespace, cm.Name)
 		}
 		if cm.Labels == nil {
 			cm.Labels = map[string]string{}

@@ -1,12 +1,19 @@
 package controllers
 
 import (
+	"context"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
 )
 
 // Options configure the controllers.
@@ -18,6 +25,13 @@ type Options struct {
 	// so tests that step a fake Clock can make it look again (RequeueAfter waits in real
 	// time). Production leaves it nil.
 	Wakeup <-chan event.GenericEvent
+	// DefaultExecution is the mode of computations that set none (InProcess when empty).
+	DefaultExecution v1alpha1.ExecutionMode
+	// Jobs configures Job mode. Setup fills APIReader and, when nil, Results (the Pods' logs).
+	Jobs JobOptions
+	// NoSecrets: the manager reads and watches no Secret (its RBAC grants none); computations
+	// that need one must run as Jobs.
+	NoSecrets bool
 }
 
 // Setup registers both controllers with the manager. The manager binary and the integration
@@ -36,6 +50,18 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Clock:      opts.Clock,
 		RunTimeout: opts.RunTimeout,
 		Wakeup:     opts.Wakeup,
+
+		DefaultExecution: opts.DefaultExecution,
+		Jobs:             opts.Jobs,
+		NoSecrets:        opts.NoSecrets,
+	}
+	ltv.Jobs.APIReader = mgr.GetAPIReader()
+	if ltv.Jobs.Results == nil {
+		logs, err := PodLogReader(mgr.GetConfig())
+		if err != nil {
+			return err
+		}
+		ltv.Jobs.Results = logs
 	}
 	m, err := NewMetrics(metrics.Registry)
 	if err != nil {
@@ -54,4 +80,19 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Recorder: mgr.GetEventRecorder("ltv-operator"),
 	}
 	return seg.SetupWithManager(mgr)
+}
+
+// PodLogReader reads the end of a run Pod's log through the API server (pods/log): the last
+// lines, at most limit bytes, of the run container.
+func PodLogReader(cfg *rest.Config) (ResultReader, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, pod *corev1.Pod, limit int64) ([]byte, error) {
+		tail := int64(2)
+		return cs.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, &corev1.PodLogOptions{
+			Container: jobContainer, TailLines: &tail, LimitBytes: &limit,
+		}).DoRaw(ctx)
+	}, nil
 }

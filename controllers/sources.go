@@ -5,7 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
+	"encoding/json"
 	"io"
 
 	corev1 "k8s.io/api/core/v1"
@@ -23,23 +23,13 @@ type resolvedSource struct {
 	revision string
 }
 
-// sourceError is a source that cannot be used now. waiting errors clear when a watched object
-// appears or changes, so they are not retried on a timer.
-type sourceError struct {
-	reason  string
-	waiting bool
-	err     error
-	// revision identifies the state that failed (a ConfigMap's version), so that a change of it
-	// starts a new attempt.
-	revision string
-}
-
-func (e *sourceError) Error() string { return e.err.Error() }
-func (e *sourceError) Unwrap() error { return e.err }
-
-// resolveSource looks up what the computation's source needs from the cluster.
-func (r *LTVComputationReconciler) resolveSource(ctx context.Context, c *v1alpha1.LTVComputation) (*resolvedSource, error) {
+// resolveSource looks up what the computation's source needs from the cluster. In Job mode
+// it reads no Secret: the run's Pod gets them by reference, and the revision follows the spec.
+func (r *LTVComputationReconciler) resolveSource(ctx context.Context, c *v1alpha1.LTVComputation, jobMode bool) (*resolvedSource, error) {
 	src := c.Spec.Source
+	if !jobMode && r.NoSecrets && needsSecret(c) {
+		return nil, stalledf(v1alpha1.ReasonAccessDenied, "this operator is installed without access to Secrets (--read-secrets=false): run the computation as a Job (spec.execution.mode: Job), whose Pod reads them")
+	}
 	switch {
 	case src.ConfigMap != nil:
 		return r.configMapSource(ctx, c)
@@ -47,20 +37,26 @@ func (r *LTVComputationReconciler) resolveSource(ctx context.Context, c *v1alpha
 		if err := sameNamespace(c, "spec.source.http.headersSecretRef", refNamespace(src.HTTP.HeadersSecretRef)); err != nil {
 			return nil, err
 		}
+		if jobMode {
+			return &resolvedSource{revision: specRevision("http:", src.HTTP)}, nil
+		}
 		if r.HTTPSource == nil {
-			return nil, &sourceError{reason: v1alpha1.ReasonInvalidSpec, err: fmt.Errorf("spec.source.http is not supported by this operator build")}
+			return nil, stalledf(v1alpha1.ReasonInvalidSpec, "spec.source.http is not supported by this operator build")
 		}
 		return r.HTTPSource(ctx, r.Client, c)
 	case src.Postgres != nil:
 		if err := sameNamespace(c, "spec.source.postgres.connectionSecretRef", src.Postgres.ConnectionSecretRef.Namespace); err != nil {
 			return nil, err
 		}
+		if jobMode {
+			return &resolvedSource{revision: specRevision("postgres:", src.Postgres, src.Columns)}, nil
+		}
 		if r.PostgresSource == nil {
-			return nil, &sourceError{reason: v1alpha1.ReasonInvalidSpec, err: fmt.Errorf("spec.source.postgres is not supported by this operator build")}
+			return nil, stalledf(v1alpha1.ReasonInvalidSpec, "spec.source.postgres is not supported by this operator build")
 		}
 		return r.PostgresSource(ctx, r.Client, c)
 	}
-	return nil, &sourceError{reason: v1alpha1.ReasonInvalidSpec, err: fmt.Errorf("spec.source: none of configMap, http or postgres is set")}
+	return nil, stalledf(v1alpha1.ReasonInvalidSpec, "spec.source: none of configMap, http or postgres is set")
 }
 
 func refNamespace(ref *v1alpha1.LocalObjectReference) string {
@@ -74,7 +70,7 @@ func refNamespace(ref *v1alpha1.LocalObjectReference) string {
 // namespace's Secrets, whoever is allowed to create it.
 func sameNamespace(c *v1alpha1.LTVComputation, field, namespace string) error {
 	if namespace != "" && namespace != c.Namespace {
-		return &sourceError{reason: v1alpha1.ReasonAccessDenied, err: fmt.Errorf("%s: namespace %q is not the computation's namespace %q; references to other namespaces are refused", field, namespace, c.Namespace)}
+		return stalledf(v1alpha1.ReasonAccessDenied, "%s: namespace %q is not the computation's namespace %q; references to other namespaces are refused", field, namespace, c.Namespace)
 	}
 	return nil
 }
@@ -84,7 +80,7 @@ func (r *LTVComputationReconciler) configMapSource(ctx context.Context, c *v1alp
 	var cm corev1.ConfigMap
 	if err := r.Get(ctx, types.NamespacedName{Namespace: c.Namespace, Name: ref.Name}, &cm); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, &sourceError{reason: v1alpha1.ReasonSourceNotFound, waiting: true, err: fmt.Errorf("ConfigMap %s/%s not found (spec.source.configMap.name); the computation runs when it appears", c.Namespace, ref.Name)}
+			return nil, waitingf("", v1alpha1.ReasonSourceNotFound, "ConfigMap %s/%s not found (spec.source.configMap.name); the computation runs when it appears", c.Namespace, ref.Name)
 		}
 		return nil, err
 	}
@@ -94,8 +90,8 @@ func (r *LTVComputationReconciler) configMapSource(ctx context.Context, c *v1alp
 	} else if v, ok := cm.BinaryData[ref.Key]; ok {
 		data = v
 	} else {
-		return nil, &sourceError{reason: v1alpha1.ReasonSourceNotFound, waiting: true, revision: "configmap-version:" + cm.ResourceVersion,
-			err: fmt.Errorf("ConfigMap %s/%s has no key %q (spec.source.configMap.key); the computation runs when it appears", c.Namespace, ref.Name, ref.Key)}
+		return nil, waitingf("configmap-version:"+cm.ResourceVersion, v1alpha1.ReasonSourceNotFound,
+			"ConfigMap %s/%s has no key %q (spec.source.configMap.key); the computation runs when it appears", c.Namespace, ref.Name, ref.Key)
 	}
 	sum := sha256.Sum256(data)
 	return &resolvedSource{
@@ -104,4 +100,16 @@ func (r *LTVComputationReconciler) configMapSource(ctx context.Context, c *v1alp
 		}},
 		revision: "sha256:" + hex.EncodeToString(sum[:]),
 	}, nil
+}
+
+// specRevision identifies a source by its spec alone.
+func specRevision(prefix string, parts ...any) string {
+	b, _ := json.Marshal(parts)
+	sum := sha256.Sum256(b)
+	return prefix + hex.EncodeToString(sum[:8])
+}
+
+// needsSecret reports whether a computation's source or sink reads a Secret.
+func needsSecret(c *v1alpha1.LTVComputation) bool {
+	return len(secretsOf(c)) > 0
 }

@@ -26,6 +26,14 @@ const (
 	ReasonAccessDenied         = "AccessDenied"
 	ReasonSinkFailed           = "SinkFailed"
 	ReasonLTVDrift             = "LTVDrift"
+	// Job mode: why a run's Pod failed, and a run waiting for a free slot.
+	ReasonOOMKilled        = "OOMKilled"
+	ReasonEvicted          = "Evicted"
+	ReasonDeadlineExceeded = "DeadlineExceeded"
+	ReasonImagePullFailed  = "ImagePullFailed"
+	ReasonPodFailed        = "PodFailed"
+	ReasonInvalidResult    = "InvalidResult"
+	ReasonQueued           = "Queued"
 )
 
 // RequestedAtAnnotation requests a run now when its value changes (the Flux convention, so

@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -84,6 +85,13 @@ type LTVComputationSpec struct {
 	// Alerts configures warnings when results move sharply between runs.
 	// +optional
 	Alerts *Alerts `json:"alerts,omitempty"`
+
+	// Execution chooses where runs execute: inside the operator's manager (InProcess) or as a
+	// Kubernetes Job in the computation's namespace (Job), with the Job's resources, identity
+	// and placement. Unset: the operator's --default-execution flag decides (the Helm chart
+	// defaults to Job). Changing it starts no run.
+	// +optional
+	Execution *Execution `json:"execution,omitempty"`
 }
 
 // Source is where the transactions come from: exactly one of configMap, http or postgres.
@@ -292,9 +300,10 @@ type Observation struct {
 	// +optional
 	TimeUnit TimeUnit `json:"timeUnit,omitempty"`
 
-	// HoldoutPeriods, when set, backtests the model: it is fitted on the data up to
-	// end - holdoutPeriods time units and its predictions are compared with what the customers
-	// actually did in the holdout (status.result.validation).
+	// HoldoutPeriods, when set, backtests the model: a second fit on the data up to
+	// end - holdoutPeriods time units is compared with what the customers actually did in the
+	// holdout (status.result.validation and status.result.backtest). The published result is
+	// always fitted on all the data up to end, with or without a holdout.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
 	// +optional
@@ -354,6 +363,15 @@ type Model struct {
 	// +kubebuilder:validation:Maximum=600
 	// +optional
 	HorizonMonths int32 `json:"horizonMonths,omitempty"`
+
+	// ChurnWindowDays is the window of each customer's churn outlook (BGNBD, ModifiedBGNBD,
+	// ParetoNBD): the probability of being alive at the observation end plus this many days
+	// and of making no purchase within them.
+	// +kubebuilder:default=90
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=3650
+	// +optional
+	ChurnWindowDays *int32 `json:"churnWindowDays,omitempty"`
 
 	// LifetimeMonths is the expected customer lifespan used by Formula, as a decimal string.
 	// Unset: estimated from the data as one over the monthly churn rate, capped at
@@ -636,12 +654,21 @@ type ComputationResult struct {
 	// (probabilistic models only).
 	// +optional
 	AverageProbabilityAlive string `json:"averageProbabilityAlive,omitempty"`
+	// Churn averages the customers' churn outlook over spec.model.churnWindowDays
+	// (BGNBD, ModifiedBGNBD, ParetoNBD).
+	// +optional
+	Churn *ChurnResult `json:"churn,omitempty"`
 	// Model describes the fitted model.
 	Model ModelResult `json:"model"`
 	// Validation compares predictions with the holdout period, when observation.holdoutPeriods
 	// is set.
 	// +optional
 	Validation *ValidationResult `json:"validation,omitempty"`
+	// Backtest scores a second fit on the calibration window against the holdout, when
+	// observation.holdoutPeriods is set. The headline figures never depend on it: they are
+	// always fitted on all the data up to the observation end.
+	// +optional
+	Backtest *BacktestResult `json:"backtest,omitempty"`
 	// Segments are the selected CustomerSegments' aggregates.
 	// +kubebuilder:validation:MaxItems=100
 	// +optional
@@ -813,6 +840,85 @@ type ValidationResult struct {
 	MeanAbsoluteError string `json:"meanAbsoluteError"`
 }
 
+// BacktestResult is the value backtest: the calibration fit's predicted net margin (gross
+// margin x amounts, undiscounted) in the holdout against what the customers actually spent there.
+// Ratios are empty when undefined (no actual value in the holdout). summary.json and
+// backtest.csv in the results ConfigMap have every group.
+type BacktestResult struct {
+	// CalibrationEnd is the last day the backtest's model was fitted on (YYYY-MM-DD).
+	CalibrationEnd string `json:"calibrationEnd"`
+	// Parameters of the calibration fit, by the literature's names.
+	// +optional
+	Parameters map[string]string `json:"parameters,omitempty"`
+	// Error says why the backtest could not be computed (the headline stands).
+	// +optional
+	Error string `json:"error,omitempty"`
+	// Overall scores every calibration customer.
+	// +optional
+	Overall *ValueBacktestResult `json:"overall,omitempty"`
+	// Segments score each segment (membership as of the calibration end), at most 20.
+	// +kubebuilder:validation:MaxItems=20
+	// +optional
+	Segments []ValueBacktestResult `json:"segments,omitempty"`
+	// Breakdowns score each value of each breakdownBy attribute, the most customers first, at
+	// most 20 values per attribute.
+	// +kubebuilder:validation:MaxItems=8
+	// +optional
+	Breakdowns []BreakdownBacktestResult `json:"breakdowns,omitempty"`
+}
+
+// BreakdownBacktestResult is the value backtest per value of one attribute.
+type BreakdownBacktestResult struct {
+	// Attribute the customers are grouped by.
+	Attribute string `json:"attribute"`
+	// Values, the most customers first.
+	// +kubebuilder:validation:MaxItems=20
+	Values []ValueBacktestResult `json:"values"`
+}
+
+// ValueBacktestResult compares predicted with actual holdout net margin over a group of customers.
+type ValueBacktestResult struct {
+	// Name of the segment or attribute value; empty for all customers.
+	// +optional
+	Name string `json:"name,omitempty"`
+	// Customers scored.
+	Customers int64 `json:"customers"`
+	// Predicted is the total predicted holdout net margin.
+	Predicted string `json:"predicted"`
+	// Actual is the total actual holdout net margin.
+	Actual string `json:"actual"`
+	// RelativeError is (predicted - actual) / actual.
+	// +optional
+	RelativeError string `json:"relativeError,omitempty"`
+	// MeanAbsoluteError per customer, in the currency.
+	MeanAbsoluteError string `json:"meanAbsoluteError"`
+	// RootMeanSquaredError per customer, in the currency.
+	RootMeanSquaredError string `json:"rootMeanSquaredError"`
+	// Top10PercentCapture is the share of the actual value held by the customers with the 10%
+	// highest predictions (0..1).
+	// +optional
+	Top10PercentCapture string `json:"top10PercentCapture,omitempty"`
+	// Top20PercentCapture is the same for the top 20%.
+	// +optional
+	Top20PercentCapture string `json:"top20PercentCapture,omitempty"`
+	// Spearman is the rank correlation of predicted and actual values (-1..1).
+	// +optional
+	Spearman string `json:"spearman,omitempty"`
+}
+
+// ChurnResult averages customers' churn outlooks.
+type ChurnResult struct {
+	// WindowDays is the window after the observation end.
+	WindowDays int32 `json:"windowDays"`
+	// AverageProbabilityAliveAfter is the mean probability of being alive at the observation
+	// end plus windowDays (0..1).
+	AverageProbabilityAliveAfter string `json:"averageProbabilityAliveAfter"`
+	// AverageProbabilityNoPurchase is the mean probability of no purchase within windowDays.
+	AverageProbabilityNoPurchase string `json:"averageProbabilityNoPurchase"`
+	// CustomersWithNextPurchase counts customers with a median next-purchase date.
+	CustomersWithNextPurchase int64 `json:"customersWithNextPurchase"`
+}
+
 // SegmentResult aggregates one segment.
 type SegmentResult struct {
 	// Name of the CustomerSegment.
@@ -831,6 +937,9 @@ type SegmentResult struct {
 	// AverageTotalValue is the segment's average historic + predicted value.
 	// +optional
 	AverageTotalValue string `json:"averageTotalValue,omitempty"`
+	// Churn averages the segment's customers' churn outlook.
+	// +optional
+	Churn *ChurnResult `json:"churn,omitempty"`
 }
 
 // Breakdown aggregates by the values of one attribute.
@@ -868,6 +977,10 @@ type BreakdownValue struct {
 	// attribute is model.fitBy and the value had enough data).
 	// +optional
 	NewCustomer *NewCustomerResult `json:"newCustomer,omitempty"`
+	// AverageLTVInterval is a 90% interval for averageLTV from the fitted parameters'
+	// uncertainty (probabilistic models only).
+	// +optional
+	AverageLTVInterval *ValueInterval `json:"averageLTVInterval,omitempty"`
 }
 
 // Drift records a sharp move of average LTV between successful runs.
@@ -911,6 +1024,52 @@ type RunRecord struct {
 	// Message explains a failure.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// Job is the name of the Job that executed the run (Job mode). Finished Jobs are deleted
+	// after the operator's --job-ttl; this record stays.
+	// +optional
+	Job string `json:"job,omitempty"`
+}
+
+// ExecutionMode is where a run executes.
+// +kubebuilder:validation:Enum=InProcess;Job
+type ExecutionMode string
+
+const (
+	// ExecutionInProcess runs the computation inside the manager: for small data, make demo
+	// and tests. The manager reads the source's and sink's Secrets.
+	ExecutionInProcess ExecutionMode = "InProcess"
+	// ExecutionJob runs each run as a Job in the computation's namespace, on the operator's
+	// image. The Pod gets credentials from the referenced Secrets itself, writes the customers
+	// sink itself and hands its result back to the manager, which publishes it.
+	ExecutionJob ExecutionMode = "Job"
+)
+
+// Execution configures where and how runs execute.
+type Execution struct {
+	// Mode is InProcess or Job; unset, the operator's --default-execution flag decides.
+	// +optional
+	Mode ExecutionMode `json:"mode,omitempty"`
+	// Resources of the run's container (Job mode). Fitting uses every core it gets; memory grows
+	// with the number of customers (about 370 MiB for one million). A Pod killed for exceeding
+	// limits.memory is reported with reason OOMKilled. Unset: requests of 100m CPU and 128Mi.
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+	// ServiceAccountName the run's Pod runs as (Job mode); default: the namespace's default
+	// ServiceAccount. The Pod needs no API access: its token is not mounted.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+	// NodeSelector of the run's Pod (Job mode).
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// Tolerations of the run's Pod (Job mode).
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+	// ActiveDeadlineSeconds bounds one run's Job (Job mode); a run that takes longer fails with
+	// reason DeadlineExceeded and is retried with backoff. Default: the operator's --run-timeout.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	ActiveDeadlineSeconds *int64 `json:"activeDeadlineSeconds,omitempty"`
 }
 
 // LTVComputation declares a customer lifetime value computation: where the transactions are,

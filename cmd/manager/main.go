@@ -2,6 +2,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -11,22 +12,33 @@ import (
 
 	_ "golang.org/x/crypto/x509roots/fallback" // CA roots for TLS (HTTP sources) in images without /etc/ssl
 
+	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
 	"github.com/ltv-operator/ltv-operator/controllers"
+	"github.com/ltv-operator/ltv-operator/internal/jobrun"
 	"github.com/ltv-operator/ltv-operator/internal/version"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "job" {
+		// A Job-mode run's Pod: the same image, another entry point (internal/jobrun).
+		os.Exit(jobrun.Main(ctrl.SetupSignalHandler(), os.Getenv, os.Stdout, os.Stderr))
+	}
 	var (
 		metricsAddr   string
 		probeAddr     string
@@ -36,6 +48,11 @@ func main() {
 		leaderElectNS string
 		showVersion   bool
 		watchNS       string
+		defaultExec   string
+		jobImage      string
+		jobTTL        time.Duration
+		jobsPerNS     int
+		readSecrets   bool
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health (/healthz) and readiness (/readyz) probes bind to.")
@@ -45,6 +62,11 @@ func main() {
 	flag.DurationVar(&runTimeout, "run-timeout", 30*time.Minute, "Longest one computation may run.")
 	flag.BoolVar(&showVersion, "version", false, "Print the version and exit.")
 	flag.StringVar(&watchNS, "watch-namespaces", "", "Comma-separated namespaces whose computations, segments, ConfigMaps and Secrets the manager watches (default: all).")
+	flag.StringVar(&defaultExec, "default-execution", string(v1alpha1.ExecutionInProcess), "Where runs of computations without spec.execution.mode execute: InProcess (in the manager) or Job (a Job in the computation's namespace).")
+	flag.StringVar(&jobImage, "job-image", os.Getenv("LTV_JOB_IMAGE"), "Image of Job-mode runs (default: $LTV_JOB_IMAGE, else the manager's own image, read from its Pod).")
+	flag.DurationVar(&jobTTL, "job-ttl", time.Hour, "How long finished run Jobs (and their Pods' logs) are kept (ttlSecondsAfterFinished).")
+	flag.IntVar(&jobsPerNS, "max-jobs-per-namespace", 4, "Job-mode runs running at once in one namespace; more wait (reason Queued).")
+	flag.BoolVar(&readSecrets, "read-secrets", true, "Read and watch Secrets (InProcess computations with PostgreSQL or HTTP-header credentials). false: the manager reads no Secret; such computations need Job mode.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -59,7 +81,19 @@ func main() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	if defaultExec != string(v1alpha1.ExecutionInProcess) && defaultExec != string(v1alpha1.ExecutionJob) {
+		log.Error(fmt.Errorf("%q is neither InProcess nor Job", defaultExec), "invalid --default-execution")
+		os.Exit(1)
+	}
+	cacheOpts := cache.Options{DefaultNamespaces: namespaces(watchNS), ByObject: map[client.Object]cache.ByObject{
+		// Only the operator's own Jobs are cached.
+		&batchv1.Job{}: {Label: labels.SelectorFromSet(labels.Set{controllers.LabelManagedBy: controllers.ManagedByValue})},
+	}}
+	cfg := ctrl.GetConfigOrDie()
+	if jobImage == "" {
+		jobImage = ownImage(cfg)
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress:  probeAddr,
@@ -69,7 +103,7 @@ func main() {
 		// The next leader starts at once when this one stops (a rollout, a deleted Pod) instead of
 		// waiting for the lease to expire; safe because the process exits when the manager returns.
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         cache.Options{DefaultNamespaces: namespaces(watchNS)},
+		Cache:                         cacheOpts,
 	})
 	if err != nil {
 		log.Error(err, "unable to create the manager")
@@ -79,6 +113,10 @@ func main() {
 		Clock:         clock.RealClock{},
 		MaxConcurrent: concurrent,
 		RunTimeout:    runTimeout,
+
+		DefaultExecution: v1alpha1.ExecutionMode(defaultExec),
+		Jobs:             controllers.JobOptions{Image: jobImage, TTL: jobTTL, MaxPerNamespace: jobsPerNS},
+		NoSecrets:        !readSecrets,
 	}); err != nil {
 		log.Error(err, "unable to set up the controllers")
 		os.Exit(1)
@@ -86,7 +124,7 @@ func main() {
 	utilruntime.Must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	utilruntime.Must(mgr.AddReadyzCheck("readyz", healthz.Ping))
 
-	log.Info("starting the manager", "version", version.String())
+	log.Info("starting the manager", "version", version.String(), "defaultExecution", defaultExec, "jobImage", jobImage, "readSecrets", readSecrets)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "manager stopped with an error")
 		os.Exit(1)
@@ -105,4 +143,34 @@ func namespaces(list string) map[string]cache.Config {
 		}
 	}
 	return m
+}
+
+// ownImage is the image of the manager's own container, read from its Pod ($POD_NAME and
+// $POD_NAMESPACE from the downward API); "" when it cannot be known (outside a cluster).
+func ownImage(cfg *rest.Config) string {
+	name, ns := os.Getenv("POD_NAME"), os.Getenv("POD_NAMESPACE")
+	if name == "" || ns == "" {
+		return ""
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pod, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return ""
+	}
+	for _, c := range pod.Status.ContainerStatuses {
+		if c.Name == "manager" && c.ImageID != "" && !strings.HasPrefix(c.Image, "sha256:") {
+			return c.Image
+		}
+	}
+	for _, c := range pod.Spec.Containers {
+		if c.Name == "manager" {
+			return c.Image
+		}
+	}
+	return ""
 }

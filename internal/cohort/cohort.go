@@ -26,6 +26,8 @@ type Builder struct {
 	endMonth  int // month index of End
 	endDay    int32
 	customers map[string]*customer
+	// order lists the customers as first seen, so that sums do not depend on map order.
+	order     []*customer
 	attrNames []string
 }
 
@@ -75,6 +77,7 @@ func (b *Builder) Add(id string, ts time.Time, amount float64, attrs []string) e
 		}
 		c = &customer{firstDay: day, firstAmount: amount, attrs: append([]string(nil), attrs...)}
 		b.customers[id] = c
+		b.order = append(b.order, c)
 	} else if day < c.firstDay {
 		c.firstDay, c.firstAmount, c.attrs = day, amount, append(c.attrs[:0], attrs...)
 	} else if day == c.firstDay {
@@ -129,7 +132,7 @@ type Month struct {
 // oldest first.
 func (b *Builder) Cohorts(keep func(attrs []string) bool) []Cohort {
 	byMonth := map[int]*Cohort{}
-	for _, c := range b.customers {
+	for _, c := range b.order {
 		if keep != nil && !keep(c.attrs) {
 			continue
 		}

@@ -38,6 +38,8 @@ type Config struct {
 	Model         string
 	Spend         string
 	HorizonMonths int
+	// ChurnWindowDays is the window of the churn outlook; 0 means 90.
+	ChurnWindowDays int
 	// LifetimeMonths is Formula's customer lifespan; 0 means HorizonMonths.
 	LifetimeMonths float64
 	// FitBy, when set, is an attribute whose values get their own purchase and spend fits for the

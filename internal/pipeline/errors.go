@@ -4,20 +4,22 @@ import (
 	"errors"
 	"fmt"
 
+	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
 	"github.com/ltv-operator/ltv-operator/internal/summary"
 )
 
-// Reasons for a failed run. They equal the LTVComputation condition reasons.
+// Reasons for a failed run: the LTVComputation condition reasons, declared once in the API
+// package and re-exported here so that the sources and sinks need not import it.
 const (
-	ReasonInvalidSpec       = "InvalidSpec"
-	ReasonInvalidData       = "InvalidData"
-	ReasonMissingColumn     = "MissingColumn"
-	ReasonNoData            = "NoData"
-	ReasonFitFailed         = "FitFailed"
-	ReasonInvalidFilter     = "InvalidFilter"
-	ReasonSourceNotFound    = "SourceNotFound"
-	ReasonSourceUnavailable = "SourceUnavailable"
-	ReasonAccessDenied      = "AccessDenied"
+	ReasonInvalidSpec       = v1alpha1.ReasonInvalidSpec
+	ReasonInvalidData       = v1alpha1.ReasonInvalidData
+	ReasonMissingColumn     = v1alpha1.ReasonMissingColumn
+	ReasonNoData            = v1alpha1.ReasonNoData
+	ReasonFitFailed         = v1alpha1.ReasonFitFailed
+	ReasonInvalidFilter     = v1alpha1.ReasonInvalidFilter
+	ReasonSourceNotFound    = v1alpha1.ReasonSourceNotFound
+	ReasonSourceUnavailable = v1alpha1.ReasonSourceUnavailable
+	ReasonAccessDenied      = v1alpha1.ReasonAccessDenied
 )
 
 // Error is a failed run with the reason users see. Permanent errors need a change of spec or

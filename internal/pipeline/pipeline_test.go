@@ -61,7 +61,7 @@ func TestHoldoutValidationOnCDNOW(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]float64{"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426} {
-		if got := res.Model.Parameters[name]; math.Abs(got-want) > 0.0005 {
+		if got := res.Backtest.Model.Parameters[name]; math.Abs(got-want) > 0.0005 {
 			t.Errorf("%s = %.4f, want %.3f", name, got, want)
 		}
 	}
@@ -101,8 +101,8 @@ func TestHoldoutValidationOnCDNOW(t *testing.T) {
 		customers += g.Customers
 		actual += g.Actual * float64(g.Customers)
 	}
-	if customers != res.Customers || math.Abs(actual-float64(v.ActualTransactions)) > 1e-6 {
-		t.Errorf("by-frequency groups cover %d customers and %.0f transactions, want %d and %d", customers, actual, res.Customers, v.ActualTransactions)
+	if customers != res.Backtest.Customers || math.Abs(actual-float64(v.ActualTransactions)) > 1e-6 {
+		t.Errorf("by-frequency groups cover %d customers and %.0f transactions, want %d and %d", customers, actual, res.Backtest.Customers, v.ActualTransactions)
 	}
 	t.Logf("holdout: predicted %.1f, actual %d, MAE %.3f", v.PredictedTransactions, v.ActualTransactions, v.MeanAbsoluteError)
 }

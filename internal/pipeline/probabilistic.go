@@ -98,9 +98,6 @@ func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue,
 		sll := sf.LogLikelihood
 		res.Model.SpendLogLikelihood = &sll
 	}
-	if cfg.HoldoutPeriods > 0 {
-		res.Validation = validate(cfg, sum, pm)
-	}
 	return &fittedModel{purchase: pm, spend: sm, rows: rows, monetary: monetary, clv: clv}, nil
 }
 
@@ -152,6 +149,25 @@ func intervals(cfg Config, m *fittedModel, sum *summary.Summary, res *report.Res
 	for i, s := range res.Segments {
 		groups = append(groups, ltv.IntervalRequest{Name: s.Name, Members: members[i]})
 	}
+	// Then every breakdown value, from the same draws.
+	type target struct{ b, v int }
+	var targets []target
+	for _, g := range attributeGroups(cfg, sum) {
+		bi := -1
+		for i := range res.Breakdowns {
+			if res.Breakdowns[i].Attribute == g.attribute {
+				bi = i
+			}
+		}
+		for _, v := range g.values {
+			for vi := range res.Breakdowns[bi].Values {
+				if res.Breakdowns[bi].Values[vi].Value == v.value {
+					groups = append(groups, ltv.IntervalRequest{Name: g.attribute + "=" + v.value, Members: v.members})
+					targets = append(targets, target{bi, vi})
+				}
+			}
+		}
+	}
 	ivs, err := ltv.AverageCLVIntervals(m.purchase, m.spend, m.rows, m.monetary, m.clv, groups, draws, 1, level)
 	if err != nil {
 		// An interval needs a positive-definite Hessian; without one the point estimates stand.
@@ -162,10 +178,14 @@ func intervals(cfg Config, m *fittedModel, sum *summary.Summary, res *report.Res
 		if math.IsNaN(r.Low) || math.IsNaN(r.High) {
 			continue
 		}
-		if i == 0 {
+		switch {
+		case i == 0:
 			res.AverageLTVInterval = r
-		} else {
+		case i <= len(res.Segments):
 			res.Segments[i-1].AverageLTVInterval = r
+		default:
+			t := targets[i-1-len(res.Segments)]
+			res.Breakdowns[t.b].Values[t.v].AverageLTVInterval = r
 		}
 	}
 	return nil

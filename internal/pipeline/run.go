@@ -26,6 +26,13 @@ type Scores struct {
 	PredictsFuture bool
 	// Members lists, per segment, the indexes of its customers in Summary.Customers.
 	Members [][]int32
+	// Outlooks are the customers' churn outlooks (probabilistic purchase models only), and
+	// OutlookEnd the observation end they start from.
+	Outlooks   []ltv.Outlook
+	OutlookEnd time.Time
+	// Unit converts NextPurchase into days.
+	Unit      summary.TimeUnit
+	churnDays int
 }
 
 // Run computes one LTVComputation. Errors are *Error with the reason users see.
@@ -37,8 +44,16 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	if err != nil {
 		return nil, nil, err
 	}
+	// The headline is fitted on every transaction up to the observation end; a holdout only adds
+	// the backtest (a second fit on the calibration window), so it never changes the headline.
+	var bt *report.Backtest
+	if cfg.HoldoutPeriods > 0 {
+		if bt, err = runBacktest(ctx, cfg, src, defs); err != nil {
+			return nil, nil, err
+		}
+	}
 	opts := summary.Options{
-		CalibrationEnd: cfg.CalibrationEnd(),
+		CalibrationEnd: cfg.ObservationEnd,
 		ObservationEnd: cfg.ObservationEnd,
 		Unit:           cfg.Unit,
 		Returns:        cfg.Returns,
@@ -71,8 +86,10 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		DataDigest:     sum.Digest,
 		Model:          report.ModelResult{Type: cfg.Model},
 	}
-	if cfg.HoldoutPeriods > 0 {
-		res.CalibrationEnd = cfg.CalibrationEnd().Format(time.DateOnly)
+	if bt != nil {
+		res.CalibrationEnd = bt.CalibrationEnd
+		res.Backtest = bt
+		res.Validation = bt.Transactions
 	}
 	for _, s := range sum.InvalidSamples {
 		res.InvalidSamples = append(res.InvalidSamples, s.Error())
@@ -83,23 +100,9 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		}
 	}
 
-	var model *fittedModel
-	var subscriptionModel *ltv.SubscriptionModel
-	switch cfg.Model {
-	case ModelHistorical:
-		historical(cfg, sum, values)
-		res.Model.Converged = true
-	case ModelFormula:
-		res.Model = formula(cfg, sum, values)
-	case ModelBGNBD, ModelParetoNBD, ModelModifiedBGNBD:
-		model, err = probabilistic(cfg, sum, values, res)
-		if err != nil {
-			return nil, nil, err
-		}
-	case ModelShiftedBetaGeometric:
-		if subscriptionModel, err = subscription(cfg, sum, values, res); err != nil {
-			return nil, nil, err
-		}
+	model, subscriptionModel, err := fitModel(cfg, sum, values, res)
+	if err != nil {
+		return nil, nil, err
 	}
 
 	cv := newCustomerValues(cfg, sum, values)
@@ -133,11 +136,15 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	}
 	cohortResults(cfg, cohorts, curves, res)
 
-	scores := &Scores{Summary: sum, Values: values, GrossMargin: cfg.GrossMargin, PredictsFuture: predictsFuture(cfg.Model)}
+	scores := &Scores{Summary: sum, Values: values, Unit: cfg.Unit, GrossMargin: cfg.GrossMargin, PredictsFuture: predictsFuture(cfg.Model)}
+	if model != nil {
+		outlooks(cfg, model.purchase, scores, res)
+	}
 	if len(defs) > 0 {
 		customers := segmentCustomers(sum, values, cv)
+		scores.withOutlooks(customers)
 		segment.Percentiles(customers)
-		members, err := segment.Assign(defs, customers, endOfDay(cfg.CalibrationEnd()))
+		members, err := segment.Assign(defs, customers, endOfDay(cfg.ObservationEnd))
 		if err != nil {
 			return nil, nil, &Error{Reason: ReasonInvalidFilter, Permanent: true, Err: err}
 		}
@@ -148,6 +155,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 				TotalLTV: a.TotalLTV, ValueShare: a.ValueShare,
 				HistoricValue: totals(cv.historic, members[i]), TotalValue: totals(cv.total, members[i]),
 			})
+			scores.segmentOutlook(&res.Segments[len(res.Segments)-1], members[i])
 			scores.SegmentNames = append(scores.SegmentNames, d.Name)
 		}
 		scores.Members = members
@@ -164,6 +172,25 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	}
 	res.ComputedAt = now().UTC().Truncate(time.Second)
 	return res, scores, nil
+}
+
+// fitModel fits cfg.Model on sum and fills every customer's value. It returns the fitted purchase
+// and spend models (probabilistic models) or the subscription model (ShiftedBetaGeometric).
+func fitModel(cfg Config, sum *summary.Summary, values []ltv.CustomerValue, res *report.Result) (*fittedModel, *ltv.SubscriptionModel, error) {
+	switch cfg.Model {
+	case ModelHistorical:
+		historical(cfg, sum, values)
+		res.Model.Converged = true
+	case ModelFormula:
+		res.Model = formula(cfg, sum, values)
+	case ModelBGNBD, ModelParetoNBD, ModelModifiedBGNBD:
+		m, err := probabilistic(cfg, sum, values, res)
+		return m, nil, err
+	case ModelShiftedBetaGeometric:
+		m, err := subscription(cfg, sum, values, res)
+		return nil, m, err
+	}
+	return nil, nil, nil
 }
 
 func compileSegments(specs []SegmentSpec) ([]segment.Definition, error) {
@@ -392,11 +419,13 @@ func (s *Scores) Row(i int, segments []string) report.CustomerRow {
 			attrs[name] = c.Attributes[j]
 		}
 	}
-	return report.CustomerRow{
+	row := report.CustomerRow{
 		ID: c.ID, Attributes: attrs, Frequency: c.Frequency, Recency: c.Recency, Age: c.Age,
 		Monetary: c.Monetary, HistoricRevenue: c.HistoricValue, HistoricValue: historic, ExpectedPurchases: v.ExpectedPurchases,
 		ProbabilityAlive: v.ProbabilityAlive, PredictedValue: predicted, TotalValue: total, Segments: segments,
 	}
+	s.addOutlook(i, &row)
+	return row
 }
 
 func meanOf(v []float64, members []int32) float64 {

@@ -87,10 +87,10 @@ func TestCohortsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `cohort,months_since_acquisition,customers,active_customers,revenue,cumulative_margin_per_customer,expected_cumulative_margin_per_customer
-2026-01,0,2,2,30,3.75,
-2026-01,1,2,1,30,7.5,
-2026-01,2,2,0,0,7.5,
-2026-03,0,1,1,100,25,
+2026-01,0,2,2,30.00,3.75,
+2026-01,1,2,1,30.00,7.50,
+2026-01,2,2,0,0.00,7.50,
+2026-03,0,1,1,100.00,25.00,
 `
 	if got := string(files[report.CohortsFile]); got != want {
 		t.Errorf("cohorts.csv:\n%s\nwant:\n%s", got, want)

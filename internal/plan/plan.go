@@ -61,6 +61,9 @@ func Config(spec *v1alpha1.LTVComputationSpec, end time.Time, segments []v1alpha
 	if cfg.HorizonMonths == 0 {
 		cfg.HorizonMonths = DefaultHorizonMonths
 	}
+	if spec.Model.ChurnWindowDays != nil {
+		cfg.ChurnWindowDays = int(*spec.Model.ChurnWindowDays)
+	}
 	if spec.Observation.HoldoutPeriods != nil {
 		cfg.HoldoutPeriods = int(*spec.Observation.HoldoutPeriods)
 	}

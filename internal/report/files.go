@@ -15,6 +15,7 @@ const (
 	SegmentsFile     = "segments.csv"
 	TopCustomersFile = "top-customers.csv"
 	CohortsFile      = "cohorts.csv"
+	BacktestFile     = "backtest.csv"
 	breakdownPrefix  = "breakdown-"
 	cohortsPrefix    = "cohorts-"
 )
@@ -33,6 +34,13 @@ func BreakdownFile(attribute string) string {
 // top-customer rows, which have their own CSV) and one CSV per table.
 func Files(r *Result) (map[string][]byte, error) {
 	files := map[string][]byte{}
+	money := func(v float64) string { return Money(v, r.Currency) }
+	optMoney := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return money(*v)
+	}
 	summary := *r
 	summary.Top = nil
 	js, err := json.MarshalIndent(&summary, "", "  ")
@@ -45,18 +53,22 @@ func Files(r *Result) (map[string][]byte, error) {
 	for _, s := range r.Segments {
 		low, high := "", ""
 		if s.AverageLTVInterval != nil {
-			low, high = num(s.AverageLTVInterval.Low), num(s.AverageLTVInterval.High)
+			low, high = money(s.AverageLTVInterval.Low), money(s.AverageLTVInterval.High)
 		}
-		rows = append(rows, append([]string{s.Name, strconv.FormatInt(s.Customers, 10), num(s.AverageLTV), num(s.MedianLTV), num(s.TotalLTV), num(s.ValueShare), low, high},
-			valueCells(s.HistoricValue, s.TotalValue)...))
+		rows = append(rows, append([]string{s.Name, strconv.FormatInt(s.Customers, 10), money(s.AverageLTV), money(s.MedianLTV), money(s.TotalLTV), num(s.ValueShare), low, high},
+			valueCells(s.HistoricValue, s.TotalValue, money)...))
 	}
 	files[SegmentsFile] = csvBytes(rows)
 
 	for _, b := range r.Breakdowns {
-		rows := [][]string{append([]string{b.Attribute, "customers", "average_ltv", "total_ltv", "value_share", "acquisition_cost", "ltv_to_cac"}, valueColumns...)}
+		rows := [][]string{append([]string{b.Attribute, "customers", "average_ltv", "total_ltv", "value_share", "acquisition_cost", "ltv_to_cac", "average_ltv_low", "average_ltv_high"}, valueColumns...)}
 		for _, v := range b.Values {
-			rows = append(rows, append([]string{v.Value, strconv.FormatInt(v.Customers, 10), num(v.AverageLTV), num(v.TotalLTV), num(v.ValueShare), optNum(v.AcquisitionCost), optNum(v.LTVToCAC)},
-				valueCells(v.HistoricValue, v.TotalValue)...))
+			low, high := "", ""
+			if v.AverageLTVInterval != nil {
+				low, high = money(v.AverageLTVInterval.Low), money(v.AverageLTVInterval.High)
+			}
+			rows = append(rows, append([]string{v.Value, strconv.FormatInt(v.Customers, 10), money(v.AverageLTV), money(v.TotalLTV), num(v.ValueShare), optMoney(v.AcquisitionCost), optNum(v.LTVToCAC), low, high},
+				valueCells(v.HistoricValue, v.TotalValue, money)...))
 		}
 		files[BreakdownFile(b.Attribute)] = csvBytes(rows)
 	}
@@ -69,17 +81,22 @@ func Files(r *Result) (map[string][]byte, error) {
 	}
 	sort.Strings(attrNames)
 	attrNames = dedupe(attrNames)
-	header := []string{"customer_id", "predicted_value", "expected_purchases", "probability_alive", "historic_value", "frequency", "recency", "age", "monetary", "segments", "historic_revenue", "total_value"}
+	header := []string{"customer_id", "predicted_value", "expected_purchases", "probability_alive", "historic_value", "frequency", "recency", "age", "monetary", "segments",
+		"probability_alive_after_window", "probability_no_purchase", "next_purchase_date", "historic_revenue", "total_value"}
 	rows = [][]string{append(header, attrNames...)}
 	for _, c := range r.Top {
-		row := []string{c.ID, num(c.PredictedValue), num(c.ExpectedPurchases), num(c.ProbabilityAlive), num(c.HistoricValue),
-			strconv.Itoa(c.Frequency), num(c.Recency), num(c.Age), num(c.Monetary), strings.Join(c.Segments, ";"), num(c.HistoricRevenue), num(c.TotalValue)}
+		row := []string{c.ID, money(c.PredictedValue), num(c.ExpectedPurchases), num(c.ProbabilityAlive), money(c.HistoricValue),
+			strconv.Itoa(c.Frequency), num(c.Recency), num(c.Age), money(c.Monetary), strings.Join(c.Segments, ";"),
+			optNum(c.ProbabilityAliveAfterWindow), optNum(c.ProbabilityNoPurchase), c.NextPurchaseDate, money(c.HistoricRevenue), money(c.TotalValue)}
 		for _, a := range attrNames {
 			row = append(row, c.Attributes[a])
 		}
 		rows = append(rows, row)
 	}
 	files[TopCustomersFile] = csvBytes(rows)
+	if r.Backtest != nil {
+		files[BacktestFile] = backtestCSV(r.Backtest, money)
+	}
 
 	for _, t := range r.CohortTables {
 		header := []string{"cohort", "months_since_acquisition", "customers", "active_customers", "revenue",
@@ -92,7 +109,7 @@ func Files(r *Result) (map[string][]byte, error) {
 		rows := [][]string{header}
 		for _, c := range t.Rows {
 			row := []string{c.Cohort, strconv.Itoa(c.MonthsSinceAcquisition), strconv.Itoa(c.Customers), strconv.Itoa(c.ActiveCustomers),
-				num(c.Revenue), num(c.CumulativeMarginPerCustomer), optNum(c.ExpectedCumulativeMarginPerCustomer)}
+				money(c.Revenue), money(c.CumulativeMarginPerCustomer), optMoney(c.ExpectedCumulativeMarginPerCustomer)}
 			if t.Attribute != "" {
 				row = append([]string{c.Value}, row...)
 			}
@@ -107,8 +124,37 @@ func Files(r *Result) (map[string][]byte, error) {
 // (average_ltv and total_ltv are the predicted value).
 var valueColumns = []string{"average_historic_value", "total_historic_value", "average_total_value", "total_total_value"}
 
-func valueCells(historic, total ValueTotals) []string {
-	return []string{num(historic.Average), num(historic.Total), num(total.Average), num(total.Total)}
+func valueCells(historic, total ValueTotals, money func(float64) string) []string {
+	return []string{money(historic.Average), money(historic.Total), money(total.Average), money(total.Total)}
+}
+
+// backtestCSV has one row per scored group: all customers, each segment, each breakdown value
+// (group = the attribute), each decile of predicted value.
+func backtestCSV(b *Backtest, money func(float64) string) []byte {
+	rows := [][]string{{"group", "name", "customers", "predicted", "actual", "relative_error", "mean_absolute_error",
+		"root_mean_squared_error", "top10_percent_capture", "top20_percent_capture", "spearman"}}
+	add := func(group, name string, v *ValueBacktest) {
+		rows = append(rows, []string{group, name, strconv.FormatInt(v.Customers, 10), money(v.Predicted), money(v.Actual),
+			optNum(v.RelativeError), money(v.MeanAbsoluteError), money(v.RootMeanSquaredError),
+			optNum(v.Top10PercentCapture), optNum(v.Top20PercentCapture), optNum(v.Spearman)})
+	}
+	if b.Value != nil {
+		add("all", "", b.Value)
+	}
+	for i := range b.Segments {
+		add("segment", b.Segments[i].Name, &b.Segments[i].ValueBacktest)
+	}
+	for _, br := range b.Breakdowns {
+		for i := range br.Values {
+			add(br.Attribute, br.Values[i].Name, &br.Values[i].ValueBacktest)
+		}
+	}
+	for _, d := range b.Deciles {
+		// deciles carry means per customer, not totals
+		rows = append(rows, []string{"decile", strconv.Itoa(d.Decile), strconv.FormatInt(d.Customers, 10),
+			money(d.Predicted), money(d.Actual), "", "", "", "", "", ""})
+	}
+	return csvBytes(rows)
 }
 
 func csvBytes(rows [][]string) []byte {
@@ -118,7 +164,7 @@ func csvBytes(rows [][]string) []byte {
 	return buf.Bytes()
 }
 
-func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+func num(v float64) string { return Number(v) }
 
 func optNum(v *float64) string {
 	if v == nil {

@@ -45,7 +45,7 @@ func TestFiles(t *testing.T) {
 		t.Fatalf("no breakdown file; keys %v", keys(files))
 	}
 	rows, _ := csv.NewReader(bytes.NewReader(b)).ReadAll()
-	if rows[1][0] != "email" || rows[1][5] != "10" || rows[1][6] != "3.5" {
+	if rows[1][0] != "email" || rows[1][5] != "10.00" || rows[1][6] != "3.5" {
 		t.Errorf("breakdown rows = %q", rows)
 	}
 	top, _ := csv.NewReader(bytes.NewReader(files[TopCustomersFile])).ReadAll()

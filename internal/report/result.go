@@ -9,7 +9,8 @@ import "time"
 type Result struct {
 	ComputedAt     time.Time `json:"computedAt"`
 	ObservationEnd string    `json:"observationEnd"`
-	// CalibrationEnd differs from ObservationEnd when a holdout is used.
+	// CalibrationEnd is the backtest's calibration end, when a holdout is used (the headline is
+	// always fitted on the data up to ObservationEnd).
 	CalibrationEnd  string  `json:"calibrationEnd,omitempty"`
 	TimeUnit        string  `json:"timeUnit"`
 	HorizonMonths   int     `json:"horizonMonths"`
@@ -47,6 +48,8 @@ type Result struct {
 	CohortsNote             string   `json:"cohortsNote,omitempty"`
 	Top20PercentValueShare  float64  `json:"top20PercentValueShare"`
 	AverageProbabilityAlive *float64 `json:"averageProbabilityAlive,omitempty"`
+	// Churn averages the customers' churn outlooks (probabilistic purchase models).
+	Churn *ChurnOutlook `json:"churn,omitempty"`
 
 	// HistoricValue is the margin realised to date (net revenue x margin), PredictedValue the
 	// model's value (averageLTV, totalLTV), TotalValue their sum per customer (for Historical,
@@ -55,8 +58,11 @@ type Result struct {
 	PredictedValue ValueTotals `json:"predictedValue"`
 	TotalValue     ValueTotals `json:"totalValue"`
 
-	Model      ModelResult   `json:"model"`
-	Validation *Validation   `json:"validation,omitempty"`
+	Model      ModelResult `json:"model"`
+	Validation *Validation `json:"validation,omitempty"`
+	// Backtest is the second fit on the calibration window scored on the holdout, when a holdout
+	// is used.
+	Backtest   *Backtest     `json:"backtest,omitempty"`
 	Segments   []Segment     `json:"segments,omitempty"`
 	Breakdowns []Breakdown   `json:"breakdowns,omitempty"`
 	Top        []CustomerRow `json:"topCustomers,omitempty"`
@@ -238,6 +244,19 @@ type Segment struct {
 	// HistoricValue and TotalValue of the segment's customers (see Result).
 	HistoricValue ValueTotals `json:"historicValue"`
 	TotalValue    ValueTotals `json:"totalValue"`
+	// Churn averages the segment's customers' churn outlooks.
+	Churn *ChurnOutlook `json:"churn,omitempty"`
+}
+
+// ChurnOutlook averages customers' outlooks over the churn window after the observation end.
+type ChurnOutlook struct {
+	WindowDays int `json:"windowDays"`
+	// AverageProbabilityAliveAfter is the mean P(alive at observation end + windowDays).
+	AverageProbabilityAliveAfter float64 `json:"averageProbabilityAliveAfter"`
+	// AverageProbabilityNoPurchase is the mean P(no purchase within windowDays).
+	AverageProbabilityNoPurchase float64 `json:"averageProbabilityNoPurchase"`
+	// CustomersWithNextPurchase is how many customers have a next-purchase date.
+	CustomersWithNextPurchase int64 `json:"customersWithNextPurchase"`
 }
 
 // Breakdown aggregates by the values of one attribute.
@@ -261,6 +280,9 @@ type BreakdownValue struct {
 	// NewCustomer is the new-customer economics of this value (AcquisitionCost, LTVToCAC above
 	// repeat its CAC and ratio).
 	NewCustomer *NewCustomer `json:"newCustomer,omitempty"`
+	// AverageLTVInterval is the 90% interval of AverageLTV from the same parameter draws as the
+	// overall one (probabilistic models).
+	AverageLTVInterval *Interval `json:"averageLTVInterval,omitempty"`
 }
 
 // CustomerRow is one customer's scores.
@@ -281,4 +303,73 @@ type CustomerRow struct {
 	PredictedValue    float64  `json:"predictedValue"`
 	TotalValue        float64  `json:"totalValue"`
 	Segments          []string `json:"segments,omitempty"`
+	// ProbabilityAliveAfterWindow and ProbabilityNoPurchase are the churn outlook over the
+	// churn window (nil for models without one).
+	ProbabilityAliveAfterWindow *float64 `json:"probabilityAliveAfterWindow,omitempty"`
+	ProbabilityNoPurchase       *float64 `json:"probabilityNoPurchase,omitempty"`
+	// NextPurchaseDate is the median date of the next purchase (YYYY-MM-DD); empty when none
+	// (P(alive) <= 0.5, or more likely than not never).
+	NextPurchaseDate string `json:"nextPurchaseDate,omitempty"`
+}
+
+// Backtest is a second fit on the calibration window (the data up to CalibrationEnd) whose
+// predictions are compared with what the calibration customers did in the holdout. Values are
+// net margin (grossMargin x net amounts), undiscounted, without retention costs.
+type Backtest struct {
+	CalibrationEnd string `json:"calibrationEnd"`
+	HoldoutPeriods int    `json:"holdoutPeriods"`
+	// Customers are the calibration customers scored (those who bought by CalibrationEnd).
+	Customers int64 `json:"customers"`
+	// Model is the calibration fit (its parameters differ from the headline's).
+	Model ModelResult `json:"model"`
+	// Transactions compares predicted and actual repeat transactions (probabilistic models).
+	Transactions *Validation `json:"transactions,omitempty"`
+	// Value compares predicted and actual holdout net margin over all calibration customers.
+	Value *ValueBacktest `json:"value,omitempty"`
+	// Segments and Breakdowns score the same predictions per segment (membership as of the
+	// calibration end) and per breakdown value.
+	Segments   []GroupBacktest     `json:"segments,omitempty"`
+	Breakdowns []BreakdownBacktest `json:"breakdowns,omitempty"`
+	// Deciles group the customers by predicted holdout value, highest first.
+	Deciles []DecileBacktest `json:"deciles,omitempty"`
+	// Error says why the backtest could not be computed; the headline does not depend on it.
+	Error string `json:"error,omitempty"`
+}
+
+// ValueBacktest compares predicted with actual holdout net margin over a group of customers.
+// Ratios are omitted when undefined (no actual value, constant ranks).
+type ValueBacktest struct {
+	Customers int64   `json:"customers"`
+	Predicted float64 `json:"predicted"`
+	Actual    float64 `json:"actual"`
+	// RelativeError is (predicted - actual) / actual.
+	RelativeError        *float64 `json:"relativeError,omitempty"`
+	MeanAbsoluteError    float64  `json:"meanAbsoluteError"`
+	RootMeanSquaredError float64  `json:"rootMeanSquaredError"`
+	// Top10PercentCapture and Top20PercentCapture are the shares of the actual value held by the
+	// customers with the 10% and 20% highest predictions.
+	Top10PercentCapture *float64 `json:"top10PercentCapture,omitempty"`
+	Top20PercentCapture *float64 `json:"top20PercentCapture,omitempty"`
+	// Spearman is the rank correlation of predicted and actual values.
+	Spearman *float64 `json:"spearman,omitempty"`
+}
+
+// GroupBacktest is the value backtest of one segment or breakdown value.
+type GroupBacktest struct {
+	Name string `json:"name"`
+	ValueBacktest
+}
+
+// BreakdownBacktest is the value backtest per value of one attribute.
+type BreakdownBacktest struct {
+	Attribute string          `json:"attribute"`
+	Values    []GroupBacktest `json:"values"`
+}
+
+// DecileBacktest is one tenth of the customers by predicted holdout value: means per customer.
+type DecileBacktest struct {
+	Decile    int     `json:"decile"`
+	Customers int64   `json:"customers"`
+	Predicted float64 `json:"predicted"`
+	Actual    float64 `json:"actual"`
 }

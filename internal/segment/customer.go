@@ -49,6 +49,10 @@ type Customer struct {
 	ValuePercentile float64
 	// Orders is the number of transactions (orders) before merging per day.
 	Orders int64
+	// ProbabilityAliveAfterWindow and ProbabilityNoPurchase are the churn outlook over the
+	// computation's churn window; NextPurchase the median date of the next purchase (zero: none).
+	ProbabilityAliveAfterWindow, ProbabilityNoPurchase float64
+	NextPurchase                                       time.Time
 }
 
 // customerTypeName is the CEL type name of the `customer` variable; it shows in error messages
@@ -118,6 +122,15 @@ var customerFields = []customerField{
 	{"totalValue", types.DoubleType,
 		func(c *Customer) ref.Val { return types.Double(c.TotalValue) },
 		func(c *Customer) bool { return c.TotalValue != 0 }, nil},
+	{"probabilityAliveAfterWindow", types.DoubleType,
+		func(c *Customer) ref.Val { return types.Double(c.ProbabilityAliveAfterWindow) },
+		func(c *Customer) bool { return c.ProbabilityAliveAfterWindow != 0 }, nil},
+	{"probabilityNoPurchase", types.DoubleType,
+		func(c *Customer) ref.Val { return types.Double(c.ProbabilityNoPurchase) },
+		func(c *Customer) bool { return c.ProbabilityNoPurchase != 0 }, nil},
+	{"nextPurchase", types.TimestampType,
+		func(c *Customer) ref.Val { return types.Timestamp{Time: c.NextPurchase} },
+		func(c *Customer) bool { return !c.NextPurchase.IsZero() }, nil},
 	{"valuePercentile", types.DoubleType,
 		func(c *Customer) ref.Val { return types.Double(c.ValuePercentile) },
 		func(c *Customer) bool { return c.ValuePercentile != 0 }, nil},

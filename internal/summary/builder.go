@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ltv-operator/ltv-operator/internal/numeric"
 )
 
 // dayTracker counts a customer's distinct transaction days in O(1) space. It knows the first
@@ -567,6 +569,7 @@ func (b *Builder) Finish() (*Summary, error) {
 	unit := b.opts.Unit
 	out := make([]Customer, len(keys))
 	var sink uint64
+	var revenue numeric.Sum
 	for i, k := range keys {
 		if i%warmGroup == 0 {
 			// load the next group's states together (see applyBatch)
@@ -597,8 +600,9 @@ func (b *Builder) Finish() (*Summary, error) {
 			c.HoldoutValue = h.sum
 		}
 		sum.Transactions += int(s.cal.n)
-		sum.Revenue += s.sum
+		revenue.Add(s.sum)
 	}
+	sum.Revenue = revenue.Value()
 	sum.Customers = out
 	b.sink += sink
 	b.cust, b.hold, b.nanos, b.tuples = nil, nil, nil, nil

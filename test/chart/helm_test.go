@@ -251,7 +251,8 @@ func TestChartDeployment(t *testing.T) {
 	if want := "ghcr.io/ltv-operator/ltv-operator:" + version; c.Image != want {
 		t.Errorf("image %q, want %q (tag = appVersion)", c.Image, want)
 	}
-	if want := []string{"--leader-elect", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"}; !reflect.DeepEqual(c.Args, want) {
+	if want := []string{"--leader-elect", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081",
+		"--default-execution=Job", "--max-jobs-per-namespace=4", "--job-ttl=3600s"}; !reflect.DeepEqual(c.Args, want) {
 		t.Errorf("args %q, want %q", c.Args, want)
 	}
 	var gomemlimit bool
@@ -608,5 +609,42 @@ func TestInstallerPinsRelease(t *testing.T) {
 	}
 	if len(monitor.Spec.Endpoints) != 1 || len(svc.Spec.Ports) != 1 || monitor.Spec.Endpoints[0].Port != svc.Spec.Ports[0].Name {
 		t.Errorf("ServiceMonitor endpoints %+v, Service ports %+v", monitor.Spec.Endpoints, svc.Spec.Ports)
+	}
+}
+
+// TestChartJobExecution: the chart defaults to Job mode, tells the manager its own image for the
+// runs, and with rbac.readSecrets=false grants no Secret and says so to the manager.
+func TestChartJobExecution(t *testing.T) {
+	helm := helmBinary(t)
+	args := func(objs map[string]object) (string, map[string]string) {
+		d := decode[appsv1.Deployment](t, objs, "Deployment/ltv-operator")
+		c := d.Spec.Template.Spec.Containers[0]
+		env := map[string]string{}
+		for _, e := range c.Env {
+			env[e.Name] = e.Value
+		}
+		return strings.Join(c.Args, " "), env
+	}
+	objs := render(t, helm, "--set", "image.tag=v9.9.9")
+	a, env := args(objs)
+	if !strings.Contains(a, "--default-execution=Job") || strings.Contains(a, "--read-secrets") {
+		t.Errorf("default args: %s", a)
+	}
+	if !strings.HasSuffix(env["LTV_JOB_IMAGE"], ":v9.9.9") {
+		t.Errorf("LTV_JOB_IMAGE %q is not the manager's image", env["LTV_JOB_IMAGE"])
+	}
+	objs = render(t, helm, "--set", "rbac.readSecrets=false", "--set", "execution.default=InProcess", "--set", "execution.jobImage=other:1")
+	a, env = args(objs)
+	if !strings.Contains(a, "--read-secrets=false") || !strings.Contains(a, "--default-execution=InProcess") || env["LTV_JOB_IMAGE"] != "other:1" {
+		t.Errorf("args %s, LTV_JOB_IMAGE %q", a, env["LTV_JOB_IMAGE"])
+	}
+	role := decode[rbacv1.ClusterRole](t, objs, "ClusterRole/ltv-operator-manager")
+	for _, r := range role.Rules {
+		if slices.Contains(r.Resources, "secrets") {
+			t.Errorf("rbac.readSecrets=false still grants %v on secrets", r.Verbs)
+		}
+	}
+	if len(role.Rules) != len(readRules(t, "config/rbac/role.yaml"))-1 {
+		t.Errorf("rbac.readSecrets=false dropped more than the Secrets rule: %+v", role.Rules)
 	}
 }

@@ -120,6 +120,15 @@ func TestOperator(t *testing.T) {
 	t.Run("metrics scraped from the Pod", testMetrics)
 	t.Run("manager Pod deleted during a run", func(t *testing.T) { testPodDeletedDuringRun(t, hostIP) })
 	t.Run("two replicas: one leader runs computations, handover", testLeaderElection)
+	var jobsNS, jobsDSN string
+	t.Run("Job mode: PostgreSQL DSN read by the Pod, not the manager; equal to InProcess", func(st *testing.T) {
+		jobsNS, jobsDSN = testJobPostgres(st, t, hostIP, podCIDR)
+	})
+	if jobsNS != "" {
+		t.Run("Job mode: OOMKilled names the limit and keeps the result", func(t *testing.T) { testJobOOM(t, jobsNS, jobsDSN) })
+	}
+	t.Run("Job mode: a killed run Pod is retried", func(t *testing.T) { testJobPodKilled(t, hostIP) })
+	t.Run("Job mode: 20 computations, at most 3 Jobs at once", testJobsConcurrency)
 	collectManagerLogs(t)
 	t.Run("no RBAC error in the manager's logs", testNoForbidden)
 	t.Run("helm uninstall leaves no operator objects", testHelmUninstall)
@@ -250,8 +259,9 @@ func testMetrics(t *testing.T) {
 }
 
 // testPodDeletedDuringRun: a computation with a result is re-run against a slow HTTP source; the
-// manager Pod is deleted in the middle of the download. The Deployment's new Pod runs it to the
-// end exactly once, and the previous result stays in status and in the ConfigMap throughout.
+// manager Pod is deleted in the middle of the download. The run's Job goes on, the Deployment's
+// new Pod adopts it and records it exactly once, and the previous result stays in status and in
+// the ConfigMap throughout.
 func testPodDeletedDuringRun(t *testing.T, hostIP string) {
 	data := readFile(t, "testdata/cdnow_sample_transactions.csv")
 	var slow atomic.Bool
@@ -341,9 +351,13 @@ func testPodDeletedDuringRun(t *testing.T, hostIP string) {
 	if len(now) != 1 || now[0].Name == old.Name {
 		t.Fatalf("manager Pods after the delete: %v (deleted %s)", podNames(now), old.Name)
 	}
-	// The deleted Pod's download was cut short and the new Pod fetched the file again.
-	if n := requests.Load(); n < before+2 {
-		t.Errorf("%d downloads since the request, want the interrupted one and the new Pod's", n-before)
+	// The chart runs computations as Jobs: the run went on in its own Pod through the manager's
+	// restart, and the new manager adopted it (one download, recorded with its Job).
+	if n := requests.Load(); n != before+1 {
+		t.Errorf("%d downloads since the request, want the run Job's one", n-before)
+	}
+	if obj.Status.RecentRuns[0].Job == "" {
+		t.Errorf("the requested run did not execute as a Job: %+v", obj.Status.RecentRuns[0])
 	}
 	if ran := podsThatRan(t, ns); len(ran) != 1 || ran[0] != now[0].Name {
 		t.Errorf("the run finished in %v, want the new Pod %s", ran, now[0].Name)

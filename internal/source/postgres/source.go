@@ -47,6 +47,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/ltv-operator/ltv-operator/internal/numeric"
 	"github.com/ltv-operator/ltv-operator/internal/pipeline"
 	"github.com/ltv-operator/ltv-operator/internal/summary"
 )
@@ -570,9 +571,11 @@ func (s *Source) readSummary(ctx context.Context, tx pgx.Tx, sql string, args []
 	if !slices.IsSortedFunc(sum.Customers, func(a, b summary.Customer) int { return strings.Compare(a.ID, b.ID) }) {
 		slices.SortFunc(sum.Customers, func(a, b summary.Customer) int { return strings.Compare(a.ID, b.ID) })
 	}
+	var revenue numeric.Sum
 	for i := range sum.Customers {
-		sum.Revenue += sum.Customers[i].HistoricValue
+		revenue.Add(sum.Customers[i].HistoricValue)
 	}
+	sum.Revenue = revenue.Value()
 	return sum, st, nil
 }
 

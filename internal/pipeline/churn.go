@@ -1,0 +1,108 @@
+package pipeline
+
+import (
+	"math"
+	"time"
+
+	"github.com/ltv-operator/ltv-operator/internal/ltv"
+	"github.com/ltv-operator/ltv-operator/internal/numeric"
+	"github.com/ltv-operator/ltv-operator/internal/report"
+	"github.com/ltv-operator/ltv-operator/internal/segment"
+)
+
+// defaultChurnWindowDays is the churn outlook's window when the spec does not set one.
+const defaultChurnWindowDays = 90
+
+// outlooks computes every customer's churn outlook (once per distinct (x, tx, T)) and the
+// overall averages.
+func outlooks(cfg Config, pm ltv.PurchaseModel, s *Scores, res *report.Result) {
+	days := cfg.ChurnWindowDays
+	if days <= 0 {
+		days = defaultChurnWindowDays
+	}
+	w := cfg.Unit.FromDays(float64(days))
+	out := make([]ltv.Outlook, len(s.Summary.Customers))
+	cache := map[[3]float64]ltv.Outlook{}
+	for i, c := range s.Summary.Customers {
+		k := [3]float64{float64(c.Frequency), c.Recency, c.Age}
+		o, ok := cache[k]
+		if !ok {
+			if o, ok = ltv.CustomerOutlook(pm, k[0], k[1], k[2], w); !ok {
+				return
+			}
+			cache[k] = o
+		}
+		out[i] = o
+	}
+	s.Outlooks, s.OutlookEnd, s.churnDays = out, endOfDay(cfg.ObservationEnd), days
+	res.Churn = s.churnAverages(nil, days)
+}
+
+func (s *Scores) churnAverages(members []int32, days int) *report.ChurnOutlook {
+	var alive, none numeric.Sum
+	c := &report.ChurnOutlook{WindowDays: days}
+	n := 0
+	add := func(o ltv.Outlook) {
+		alive.Add(o.AliveAfter)
+		none.Add(o.NoPurchase)
+		if !math.IsNaN(o.NextPurchase) {
+			c.CustomersWithNextPurchase++
+		}
+		n++
+	}
+	if members == nil {
+		for _, o := range s.Outlooks {
+			add(o)
+		}
+	} else {
+		for _, i := range members {
+			add(s.Outlooks[i])
+		}
+	}
+	if n > 0 {
+		c.AverageProbabilityAliveAfter = alive.Value() / float64(n)
+		c.AverageProbabilityNoPurchase = none.Value() / float64(n)
+	}
+	return c
+}
+
+// nextPurchase is customer i's median next-purchase date (zero: none): the observation end plus
+// NextPurchase time units, as a calendar day.
+func (s *Scores) nextPurchase(i int) time.Time {
+	t := s.Outlooks[i].NextPurchase
+	if math.IsNaN(t) {
+		return time.Time{}
+	}
+	days := t / s.Unit.FromDays(1)
+	y, m, d := s.OutlookEnd.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(math.Ceil(days)))
+}
+
+func (s *Scores) withOutlooks(customers []segment.Customer) {
+	if s.Outlooks == nil {
+		return
+	}
+	for i := range customers {
+		customers[i].ProbabilityAliveAfterWindow = s.Outlooks[i].AliveAfter
+		customers[i].ProbabilityNoPurchase = s.Outlooks[i].NoPurchase
+		customers[i].NextPurchase = s.nextPurchase(i)
+	}
+}
+
+func (s *Scores) segmentOutlook(seg *report.Segment, members []int32) {
+	if s.Outlooks == nil {
+		return
+	}
+	seg.Churn = s.churnAverages(members, s.churnDays)
+}
+
+func (s *Scores) addOutlook(i int, row *report.CustomerRow) {
+	if s.Outlooks == nil {
+		return
+	}
+	o := s.Outlooks[i]
+	row.ProbabilityAliveAfterWindow, row.ProbabilityNoPurchase = &o.AliveAfter, &o.NoPurchase
+	if d := s.nextPurchase(i); !d.IsZero() {
+		row.NextPurchaseDate = d.Format(time.DateOnly)
+	}
+}
