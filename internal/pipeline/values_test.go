@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -94,6 +96,18 @@ func TestCohortsFile(t *testing.T) {
 `
 	if got := string(files[report.CohortsFile]); got != want {
 		t.Errorf("cohorts.csv:\n%s\nwant:\n%s", got, want)
+	}
+	// summary.json leaves the tables to their CSVs; a Job's JSON result carries them.
+	if strings.Contains(string(files[report.SummaryFile]), "cohortTables") {
+		t.Error("summary.json holds the cohort tables")
+	}
+	js, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back report.Result
+	if err := json.Unmarshal(js, &back); err != nil || !reflect.DeepEqual(back.CohortTables, res.CohortTables) {
+		t.Errorf("cohort tables lost in JSON: %v", err)
 	}
 	if res.CohortsNote != "" || len(res.Cohorts) != 2 || res.Cohorts[0].Cohort != "2026-03" || res.Cohorts[1].ValueAt3Months != nil {
 		t.Errorf("cohort summary %+v, note %q", res.Cohorts, res.CohortsNote)

@@ -42,7 +42,7 @@ func Files(r *Result) (map[string][]byte, error) {
 		return money(*v)
 	}
 	summary := *r
-	summary.Top = nil
+	summary.Top, summary.CohortTables = nil, nil // their own CSVs
 	js, err := json.MarshalIndent(&summary, "", "  ")
 	if err != nil {
 		return nil, err

@@ -41,9 +41,10 @@ type Result struct {
 	// FitBy compares the pooled fit with fits partitioned by model.fitBy.
 	FitBy *FitComparison `json:"fitBy,omitempty"`
 	// Cohorts summarise the most recent acquisition cohorts (newest first); CohortTables are the
-	// full tables, written as cohorts.csv and cohorts-<attribute>.csv (not in summary.json).
+	// full tables, written as cohorts.csv and cohorts-<attribute>.csv (left out of summary.json,
+	// but kept in JSON so that a Job's result carries them to the manager).
 	Cohorts      []CohortSummary `json:"cohorts,omitempty"`
-	CohortTables []CohortTable   `json:"-"`
+	CohortTables []CohortTable   `json:"cohortTables,omitempty"`
 	// CohortsNote says why there are no cohorts.
 	CohortsNote             string   `json:"cohortsNote,omitempty"`
 	Top20PercentValueShare  float64  `json:"top20PercentValueShare"`
@@ -147,27 +148,28 @@ type FitValue struct {
 
 // CohortTable is the cohorts of all customers (Attribute empty) or per value of an attribute.
 type CohortTable struct {
-	Attribute string
-	Rows      []CohortRow
+	Attribute string      `json:"attribute,omitempty"`
+	Rows      []CohortRow `json:"rows"`
 }
 
 // CohortRow is one month of one acquisition cohort.
 type CohortRow struct {
 	// Value of the attribute (empty in the overall table).
-	Value string
+	Value string `json:"value,omitempty"`
 	// Cohort is the acquisition month (YYYY-MM): the month of the customers' first purchase.
-	Cohort string
+	Cohort string `json:"cohort"`
 	// MonthsSinceAcquisition: 0 is the acquisition month itself.
-	MonthsSinceAcquisition int
+	MonthsSinceAcquisition int `json:"monthsSinceAcquisition"`
 	// Customers acquired in the cohort; ActiveCustomers of them purchased in this month.
-	Customers, ActiveCustomers int
+	Customers       int `json:"customers"`
+	ActiveCustomers int `json:"activeCustomers"`
 	// Revenue is the cohort's net revenue in the month.
-	Revenue float64
+	Revenue float64 `json:"revenue"`
 	// CumulativeMarginPerCustomer is the realised net margin from acquisition to the month's end
 	// per acquired customer; ExpectedCumulativeMarginPerCustomer the model's expectation of it
 	// (undiscounted, without retention costs; nil without a model of new customers).
-	CumulativeMarginPerCustomer         float64
-	ExpectedCumulativeMarginPerCustomer *float64
+	CumulativeMarginPerCustomer         float64  `json:"cumulativeMarginPerCustomer"`
+	ExpectedCumulativeMarginPerCustomer *float64 `json:"expectedCumulativeMarginPerCustomer,omitempty"`
 }
 
 // CohortSummary is one cohort's realised (and expected) cumulative margin per acquired customer
