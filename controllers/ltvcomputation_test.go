@@ -220,7 +220,8 @@ func TestHistoricalHappyPath(t *testing.T) {
 func TestFormulaModel(t *testing.T) {
 	ns := newNamespace(t)
 	createShop(t, ns, func(s *v1alpha1.LTVComputationSpec) {
-		s.Model = v1alpha1.Model{Type: v1alpha1.ModelFormula, HorizonMonths: 24}
+		// An explicit lifespan: the estimate from churn is tested in internal/ltv and internal/pipeline.
+		s.Model = v1alpha1.Model{Type: v1alpha1.ModelFormula, HorizonMonths: 24, LifetimeMonths: "24"}
 		s.Economics.AnnualDiscountRate = "0.10"
 		s.Economics.RetentionCostPerMonth = "0.50"
 	})

@@ -58,7 +58,14 @@ func statusResult(r *report.Result, configMap, customersTable string) *v1alpha1.
 		MedianLTV:              money(r.MedianLTV),
 		TotalLTV:               money(r.TotalLTV),
 		LTVToCAC:               optRatio(r.LTVToCAC),
-		AffordableCAC:          money(r.AffordableCAC),
+		AffordableCAC:          optMoney(r.AffordableCAC),
+		HistoricValue:          valueFigures(r.HistoricValue),
+		PredictedValue:         valueFigures(r.PredictedValue),
+		TotalValue:             valueFigures(r.TotalValue),
+		NewCustomer:            newCustomerResult(r.NewCustomer),
+		FitBy:                  fitByResult(r.FitBy),
+		Cohorts:                cohortResults(r.Cohorts),
+		CohortsNote:            r.CohortsNote,
 		Top20PercentValueShare: share(r.Top20PercentValueShare),
 		InvalidRows:            r.InvalidRows,
 		ExcludedRows:           r.ExcludedRows,
@@ -102,6 +109,7 @@ func statusResult(r *report.Result, configMap, customersTable string) *v1alpha1.
 		}
 		out.Segments = append(out.Segments, v1alpha1.SegmentResult{
 			Name: s.Name, Customers: s.Customers, AverageLTV: money(s.AverageLTV), TotalLTV: money(s.TotalLTV), ValueShare: share(s.ValueShare),
+			AverageHistoricValue: money(s.HistoricValue.Average), AverageTotalValue: money(s.TotalValue.Average),
 			Churn: statusChurn(s.Churn),
 		})
 	}
@@ -114,6 +122,8 @@ func statusResult(r *report.Result, configMap, customersTable string) *v1alpha1.
 			bv := v1alpha1.BreakdownValue{
 				Value: v.Value, Customers: v.Customers, AverageLTV: money(v.AverageLTV), TotalLTV: money(v.TotalLTV),
 				AcquisitionCost: optMoney(v.AcquisitionCost), LTVToCAC: optRatio(v.LTVToCAC),
+				AverageHistoricValue: money(v.HistoricValue.Average), AverageTotalValue: money(v.TotalValue.Average),
+				NewCustomer: newCustomerResult(v.NewCustomer),
 			}
 			if iv := v.AverageLTVInterval; iv != nil {
 				bv.AverageLTVInterval = &v1alpha1.ValueInterval{Low: money(iv.Low), High: money(iv.High), Level: share(iv.Level)}
@@ -121,6 +131,74 @@ func statusResult(r *report.Result, configMap, customersTable string) *v1alpha1.
 			sb.Values = append(sb.Values, bv)
 		}
 		out.Breakdowns = append(out.Breakdowns, sb)
+	}
+	return out
+}
+
+func valueFigures(v report.ValueTotals) *v1alpha1.ValueFigures {
+	return &v1alpha1.ValueFigures{Average: money(v.Average), Total: money(v.Total)}
+}
+
+// newCustomerResult projects the new-customer economics; nil stays nil.
+func newCustomerResult(nc *report.NewCustomer) *v1alpha1.NewCustomerResult {
+	if nc == nil {
+		return nil
+	}
+	out := &v1alpha1.NewCustomerResult{
+		LTV: money(nc.LTV), AverageFirstOrder: money(nc.AverageFirstOrder), AcquisitionCost: optMoney(nc.AcquisitionCost),
+		LTVToCAC: optRatio(nc.LTVToCAC), AffordableCAC: money(nc.AffordableCAC), PaidBackWithinHorizon: nc.PaidBackWithinHorizon,
+		Fit: nc.Fit,
+	}
+	if nc.ExpectedRepeatPurchases != 0 {
+		out.ExpectedRepeatPurchases = share(nc.ExpectedRepeatPurchases)
+	}
+	if nc.PaybackMonths != nil {
+		m := int32(*nc.PaybackMonths)
+		out.PaybackMonths = &m
+	}
+	if nc.ObservedPaybackMonths != nil {
+		m := int32(*nc.ObservedPaybackMonths)
+		out.ObservedPaybackMonths = &m
+	}
+	return out
+}
+
+// maxStatusPooledValues is the CRD's bound on status.result.fitBy.pooledValues.
+const maxStatusPooledValues = 20
+
+func fitByResult(c *report.FitComparison) *v1alpha1.FitByResult {
+	if c == nil {
+		return nil
+	}
+	ll := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+	out := &v1alpha1.FitByResult{
+		Attribute: c.Attribute, PooledLogLikelihood: ll(c.PooledLogLikelihood), PartitionedLogLikelihood: ll(c.PartitionedLogLikelihood),
+		PooledAIC: ll(c.PooledAIC), PartitionedAIC: ll(c.PartitionedAIC), PooledBIC: ll(c.PooledBIC), PartitionedBIC: ll(c.PartitionedBIC),
+		Preferred: c.Preferred,
+	}
+	for _, v := range c.Values {
+		if v.Fit != "Partitioned" && len(out.PooledValues) < maxStatusPooledValues {
+			out.PooledValues = append(out.PooledValues, v.Value)
+		}
+	}
+	return out
+}
+
+// maxStatusCohorts is the CRD's bound on status.result.cohorts.
+const maxStatusCohorts = 12
+
+func cohortResults(cs []report.CohortSummary) []v1alpha1.CohortResult {
+	var out []v1alpha1.CohortResult
+	for i, c := range cs {
+		if i == maxStatusCohorts {
+			break
+		}
+		out = append(out, v1alpha1.CohortResult{
+			Cohort: c.Cohort, Customers: int64(c.Customers),
+			ValueAt3Months: optMoney(c.ValueAt3Months), ExpectedAt3Months: optMoney(c.ExpectedAt3Months),
+			ValueAt6Months: optMoney(c.ValueAt6Months), ExpectedAt6Months: optMoney(c.ExpectedAt6Months),
+			ValueAt12Months: optMoney(c.ValueAt12Months), ExpectedAt12Months: optMoney(c.ExpectedAt12Months),
+		})
 	}
 	return out
 }

@@ -57,6 +57,15 @@ step "kubectl get ltv,cseg"
 step "Results (status and ConfigMap shop-ltv-results)"
 "$BIN/ltvctl" show -n "$NS" shop-ltv
 
+step "Acquisition economics per channel (status.result.breakdowns[].newCustomer)"
+{
+  printf 'channel\tnew-customer LTV\tCAC\tLTV:CAC\tpayback months\tobserved payback\n'
+  "$KUBECTL" get -n "$NS" ltv shop-ltv -o jsonpath='{range .status.result.breakdowns[?(@.attribute=="channel")].values[*]}{.value}{"\t"}{.newCustomer.ltv}{"\t"}{.newCustomer.acquisitionCost}{"\t"}{.newCustomer.ltvToCAC}{"\t"}{.newCustomer.paybackMonths}{"\t"}{.newCustomer.observedPaybackMonths}{"\n"}{end}'
+} | awk -F'\t' '{ for (i = 2; i <= 6; i++) if ($i == "") $i = "-"; printf "%-14s %17s %8s %8s %15s %17s\n", $1, $2, $3, $4, $5, $6 }'
+echo "(payback: months after acquisition by the model, observed: what the acquisition cohorts did;"
+echo " -: not repaid within the horizon or the data, or nothing to repay. The new-customer LTV is a new"
+echo " customer's expected discounted margin over the horizon, first order included: docs/models.md)"
+
 step "A requested re-run (the Flux annotation), recorded in status.recentRuns"
 requested="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 "$KUBECTL" annotate -n "$NS" ltv shop-ltv reconcile.fluxcd.io/requestedAt="$requested" --overwrite

@@ -14,8 +14,9 @@ type CustomerSegmentSpec struct {
 	Description string `json:"description,omitempty"`
 
 	// Filter is a CEL expression over `customer` (id, frequency, recency, age, monetary,
-	// historicValue, orders, firstPurchase, lastPurchase, attributes, expectedPurchases,
-	// probabilityAlive, predictedValue, valuePercentile) and `observationEnd` that yields a bool.
+	// historicRevenue, historicValue (realised margin), orders, firstPurchase, lastPurchase,
+	// attributes, expectedPurchases, probabilityAlive, predictedValue (the model's value),
+	// totalValue (historic + predicted), valuePercentile) and `observationEnd` that yields a bool.
 	// See docs/cel.md. Example: customer.predictedValue > 200.0 && customer.probabilityAlive < 0.3
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=4096

@@ -381,12 +381,24 @@ type Model struct {
 	ChurnWindowDays *int32 `json:"churnWindowDays,omitempty"`
 
 	// LifetimeMonths is the expected customer lifespan used by Formula, as a decimal string.
-	// Unset: estimated from the data as one over the monthly churn rate (the share of
-	// customers without a purchase in the last horizon), capped at horizonMonths.
+	// Unset: estimated from the data as one over the monthly churn rate, capped at
+	// horizonMonths. A customer without a purchase in the last 3 months has churned; the rate is
+	// churned customers over the customer-months at risk before those 3 months (see
+	// docs/models.md). summary.json records the estimate (model.lifetimeMonths, model.notes).
 	// +kubebuilder:validation:Pattern=`^[0-9]+(\.[0-9]+)?$`
 	// +kubebuilder:validation:MaxLength=32
 	// +optional
 	LifetimeMonths string `json:"lifetimeMonths,omitempty"`
+
+	// FitBy is an attribute (one of source.columns.attributes, usually the acquisition channel)
+	// whose values each get their own purchase and spend fit for the new-customer figures
+	// (status.result.newCustomer per breakdown value, status.result.fitBy). A value with fewer
+	// than 100 customers or 30 repeat customers, or whose fit fails, uses the fit on all
+	// customers (pooled) and status says so. Per-customer predictions always use the pooled fit.
+	// Only for BGNBD, ParetoNBD and ModifiedBGNBD.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	FitBy string `json:"fitBy,omitempty"`
 }
 
 // Economics turns revenue into value.
@@ -428,6 +440,15 @@ type Economics struct {
 	// AcquisitionCost is what one new customer costs (CAC), for LTV:CAC.
 	// +optional
 	AcquisitionCost *AcquisitionCost `json:"acquisitionCost,omitempty"`
+
+	// TargetLTVToCAC is the ratio of new-customer LTV to acquisition cost the business aims at, a
+	// positive decimal ("3" for 3:1); affordableCAC is the new-customer LTV divided by it.
+	// +kubebuilder:default="3"
+	// +kubebuilder:validation:Pattern=`^[0-9]+(\.[0-9]+)?$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="double(self) > 0.0",message="targetLTVToCAC must be positive"
+	// +optional
+	TargetLTVToCAC string `json:"targetLTVToCAC,omitempty"`
 }
 
 // AcquisitionCost is the cost of acquiring one customer, overall or per attribute value.
@@ -469,7 +490,8 @@ const (
 // Output says where results are published.
 type Output struct {
 	// ConfigMapName is the ConfigMap the results are written to (summary.json, segments.csv,
-	// breakdown-<attribute>.csv, top-customers.csv). Default: <computation name>-results.
+	// breakdown-<attribute>.csv, top-customers.csv, cohorts.csv, cohorts-<attribute>.csv).
+	// Default: <computation name>-results.
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	ConfigMapName string `json:"configMapName,omitempty"`
@@ -583,7 +605,9 @@ type ComputationResult struct {
 	Transactions int64 `json:"transactions"`
 	// Revenue is the sum of all amounts in the window.
 	Revenue string `json:"revenue"`
-	// AverageLTV is the mean lifetime value per customer.
+	// AverageLTV is the mean of the model's value per existing customer (predictedValue): for
+	// the predictive models the discounted margin still to come over the horizon, for Historical
+	// the margin realised so far. It is not the value of a new customer: see newCustomer.
 	AverageLTV string `json:"averageLTV"`
 	// AverageLTVInterval is a 90% interval for averageLTV from the fitted parameters'
 	// uncertainty (probabilistic models only).
@@ -591,13 +615,46 @@ type ComputationResult struct {
 	AverageLTVInterval *ValueInterval `json:"averageLTVInterval,omitempty"`
 	// MedianLTV is the median lifetime value.
 	MedianLTV string `json:"medianLTV"`
-	// TotalLTV is the sum of all customers' lifetime values.
+	// TotalLTV is the sum of all customers' predictedValue.
 	TotalLTV string `json:"totalLTV"`
-	// LTVToCAC is average LTV over average acquisition cost; empty without acquisitionCost.
+	// HistoricValue is the margin realised to date (net revenue x grossMargin), averaged over and
+	// summed across customers.
+	// +optional
+	HistoricValue *ValueFigures `json:"historicValue,omitempty"`
+	// PredictedValue is the model's value per customer (the same figures as averageLTV and
+	// totalLTV).
+	// +optional
+	PredictedValue *ValueFigures `json:"predictedValue,omitempty"`
+	// TotalValue is historicValue + the value still to come per customer (for Historical, which
+	// predicts nothing, equal to historicValue).
+	// +optional
+	TotalValue *ValueFigures `json:"totalValue,omitempty"`
+	// NewCustomer is the lifetime value of one newly acquired customer (first order included,
+	// from the model's unconditional expectations) and the acquisition economics on it.
+	// +optional
+	NewCustomer *NewCustomerResult `json:"newCustomer,omitempty"`
+	// LTVToCAC is newCustomer.ltv over the average acquisition cost: what a new customer brings
+	// per unit spent acquiring one. Empty without acquisitionCost.
 	// +optional
 	LTVToCAC string `json:"ltvToCAC,omitempty"`
-	// AffordableCAC is the most one new customer may cost to keep LTV:CAC at 3:1.
-	AffordableCAC string `json:"affordableCAC"`
+	// AffordableCAC is newCustomer.ltv / economics.targetLTVToCAC: the most one new customer may
+	// cost.
+	// +optional
+	AffordableCAC string `json:"affordableCAC,omitempty"`
+	// FitBy compares the fit on all customers with fits per model.fitBy value.
+	// +optional
+	FitBy *FitByResult `json:"fitBy,omitempty"`
+	// Cohorts are the most recent acquisition cohorts (customers by the month of their first
+	// purchase), newest first, at most 12: the realised cumulative margin per acquired customer
+	// after 3, 6 and 12 months next to the model's expectation. The results ConfigMap has the
+	// full tables (cohorts.csv, cohorts-<attribute>.csv).
+	// +kubebuilder:validation:MaxItems=12
+	// +optional
+	Cohorts []CohortResult `json:"cohorts,omitempty"`
+	// CohortsNote says why there are no cohorts (for example a source that is not read row by
+	// row by the operator).
+	// +optional
+	CohortsNote string `json:"cohortsNote,omitempty"`
 	// Top20PercentValueShare is the share of total value held by the most valuable 20% of
 	// customers (0..1).
 	Top20PercentValueShare string `json:"top20PercentValueShare"`
@@ -645,6 +702,110 @@ type ComputationResult struct {
 	// DataDigest is the sha256 of the data read (or of the per-customer summary for database
 	// sources).
 	DataDigest string `json:"dataDigest"`
+}
+
+// ValueFigures are the average and the sum of one per-customer value.
+type ValueFigures struct {
+	// Average per customer.
+	Average string `json:"average"`
+	// Total over the customers.
+	Total string `json:"total"`
+}
+
+// NewCustomerResult is what one more customer is worth when acquired, and what that means for
+// acquisition spend.
+type NewCustomerResult struct {
+	// LTV is the expected discounted margin of a new customer over the horizon: the first order,
+	// plus the expected repeat purchases month by month after acquisition times the expected
+	// spend, minus the retention cost while expected alive. For Historical, which has no model of
+	// the future, the average margin realised per customer so far.
+	LTV string `json:"ltv"`
+	// AverageFirstOrder is the mean value of a first purchase.
+	AverageFirstOrder string `json:"averageFirstOrder"`
+	// ExpectedRepeatPurchases of a new customer over the horizon.
+	// +optional
+	ExpectedRepeatPurchases string `json:"expectedRepeatPurchases,omitempty"`
+	// AcquisitionCost is the average CAC of the customers concerned.
+	// +optional
+	AcquisitionCost string `json:"acquisitionCost,omitempty"`
+	// LTVToCAC is ltv / acquisitionCost.
+	// +optional
+	LTVToCAC string `json:"ltvToCAC,omitempty"`
+	// AffordableCAC is ltv / economics.targetLTVToCAC.
+	AffordableCAC string `json:"affordableCAC"`
+	// PaybackMonths is the number of months after acquisition by whose end the new customer's
+	// cumulative discounted margin (first order included) repays acquisitionCost; 0 when the
+	// first order does. Unset when it is not repaid within the horizon (see paidBackWithinHorizon).
+	// +optional
+	PaybackMonths *int32 `json:"paybackMonths,omitempty"`
+	// PaidBackWithinHorizon is false when acquisitionCost is not repaid within
+	// model.horizonMonths.
+	// +optional
+	PaidBackWithinHorizon *bool `json:"paidBackWithinHorizon,omitempty"`
+	// ObservedPaybackMonths is what the acquisition cohorts actually did: the first month since
+	// the acquisition month (0: the acquisition month itself) by whose end the realised,
+	// undiscounted margin per acquired customer, over the cohorts observed that long, reached
+	// acquisitionCost. Unset when the observed months do not reach it (paybackMonths, from the
+	// model, continues beyond the data) or there are no cohorts.
+	// +optional
+	ObservedPaybackMonths *int32 `json:"observedPaybackMonths,omitempty"`
+	// Fit is Pooled (the fit on all customers) or Partitioned (the fit on this model.fitBy
+	// value's customers).
+	// +optional
+	Fit string `json:"fit,omitempty"`
+}
+
+// FitByResult compares the purchase model fitted on all customers (pooled) with one fit per value
+// of model.fitBy (partitioned). A lower partitioned AIC/BIC means the values really differ.
+type FitByResult struct {
+	// Attribute the fits are partitioned by.
+	Attribute string `json:"attribute"`
+	// PooledLogLikelihood of all customers under the pooled fit.
+	PooledLogLikelihood string `json:"pooledLogLikelihood"`
+	// PartitionedLogLikelihood of all customers, each under their value's fit (or the pooled
+	// fit where their value fell back to it).
+	PartitionedLogLikelihood string `json:"partitionedLogLikelihood"`
+	// PooledAIC and PartitionedAIC are 2k - 2 log-likelihood.
+	PooledAIC      string `json:"pooledAIC"`
+	PartitionedAIC string `json:"partitionedAIC"`
+	// PooledBIC and PartitionedBIC are k ln(customers) - 2 log-likelihood.
+	PooledBIC      string `json:"pooledBIC"`
+	PartitionedBIC string `json:"partitionedBIC"`
+	// Preferred is Pooled or Partitioned, whichever has the lower BIC.
+	Preferred string `json:"preferred"`
+	// PooledValues are the values that fell back to the pooled fit (too few customers or
+	// repeat customers, or a failed fit), at most 20; summary.json has the reasons.
+	// +kubebuilder:validation:MaxItems=20
+	// +optional
+	PooledValues []string `json:"pooledValues,omitempty"`
+}
+
+// CohortResult is one acquisition cohort's value per acquired customer. A month is counted once
+// observed in full: "after n months" is through month n since acquisition, month 0 being the
+// acquisition month itself.
+type CohortResult struct {
+	// Cohort is the acquisition month, YYYY-MM.
+	Cohort string `json:"cohort"`
+	// Customers acquired in the month.
+	Customers int64 `json:"customers"`
+	// ValueAt3Months is the realised net margin per acquired customer after 3 months.
+	// +optional
+	ValueAt3Months string `json:"valueAt3Months,omitempty"`
+	// ExpectedAt3Months is the model's expectation of valueAt3Months (undiscounted).
+	// +optional
+	ExpectedAt3Months string `json:"expectedAt3Months,omitempty"`
+	// ValueAt6Months is the realised net margin per acquired customer after 6 months.
+	// +optional
+	ValueAt6Months string `json:"valueAt6Months,omitempty"`
+	// ExpectedAt6Months is the model's expectation of valueAt6Months.
+	// +optional
+	ExpectedAt6Months string `json:"expectedAt6Months,omitempty"`
+	// ValueAt12Months is the realised net margin per acquired customer after 12 months.
+	// +optional
+	ValueAt12Months string `json:"valueAt12Months,omitempty"`
+	// ExpectedAt12Months is the model's expectation of valueAt12Months.
+	// +optional
+	ExpectedAt12Months string `json:"expectedAt12Months,omitempty"`
 }
 
 // ValueInterval is an interval estimate.
@@ -778,6 +939,12 @@ type SegmentResult struct {
 	TotalLTV string `json:"totalLTV"`
 	// ValueShare is the segment's share of the total LTV (0..1).
 	ValueShare string `json:"valueShare"`
+	// AverageHistoricValue is the segment's average realised margin to date.
+	// +optional
+	AverageHistoricValue string `json:"averageHistoricValue,omitempty"`
+	// AverageTotalValue is the segment's average historic + predicted value.
+	// +optional
+	AverageTotalValue string `json:"averageTotalValue,omitempty"`
 	// Churn averages the segment's customers' churn outlook.
 	// +optional
 	Churn *ChurnResult `json:"churn,omitempty"`
@@ -798,16 +965,26 @@ type BreakdownValue struct {
 	Value string `json:"value"`
 	// Customers with this value.
 	Customers int64 `json:"customers"`
-	// AverageLTV of these customers.
+	// AverageLTV of these customers (their predictedValue; see status.result.averageLTV).
 	AverageLTV string `json:"averageLTV"`
 	// TotalLTV of these customers.
 	TotalLTV string `json:"totalLTV"`
+	// AverageHistoricValue is these customers' average realised margin to date.
+	// +optional
+	AverageHistoricValue string `json:"averageHistoricValue,omitempty"`
+	// AverageTotalValue is these customers' average historic + predicted value.
+	// +optional
+	AverageTotalValue string `json:"averageTotalValue,omitempty"`
 	// AcquisitionCost assumed for these customers.
 	// +optional
 	AcquisitionCost string `json:"acquisitionCost,omitempty"`
-	// LTVToCAC of these customers.
+	// LTVToCAC is newCustomer.ltv / acquisitionCost for this value.
 	// +optional
 	LTVToCAC string `json:"ltvToCAC,omitempty"`
+	// NewCustomer is the new-customer economics of this value (from its own fit when the
+	// attribute is model.fitBy and the value had enough data).
+	// +optional
+	NewCustomer *NewCustomerResult `json:"newCustomer,omitempty"`
 	// AverageLTVInterval is a 90% interval for averageLTV from the fitted parameters'
 	// uncertainty (probabilistic models only).
 	// +optional

@@ -201,39 +201,10 @@ func ggObjective(d *ggData) objective {
 // use FitMeanSpend for such heavy-tailed data).
 func FitGammaGamma(frequency []float64, monetary []float64, weights []float64) (SpendModel, error) {
 	const name = "GammaGamma"
-	if len(monetary) != len(frequency) || (weights != nil && len(weights) != len(frequency)) {
-		return nil, fmt.Errorf("%s: frequency, monetary and weights differ in length (%d, %d, %d)", name, len(frequency), len(monetary), len(weights))
+	d, mean, err := newGGData(frequency, monetary, weights)
+	if err != nil {
+		return nil, err
 	}
-	d := &ggData{}
-	xd := newDistinctIndex(64)
-	var xiList []int32
-	for i, x := range frequency {
-		m := monetary[i]
-		w := 1.0
-		if weights != nil {
-			w = weights[i]
-		}
-		if math.IsNaN(x) || math.IsInf(x, 0) || x < 0 || math.IsInf(m, 0) || math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
-			return nil, fmt.Errorf("%s: customer %d: invalid input (frequency=%g, monetary=%g, weight=%g)", name, i, x, m, w)
-		}
-		if !(x > 0) || !(m > 0) || w == 0 {
-			continue
-		}
-		d.x = append(d.x, x)
-		d.z = append(d.z, m)
-		d.w = append(d.w, w)
-		xiList = append(xiList, xd.add(x))
-	}
-	if len(d.x) < 2 {
-		return nil, fmt.Errorf("%s: %w: %d customers with repeat transactions and positive spend, need at least 2", name, errFit, len(d.x))
-	}
-	d.finish(xd, xiList)
-	var sumWXZ, sumWX float64
-	for i := range d.x {
-		sumWXZ += d.w[i] * d.x[i] * d.z[i]
-		sumWX += d.w[i] * d.x[i]
-	}
-	mean := sumWXZ / sumWX
 	// Starting points: E[z] = p gamma/(q-1) matched to the observed mean spend.
 	raw := [][]float64{{2, 3, mean}, {5, 4, mean * 3 / 5}, {1, 2, mean}, {10, 10, mean * 9 / 10}}
 	starts := make([][]float64, len(raw))
@@ -248,10 +219,53 @@ func FitGammaGamma(frequency []float64, monetary []float64, weights []float64) (
 	if err != nil {
 		return nil, err
 	}
+	return newGammaGammaFit(res, mean)
+}
+
+// newGammaGammaFit is the model of a fit, refused when q <= 1.
+func newGammaGammaFit(res FitResult, mean float64) (SpendModel, error) {
 	if !(res.Params[1] > 1) {
-		return nil, fmt.Errorf("%s: %w: q = %.4g <= 1 means an infinite mean spend; use the Mean spend model", name, errFit, res.Params[1])
+		return nil, fmt.Errorf("GammaGamma: %w: q = %.4g <= 1 means an infinite mean spend; use the Mean spend model", errFit, res.Params[1])
 	}
 	return &gammaGamma{fit: res, p: res.Params[0], q: res.Params[1], g: res.Params[2], fallback: mean}, nil
+}
+
+// newGGData keeps the repeat buyers with positive spend; mean is their mean repeat transaction value.
+func newGGData(frequency []float64, monetary []float64, weights []float64) (*ggData, float64, error) {
+	const name = "GammaGamma"
+	if len(monetary) != len(frequency) || (weights != nil && len(weights) != len(frequency)) {
+		return nil, 0, fmt.Errorf("%s: frequency, monetary and weights differ in length (%d, %d, %d)", name, len(frequency), len(monetary), len(weights))
+	}
+	d := &ggData{}
+	xd := newDistinctIndex(64)
+	var xiList []int32
+	for i, x := range frequency {
+		m := monetary[i]
+		w := 1.0
+		if weights != nil {
+			w = weights[i]
+		}
+		if math.IsNaN(x) || math.IsInf(x, 0) || x < 0 || math.IsInf(m, 0) || math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
+			return nil, 0, fmt.Errorf("%s: customer %d: invalid input (frequency=%g, monetary=%g, weight=%g)", name, i, x, m, w)
+		}
+		if !(x > 0) || !(m > 0) || w == 0 {
+			continue
+		}
+		d.x = append(d.x, x)
+		d.z = append(d.z, m)
+		d.w = append(d.w, w)
+		xiList = append(xiList, xd.add(x))
+	}
+	if len(d.x) < 2 {
+		return nil, 0, fmt.Errorf("%s: %w: %d customers with repeat transactions and positive spend, need at least 2", name, errFit, len(d.x))
+	}
+	d.finish(xd, xiList)
+	var sumWXZ, sumWX float64
+	for i := range d.x {
+		sumWXZ += d.w[i] * d.x[i] * d.z[i]
+		sumWX += d.w[i] * d.x[i]
+	}
+	return d, sumWXZ / sumWX, nil
 }
 
 // meanSpend is the "Mean" spend model: a customer's own mean repeat spend, or for customers without

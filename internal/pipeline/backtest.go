@@ -64,7 +64,7 @@ func runBacktest(ctx context.Context, cfg Config, src Source, defs []segment.Def
 		bt.Deciles = append(bt.Deciles, report.DecileBacktest{Decile: d.Decile, Customers: int64(d.Customers), Predicted: d.Predicted, Actual: d.Actual})
 	}
 	if len(defs) > 0 {
-		customers := segmentCustomers(sum, values)
+		customers := segmentCustomers(sum, values, newCustomerValues(cfg, sum, values))
 		segment.Percentiles(customers)
 		members, err := segment.Assign(defs, customers, endOfDay(calEnd))
 		if err != nil {

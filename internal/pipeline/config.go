@@ -42,12 +42,17 @@ type Config struct {
 	ChurnWindowDays int
 	// LifetimeMonths is Formula's customer lifespan; 0 means HorizonMonths.
 	LifetimeMonths float64
+	// FitBy, when set, is an attribute whose values get their own purchase and spend fits for the
+	// new-customer economics (with a fallback to the pooled fit for small values).
+	FitBy string
 
 	Currency              string
 	GrossMargin           float64
 	AnnualDiscountRate    float64
 	RetentionCostPerMonth float64
 	AcquisitionCost       *AcquisitionCost
+	// TargetLTVToCAC is the LTV:CAC ratio affordable CAC aims at; 0 means DefaultTargetLTVToCAC.
+	TargetLTVToCAC float64
 
 	BreakdownBy  []string
 	Segments     []SegmentSpec
@@ -120,6 +125,15 @@ func (c *Config) Validate() error {
 		if !attrs[b] {
 			errs = append(errs, fmt.Errorf("breakdownBy %q is not one of source.columns.attributes %v", b, c.Columns.Attributes))
 		}
+	}
+	if c.FitBy != "" && !attrs[c.FitBy] {
+		errs = append(errs, fmt.Errorf("model.fitBy %q is not one of source.columns.attributes %v", c.FitBy, c.Columns.Attributes))
+	}
+	if c.FitBy != "" && c.Model != ModelBGNBD && c.Model != ModelParetoNBD && c.Model != ModelModifiedBGNBD {
+		errs = append(errs, fmt.Errorf("model.fitBy needs a fitted purchase model (BGNBD, ParetoNBD or ModifiedBGNBD), not %s", c.Model))
+	}
+	if c.TargetLTVToCAC < 0 {
+		errs = append(errs, fmt.Errorf("economics.targetLTVToCAC must be positive, got %g", c.TargetLTVToCAC))
 	}
 	if ac := c.AcquisitionCost; ac != nil && ac.ByAttribute != "" && !attrs[ac.ByAttribute] {
 		errs = append(errs, fmt.Errorf("economics.acquisitionCost.byAttribute %q is not one of source.columns.attributes %v", ac.ByAttribute, c.Columns.Attributes))

@@ -20,6 +20,10 @@ type Scores struct {
 	Summary      *summary.Summary
 	Values       []ltv.CustomerValue
 	SegmentNames []string
+	// GrossMargin and PredictsFuture turn a customer's revenue and prediction into their
+	// historic, predicted and total value (see valueOf).
+	GrossMargin    float64
+	PredictsFuture bool
 	// Members lists, per segment, the indexes of its customers in Summary.Customers.
 	Members [][]int32
 	// Outlooks are the customers' churn outlooks (probabilistic purchase models only), and
@@ -55,7 +59,11 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		Returns:        cfg.Returns,
 		MaxInvalidRows: cfg.MaxInvalidRows,
 	}
+	src, cohorts := withCohorts(src, cfg)
 	sum, err := src.Summarize(ctx, cfg.Columns, opts)
+	if cohorts != nil {
+		defer cohorts.wg.Wait() // the copy of the stream is closed with it
+	}
 	if err != nil {
 		return nil, nil, Classify(err)
 	}
@@ -92,25 +100,25 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		}
 	}
 
-	model, _, err := fitModel(cfg, sum, values, res)
+	model, subscriptionModel, err := fitModel(cfg, sum, values, res)
 	if err != nil {
 		return nil, nil, err
 	}
 
-	ltvs := make([]float64, n)
+	cv := newCustomerValues(cfg, sum, values)
+	ltvs := cv.predicted
 	var alive float64
-	for i, v := range values {
-		ltvs[i] = v.CLV
+	for _, v := range values {
 		alive += v.ProbabilityAlive
 	}
 	all := make([]int32, n)
 	for i := range all {
 		all[i] = int32(i)
 	}
+	res.HistoricValue, res.PredictedValue, res.TotalValue = totals(cv.historic, all), totals(cv.predicted, all), totals(cv.total, all)
 	total := segment.Sum(ltvs)
 	overall := segment.Aggregate(ltvs, all, total)
 	res.AverageLTV, res.MedianLTV, res.TotalLTV = overall.AverageLTV, overall.MedianLTV, total
-	res.AffordableCAC = overall.AverageLTV / 3
 	res.Top20PercentValueShare = segment.TopShare(ltvs, 0.2)
 	if model != nil && n > 0 {
 		a := alive / float64(n)
@@ -121,16 +129,20 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	if cac != nil {
 		avg := meanOf(cac, all)
 		res.AverageAcquisitionCost = &avg
-		res.LTVToCAC = ratio(overall.AverageLTV, avg)
 	}
-	res.Breakdowns = breakdowns(cfg, sum, ltvs, cac, total)
+	res.Breakdowns = breakdowns(cfg, sum, cv, cac, total)
+	curves, err := acquisition(cfg, sum, model, subscriptionModel, res, cv, cac)
+	if err != nil {
+		return nil, nil, err
+	}
+	cohortResults(cfg, cohorts, curves, res)
 
-	scores := &Scores{Summary: sum, Values: values, Unit: cfg.Unit}
+	scores := &Scores{Summary: sum, Values: values, Unit: cfg.Unit, GrossMargin: cfg.GrossMargin, PredictsFuture: predictsFuture(cfg.Model)}
 	if model != nil {
 		outlooks(cfg, model.purchase, scores, res)
 	}
 	if len(defs) > 0 {
-		customers := segmentCustomers(sum, values)
+		customers := segmentCustomers(sum, values, cv)
 		scores.withOutlooks(customers)
 		segment.Percentiles(customers)
 		members, err := segment.Assign(defs, customers, endOfDay(cfg.ObservationEnd))
@@ -142,6 +154,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 			res.Segments = append(res.Segments, report.Segment{
 				Name: d.Name, Customers: int64(a.Customers), AverageLTV: a.AverageLTV, MedianLTV: a.MedianLTV,
 				TotalLTV: a.TotalLTV, ValueShare: a.ValueShare,
+				HistoricValue: totals(cv.historic, members[i]), TotalValue: totals(cv.total, members[i]),
 			})
 			scores.segmentOutlook(&res.Segments[len(res.Segments)-1], members[i])
 			scores.SegmentNames = append(scores.SegmentNames, d.Name)
@@ -232,14 +245,11 @@ func annuityFactor(months, monthly float64) float64 {
 // order value and purchase rate (observed over at least one month, so one recent purchase does
 // not extrapolate to a purchase every day).
 func formula(cfg Config, sum *summary.Summary, values []ltv.CustomerValue) report.ModelResult {
-	lifetime := cfg.LifetimeMonths
-	if lifetime <= 0 {
-		lifetime = float64(cfg.HorizonMonths)
-	}
+	perMonth := cfg.Unit.PeriodsPerMonth()
+	lifetime, note := formulaLifetime(cfg, sum)
 	monthly := clvConfig(cfg).MonthlyDiscountRate()
 	annuity := annuityFactor(lifetime, monthly)
-	perMonth := cfg.Unit.PeriodsPerMonth()
-	var orders, months float64
+	var orders, repeats, months float64
 	for i, c := range sum.Customers {
 		n := float64(c.Frequency + 1)
 		observed := math.Max(c.Age/perMonth, 1)
@@ -252,14 +262,20 @@ func formula(cfg Config, sum *summary.Summary, values []ltv.CustomerValue) repor
 			CLV:               (aov*rate*cfg.GrossMargin - cfg.RetentionCostPerMonth) * annuity,
 		}
 		orders += n
+		repeats += float64(c.Frequency)
 		months += observed
 	}
 	params := map[string]float64{"lifetimeMonths": lifetime, "monthlyDiscountRate": monthly}
 	if orders > 0 {
 		params["averageOrderValue"] = sum.Revenue / orders
 		params["purchasesPerMonth"] = orders / months
+		params["repeatPurchasesPerMonth"] = repeats / months
 	}
-	return report.ModelResult{Type: ModelFormula, Parameters: params, Converged: true, LifetimeMonths: &lifetime}
+	res := report.ModelResult{Type: ModelFormula, Parameters: params, Converged: true, LifetimeMonths: &lifetime}
+	if note != "" {
+		res.Notes = append(res.Notes, note)
+	}
+	return res
 }
 
 // acquisitionCosts returns each customer's acquisition cost, or nil when none is configured.
@@ -291,7 +307,8 @@ func attributeIndex(names []string, name string) int {
 }
 
 // breakdowns aggregates by every breakdownBy attribute, the most customers first.
-func breakdowns(cfg Config, sum *summary.Summary, ltvs, cac []float64, total float64) []report.Breakdown {
+func breakdowns(cfg Config, sum *summary.Summary, cv *customerValues, cac []float64, total float64) []report.Breakdown {
+	ltvs := cv.predicted
 	var out []report.Breakdown
 	for _, attr := range cfg.BreakdownBy {
 		idx := attributeIndex(cfg.Columns.Attributes, attr)
@@ -303,11 +320,11 @@ func breakdowns(cfg Config, sum *summary.Summary, ltvs, cac []float64, total flo
 		b := report.Breakdown{Attribute: attr}
 		for value, members := range groups {
 			a := segment.Aggregate(ltvs, members, total)
-			bv := report.BreakdownValue{Value: value, Customers: int64(a.Customers), AverageLTV: a.AverageLTV, TotalLTV: a.TotalLTV, ValueShare: a.ValueShare}
+			bv := report.BreakdownValue{Value: value, Customers: int64(a.Customers), AverageLTV: a.AverageLTV, TotalLTV: a.TotalLTV, ValueShare: a.ValueShare,
+				HistoricValue: totals(cv.historic, members), TotalValue: totals(cv.total, members)}
 			if cac != nil {
 				c := meanOf(cac, members)
-				bv.AcquisitionCost = &c
-				bv.LTVToCAC = ratio(a.AverageLTV, c)
+				bv.AcquisitionCost = &c // LTV:CAC on the new-customer LTV: see acquisition
 			}
 			b.Values = append(b.Values, bv)
 		}
@@ -322,7 +339,7 @@ func breakdowns(cfg Config, sum *summary.Summary, ltvs, cac []float64, total flo
 	return out
 }
 
-func segmentCustomers(sum *summary.Summary, values []ltv.CustomerValue) []segment.Customer {
+func segmentCustomers(sum *summary.Summary, values []ltv.CustomerValue, cv *customerValues) []segment.Customer {
 	out := make([]segment.Customer, len(sum.Customers))
 	for i, c := range sum.Customers {
 		attrs := make(map[string]string, len(sum.AttributeNames))
@@ -331,7 +348,7 @@ func segmentCustomers(sum *summary.Summary, values []ltv.CustomerValue) []segmen
 		}
 		out[i] = segment.Customer{
 			ID: c.ID, Frequency: int64(c.Frequency), Recency: c.Recency, Age: c.Age, Monetary: c.Monetary,
-			HistoricValue: c.HistoricValue, FirstPurchase: c.FirstPurchase, LastPurchase: c.LastPurchase,
+			HistoricRevenue: c.HistoricValue, HistoricValue: cv.historic[i], TotalValue: cv.total[i], FirstPurchase: c.FirstPurchase, LastPurchase: c.LastPurchase,
 			Attributes: attrs, Orders: int64(c.Orders),
 			ExpectedPurchases: values[i].ExpectedPurchases, ProbabilityAlive: values[i].ProbabilityAlive,
 			PredictedValue: values[i].CLV,
@@ -393,8 +410,9 @@ func (s *Scores) Rows(fn func(report.CustomerRow) error) error {
 
 // Row is customer i's scores.
 func (s *Scores) Row(i int, segments []string) report.CustomerRow {
-	c := s.Summary.Customers[i]
+	c := &s.Summary.Customers[i]
 	v := s.Values[i]
+	historic, predicted, total := valueOf(s.GrossMargin, s.PredictsFuture, c, v)
 	var attrs map[string]string
 	if len(s.Summary.AttributeNames) > 0 {
 		attrs = make(map[string]string, len(s.Summary.AttributeNames))
@@ -404,8 +422,8 @@ func (s *Scores) Row(i int, segments []string) report.CustomerRow {
 	}
 	row := report.CustomerRow{
 		ID: c.ID, Attributes: attrs, Frequency: c.Frequency, Recency: c.Recency, Age: c.Age,
-		Monetary: c.Monetary, HistoricValue: c.HistoricValue, ExpectedPurchases: v.ExpectedPurchases,
-		ProbabilityAlive: v.ProbabilityAlive, PredictedValue: v.CLV, Segments: segments,
+		Monetary: c.Monetary, HistoricRevenue: c.HistoricValue, HistoricValue: historic, ExpectedPurchases: v.ExpectedPurchases,
+		ProbabilityAlive: v.ProbabilityAlive, PredictedValue: predicted, TotalValue: total, Segments: segments,
 	}
 	s.addOutlook(i, &row)
 	return row

@@ -76,6 +76,8 @@ func Config(spec *v1alpha1.LTVComputationSpec, end time.Time, segments []v1alpha
 	var err error
 	p := parser{}
 	cfg.LifetimeMonths = p.decimal("spec.model.lifetimeMonths", spec.Model.LifetimeMonths, 0)
+	cfg.FitBy = spec.Model.FitBy
+	cfg.TargetLTVToCAC = p.decimal("spec.economics.targetLTVToCAC", spec.Economics.TargetLTVToCAC, pipeline.DefaultTargetLTVToCAC)
 	cfg.GrossMargin = p.decimal("spec.economics.grossMargin", spec.Economics.GrossMargin, 1)
 	cfg.AnnualDiscountRate = p.decimal("spec.economics.annualDiscountRate", spec.Economics.AnnualDiscountRate, 0)
 	cfg.RetentionCostPerMonth = p.decimal("spec.economics.retentionCostPerMonth", spec.Economics.RetentionCostPerMonth, 0)

@@ -15,9 +15,16 @@ const (
 	SummaryFile      = "summary.json"
 	SegmentsFile     = "segments.csv"
 	TopCustomersFile = "top-customers.csv"
+	CohortsFile      = "cohorts.csv"
 	BacktestFile     = "backtest.csv"
 	breakdownPrefix  = "breakdown-"
+	cohortsPrefix    = "cohorts-"
 )
+
+// CohortsAttributeFile is the file name of one attribute's cohorts.
+func CohortsAttributeFile(attribute string) string {
+	return cohortsPrefix + sanitizeKey(attribute) + ".csv"
+}
 
 // BreakdownFile is the file name of one attribute's breakdown.
 func BreakdownFile(attribute string) string {
@@ -36,31 +43,33 @@ func Files(r *Result) (map[string][]byte, error) {
 		return money(*v)
 	}
 	summary := *r
-	summary.Top = nil
+	summary.Top, summary.CohortTables = nil, nil // their own CSVs
 	js, err := json.MarshalIndent(&summary, "", "  ")
 	if err != nil {
 		return nil, err
 	}
 	files[SummaryFile] = append(js, '\n')
 
-	rows := [][]string{{"segment", "customers", "average_ltv", "median_ltv", "total_ltv", "value_share", "average_ltv_low", "average_ltv_high"}}
+	rows := [][]string{append([]string{"segment", "customers", "average_ltv", "median_ltv", "total_ltv", "value_share", "average_ltv_low", "average_ltv_high"}, valueColumns...)}
 	for _, s := range r.Segments {
 		low, high := "", ""
 		if s.AverageLTVInterval != nil {
 			low, high = money(s.AverageLTVInterval.Low), money(s.AverageLTVInterval.High)
 		}
-		rows = append(rows, []string{s.Name, strconv.FormatInt(s.Customers, 10), money(s.AverageLTV), money(s.MedianLTV), money(s.TotalLTV), num(s.ValueShare), low, high})
+		rows = append(rows, append([]string{s.Name, strconv.FormatInt(s.Customers, 10), money(s.AverageLTV), money(s.MedianLTV), money(s.TotalLTV), num(s.ValueShare), low, high},
+			valueCells(s.HistoricValue, s.TotalValue, money)...))
 	}
 	files[SegmentsFile] = csvBytes(rows)
 
 	for _, b := range r.Breakdowns {
-		rows := [][]string{{b.Attribute, "customers", "average_ltv", "total_ltv", "value_share", "acquisition_cost", "ltv_to_cac", "average_ltv_low", "average_ltv_high"}}
+		rows := [][]string{append([]string{b.Attribute, "customers", "average_ltv", "total_ltv", "value_share", "acquisition_cost", "ltv_to_cac", "average_ltv_low", "average_ltv_high"}, valueColumns...)}
 		for _, v := range b.Values {
 			low, high := "", ""
 			if v.AverageLTVInterval != nil {
 				low, high = money(v.AverageLTVInterval.Low), money(v.AverageLTVInterval.High)
 			}
-			rows = append(rows, []string{v.Value, strconv.FormatInt(v.Customers, 10), money(v.AverageLTV), money(v.TotalLTV), num(v.ValueShare), optMoney(v.AcquisitionCost), optNum(v.LTVToCAC), low, high})
+			rows = append(rows, append([]string{v.Value, strconv.FormatInt(v.Customers, 10), money(v.AverageLTV), money(v.TotalLTV), num(v.ValueShare), optMoney(v.AcquisitionCost), optNum(v.LTVToCAC), low, high},
+				valueCells(v.HistoricValue, v.TotalValue, money)...))
 		}
 		files[BreakdownFile(b.Attribute)] = csvBytes(rows)
 	}
@@ -84,6 +93,26 @@ func Files(r *Result) (map[string][]byte, error) {
 	if r.Backtest != nil {
 		files[BacktestFile] = backtestCSV(r.Backtest, money)
 	}
+
+	for _, t := range r.CohortTables {
+		header := []string{"cohort", "months_since_acquisition", "customers", "active_customers", "revenue",
+			"cumulative_margin_per_customer", "expected_cumulative_margin_per_customer"}
+		name := CohortsFile
+		if t.Attribute != "" {
+			header = append([]string{t.Attribute}, header...)
+			name = CohortsAttributeFile(t.Attribute)
+		}
+		rows := [][]string{header}
+		for _, c := range t.Rows {
+			row := []string{c.Cohort, strconv.Itoa(c.MonthsSinceAcquisition), strconv.Itoa(c.Customers), strconv.Itoa(c.ActiveCustomers),
+				money(c.Revenue), money(c.CumulativeMarginPerCustomer), optMoney(c.ExpectedCumulativeMarginPerCustomer)}
+			if t.Attribute != "" {
+				row = append([]string{c.Value}, row...)
+			}
+			rows = append(rows, row)
+		}
+		files[name] = csvBytes(rows)
+	}
 	return files, nil
 }
 
@@ -106,7 +135,7 @@ func (cw *CustomerCSV) Write(c *CustomerRow) {
 	if !cw.header {
 		cw.header = true
 		header := []string{"customer_id", "predicted_value", "expected_purchases", "probability_alive", "historic_value", "frequency", "recency", "age", "monetary", "segments",
-			"probability_alive_after_window", "probability_no_purchase", "next_purchase_date"}
+			"probability_alive_after_window", "probability_no_purchase", "next_purchase_date", "historic_revenue", "total_value"}
 		_ = cw.w.Write(append(header, cw.attrs...))
 	}
 	if c == nil {
@@ -115,7 +144,7 @@ func (cw *CustomerCSV) Write(c *CustomerRow) {
 	money := func(v float64) string { return Money(v, cw.currency) }
 	row := []string{c.ID, money(c.PredictedValue), num(c.ExpectedPurchases), num(c.ProbabilityAlive), money(c.HistoricValue),
 		strconv.Itoa(c.Frequency), num(c.Recency), num(c.Age), money(c.Monetary), strings.Join(c.Segments, ";"),
-		optNum(c.ProbabilityAliveAfterWindow), optNum(c.ProbabilityNoPurchase), c.NextPurchaseDate}
+		optNum(c.ProbabilityAliveAfterWindow), optNum(c.ProbabilityNoPurchase), c.NextPurchaseDate, money(c.HistoricRevenue), money(c.TotalValue)}
 	for _, a := range cw.attrs {
 		row = append(row, c.Attributes[a])
 	}
@@ -129,6 +158,14 @@ func (cw *CustomerCSV) Flush() error {
 	}
 	cw.w.Flush()
 	return cw.w.Error()
+}
+
+// valueColumns are the historic and total value columns of segments.csv and breakdown CSVs
+// (average_ltv and total_ltv are the predicted value).
+var valueColumns = []string{"average_historic_value", "total_historic_value", "average_total_value", "total_total_value"}
+
+func valueCells(historic, total ValueTotals, money func(float64) string) []string {
+	return []string{money(historic.Average), money(historic.Total), money(total.Average), money(total.Total)}
 }
 
 // backtestCSV has one row per scored group: all customers, each segment, each breakdown value

@@ -22,10 +22,19 @@ func WriteTable(w io.Writer, r *Result) error {
 	}
 	line("Average LTV", avg)
 	line("Median / total LTV", fmt.Sprintf("%.2f / %.2f %s", r.MedianLTV, r.TotalLTV, cur))
-	if r.LTVToCAC != nil {
-		line("LTV:CAC", fmt.Sprintf("%.2f (average CAC %.2f %s)", *r.LTVToCAC, *r.AverageAcquisitionCost, cur))
+	line("Historic/total value", fmt.Sprintf("%.2f / %.2f %s average per customer", r.HistoricValue.Average, r.TotalValue.Average, cur))
+	if nc := r.NewCustomer; nc != nil {
+		line("New-customer LTV", fmt.Sprintf("%.2f %s (first order %.2f, %.2f repeat purchases expected)", nc.LTV, cur, nc.AverageFirstOrder, nc.ExpectedRepeatPurchases))
 	}
-	line("Affordable CAC at 3:1", fmt.Sprintf("%.2f %s", r.AffordableCAC, cur))
+	if r.LTVToCAC != nil {
+		line("LTV:CAC", fmt.Sprintf("%.2f (new-customer LTV over average CAC %.2f %s), payback %s", *r.LTVToCAC, *r.AverageAcquisitionCost, cur, payback(r.NewCustomer)))
+	}
+	if r.AffordableCAC != nil {
+		line(fmt.Sprintf("Affordable CAC at %g:1", r.TargetLTVToCAC), fmt.Sprintf("%.2f %s", *r.AffordableCAC, cur))
+	}
+	if f := r.FitBy; f != nil {
+		line("Fit by "+f.Attribute, fmt.Sprintf("%s preferred: BIC pooled %.1f, partitioned %.1f (LL %.1f vs %.1f)", f.Preferred, f.PooledBIC, f.PartitionedBIC, f.PooledLogLikelihood, f.PartitionedLogLikelihood))
+	}
 	line("Top 20% value share", fmt.Sprintf("%.1f%%", r.Top20PercentValueShare*100))
 	if r.AverageProbabilityAlive != nil {
 		line("Avg probability alive", fmt.Sprintf("%.3f", *r.AverageProbabilityAlive))
@@ -73,20 +82,41 @@ func WriteTable(w io.Writer, r *Result) error {
 	for _, b := range r.Breakdowns {
 		fmt.Fprintf(w, "\nBy %s\n", b.Attribute)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "%s\tcustomers\taverage LTV\ttotal LTV\tCAC\tLTV:CAC\t\n", b.Attribute)
+		fmt.Fprintf(tw, "%s\tcustomers\taverage LTV\ttotal LTV\tnew-customer LTV\tCAC\tLTV:CAC\tpayback\t\n", b.Attribute)
 		for _, v := range b.Values {
-			cac, ratio := "-", "-"
+			cac, ratio, newLTV := "-", "-", "-"
 			if v.AcquisitionCost != nil {
 				cac = fmt.Sprintf("%.2f", *v.AcquisitionCost)
 			}
 			if v.LTVToCAC != nil {
 				ratio = fmt.Sprintf("%.2f", *v.LTVToCAC)
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%s\t%s\t\n", v.Value, v.Customers, v.AverageLTV, v.TotalLTV, cac, ratio)
+			if v.NewCustomer != nil {
+				newLTV = fmt.Sprintf("%.2f", v.NewCustomer.LTV)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t\n", v.Value, v.Customers, v.AverageLTV, v.TotalLTV, newLTV, cac, ratio, payback(v.NewCustomer))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// payback says when a new customer repays their acquisition cost: the model's month, and the
+// cohorts' where they got there.
+func payback(nc *NewCustomer) string {
+	var s string
+	switch {
+	case nc == nil || nc.PaidBackWithinHorizon == nil:
+		s = "-"
+	case nc.PaybackMonths != nil:
+		s = fmt.Sprintf("%d months", *nc.PaybackMonths)
+	default:
+		s = "not within the horizon"
+	}
+	if nc != nil && nc.ObservedPaybackMonths != nil {
+		s += fmt.Sprintf(" (observed %d)", *nc.ObservedPaybackMonths)
+	}
+	return s
 }

@@ -13,7 +13,7 @@ import (
 // summary and, once a model has been applied, its predictions.
 //
 // Times (Recency, Age) are in the computation's time unit (days, weeks or months); money
-// (Monetary, HistoricValue, PredictedValue) in the data's currency.
+// (Monetary, HistoricRevenue, HistoricValue, PredictedValue, TotalValue) in the data's currency.
 type Customer struct {
 	// ID is the customer identifier from the source data.
 	ID string
@@ -25,7 +25,9 @@ type Customer struct {
 	Age float64
 	// Monetary is the mean value of the repeat transactions (0 without repeat transactions).
 	Monetary float64
-	// HistoricValue is the sum of the customer's (net) transaction amounts.
+	// HistoricRevenue is the sum of the customer's (net) transaction amounts.
+	HistoricRevenue float64
+	// HistoricValue is the margin realised to date: HistoricRevenue x gross margin.
 	HistoricValue float64
 	// FirstPurchase and LastPurchase are the times of the first and last transactions.
 	FirstPurchase, LastPurchase time.Time
@@ -39,6 +41,9 @@ type Customer struct {
 	ProbabilityAlive float64
 	// PredictedValue is the customer's predicted lifetime value over the horizon.
 	PredictedValue float64
+	// TotalValue is HistoricValue plus the value still to come (PredictedValue; nothing for the
+	// Historical model, whose PredictedValue is the realised margin).
+	TotalValue float64
 	// ValuePercentile is in (0, 100]: 100 × the share of customers whose PredictedValue is lower
 	// than or equal to this customer's (see Percentiles). 100 = most valuable.
 	ValuePercentile float64
@@ -86,6 +91,9 @@ var customerFields = []customerField{
 	{"monetary", types.DoubleType,
 		func(c *Customer) ref.Val { return types.Double(c.Monetary) },
 		func(c *Customer) bool { return c.Monetary != 0 }, nil},
+	{"historicRevenue", types.DoubleType,
+		func(c *Customer) ref.Val { return types.Double(c.HistoricRevenue) },
+		func(c *Customer) bool { return c.HistoricRevenue != 0 }, nil},
 	{"historicValue", types.DoubleType,
 		func(c *Customer) ref.Val { return types.Double(c.HistoricValue) },
 		func(c *Customer) bool { return c.HistoricValue != 0 }, nil},
@@ -111,6 +119,9 @@ var customerFields = []customerField{
 	{"predictedValue", types.DoubleType,
 		func(c *Customer) ref.Val { return types.Double(c.PredictedValue) },
 		func(c *Customer) bool { return c.PredictedValue != 0 }, nil},
+	{"totalValue", types.DoubleType,
+		func(c *Customer) ref.Val { return types.Double(c.TotalValue) },
+		func(c *Customer) bool { return c.TotalValue != 0 }, nil},
 	{"probabilityAliveAfterWindow", types.DoubleType,
 		func(c *Customer) ref.Val { return types.Double(c.ProbabilityAliveAfterWindow) },
 		func(c *Customer) bool { return c.ProbabilityAliveAfterWindow != 0 }, nil},

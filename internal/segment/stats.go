@@ -130,3 +130,12 @@ func (s *sum) add(v float64) {
 }
 
 func (s *sum) value() float64 { return s.s + s.c }
+
+// SumOf returns the compensated sum of values[i] over the members i.
+func SumOf(values []float64, members []int32) float64 {
+	var s sum
+	for _, i := range members {
+		s.add(values[i])
+	}
+	return s.value()
+}

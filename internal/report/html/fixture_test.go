@@ -14,7 +14,7 @@ func fullResult() *report.Result {
 		ComputedAt: time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC), ObservationEnd: "2026-10-31", TimeUnit: "Week",
 		HorizonMonths: 12, Currency: "USD", Customers: 400, RepeatCustomers: 378, Transactions: 3658, Revenue: 74593.12,
 		AverageLTV: 55.95, AverageLTVInterval: &report.Interval{Low: 50.46, High: 60.74, Level: 0.9}, MedianLTV: 40, TotalLTV: 22378,
-		LTVToCAC: p(3.02), AffordableCAC: 18.65, Top20PercentValueShare: 0.84, AverageProbabilityAlive: p(0.46),
+		LTVToCAC: p(3.02), AffordableCAC: p(18.65), TargetLTVToCAC: 3, Top20PercentValueShare: 0.84, AverageProbabilityAlive: p(0.46),
 		ProbabilityAliveHistogram: []int64{153, 17, 11, 10, 13, 18, 11, 16, 51, 100},
 		Model:                     report.ModelResult{Type: "BGNBD", Spend: "GammaGamma", Converged: true},
 		Breakdowns: []report.Breakdown{{Attribute: "channel", Values: []report.BreakdownValue{

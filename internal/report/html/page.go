@@ -84,7 +84,11 @@ func figures(r *report.Result) []Figure {
 		{Label: "Total LTV", Value: money(r.TotalLTV), Detail: fmt.Sprintf("top 20%% hold %.0f%%", r.Top20PercentValueShare*100)},
 	}
 	if r.LTVToCAC != nil {
-		out = append(out, Figure{Label: "LTV:CAC", Value: strconv.FormatFloat(*r.LTVToCAC, 'f', 2, 64), Detail: "affordable CAC at 3:1: " + money(r.AffordableCAC)})
+		f := Figure{Label: "LTV:CAC (new customer)", Value: strconv.FormatFloat(*r.LTVToCAC, 'f', 2, 64)}
+		if r.AffordableCAC != nil {
+			f.Detail = fmt.Sprintf("affordable CAC at %s:1: %s", strconv.FormatFloat(r.TargetLTVToCAC, 'f', -1, 64), money(*r.AffordableCAC))
+		}
+		out = append(out, f)
 	}
 	if r.AverageProbabilityAlive != nil {
 		out = append(out, Figure{Label: "Average P(alive)", Value: fmt.Sprintf("%.0f%%", *r.AverageProbabilityAlive*100), Detail: "at " + r.ObservationEnd})
@@ -268,11 +272,62 @@ func decileBacktest(r *report.Result, bt *report.Backtest) Chart {
 	return Columns("backtest-by-decile", "Predicted vs actual value by decile", note, cats, []Series{pred, act}, "decile of predicted value (1 = highest)", chartWidth, 260)
 }
 
-// cohortCharts is the hook for cohort curves (issue 9 adds cohorts to the Result): it returns
-// nothing until the Result carries cohorts, so the page shows no Cohorts section. Issue 9: build
-// one Curve per acquisition cohort (months since acquisition vs cumulative margin per acquired
-// customer, observed and expected) and return Lines("cohorts", ...).
+// cohortCharts draws the realised cumulative margin per acquired customer of the six largest
+// recent cohorts against months since acquisition, with the model's expectation for the oldest
+// of them, so the model can be held against what cohorts actually did.
 func cohortCharts(r *report.Result) []Chart {
-	_ = r
-	return nil
+	var overall *report.CohortTable
+	for i := range r.CohortTables {
+		if r.CohortTables[i].Attribute == "" {
+			overall = &r.CohortTables[i]
+		}
+	}
+	if overall == nil || len(overall.Rows) == 0 {
+		return nil
+	}
+	byCohort := map[string][]report.CohortRow{}
+	var names []string
+	for _, row := range overall.Rows {
+		if _, ok := byCohort[row.Cohort]; !ok {
+			names = append(names, row.Cohort)
+		}
+		byCohort[row.Cohort] = append(byCohort[row.Cohort], row)
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(names)))
+	// the six most recent cohorts with at least three months observed, drawn oldest first
+	var picked []string
+	for _, n := range names {
+		if len(byCohort[n]) >= 3 {
+			picked = append(picked, n)
+		}
+		if len(picked) == 6 {
+			break
+		}
+	}
+	if len(picked) == 0 {
+		return nil
+	}
+	sort.Strings(picked)
+	var curves []Curve
+	for _, n := range picked {
+		cv := Curve{Label: n}
+		for _, row := range byCohort[n] {
+			cv.X = append(cv.X, float64(row.MonthsSinceAcquisition))
+			cv.Y = append(cv.Y, row.CumulativeMarginPerCustomer)
+		}
+		curves = append(curves, cv)
+	}
+	expected := Curve{Label: "model, " + picked[0]}
+	for _, row := range byCohort[picked[0]] {
+		if row.ExpectedCumulativeMarginPerCustomer != nil {
+			expected.X = append(expected.X, float64(row.MonthsSinceAcquisition))
+			expected.Y = append(expected.Y, *row.ExpectedCumulativeMarginPerCustomer)
+		}
+	}
+	if len(expected.X) > 0 {
+		curves = append(curves, expected)
+	}
+	return []Chart{Lines("cohorts", "Cumulative margin per acquired customer, by acquisition month",
+		"realised net margin per customer acquired in the month; the last curve is the model's expectation", curves,
+		"months since acquisition", chartWidth, 280)}
 }

@@ -25,10 +25,13 @@ import (
 var Columns = []string{
 	"computation", "customer_id", "attributes", "frequency", "recency", "age", "monetary",
 	"historic_value", "expected_purchases", "probability_alive", "predicted_value", "segments", "computed_at",
+	"historic_revenue", "total_value",
 }
 
 // createTable is the table's definition; %s is the quoted table name. frequency, recency and
-// age are x, t_x and T in the computation's time unit; money is in its currency.
+// age are x, t_x and T in the computation's time unit; money is in its currency: historic_revenue
+// the net revenue to date, historic_value that times the gross margin, predicted_value the
+// model's value, total_value historic + value still to come.
 const createTable = `CREATE TABLE IF NOT EXISTS %s (
   computation text NOT NULL,
   customer_id text NOT NULL,
@@ -43,8 +46,14 @@ const createTable = `CREATE TABLE IF NOT EXISTS %s (
   predicted_value double precision NOT NULL,
   segments text[] NOT NULL DEFAULT '{}',
   computed_at timestamptz NOT NULL,
+  historic_revenue double precision NOT NULL DEFAULT 0,
+  total_value double precision NOT NULL DEFAULT 0,
   PRIMARY KEY (computation, customer_id)
 )`
+
+// addColumns brings a table created by an earlier version up to date (%s: the quoted name).
+const addColumns = `ALTER TABLE %[1]s ADD COLUMN IF NOT EXISTS historic_revenue double precision NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS total_value double precision NOT NULL DEFAULT 0`
 
 // Sink is a table in a PostgreSQL-compatible database.
 type Sink struct {
@@ -114,7 +123,11 @@ func ensureTable(ctx context.Context, conn *pgx.Conn, table string) error {
 	for range 2 {
 		_, err = conn.Exec(ctx, fmt.Sprintf(createTable, table))
 		var pgErr *pgconn.PgError
-		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "23505" && pgErr.Code != "42P07" {
+		if err == nil {
+			_, err = conn.Exec(ctx, fmt.Sprintf(addColumns, table))
+			return err
+		}
+		if !errors.As(err, &pgErr) || pgErr.Code != "23505" && pgErr.Code != "42P07" {
 			return err
 		}
 	}
@@ -174,6 +187,7 @@ func (s *rowSource) Values() ([]any, error) {
 	return []any{
 		s.computation, r.ID, attrs, int32(r.Frequency), r.Recency, r.Age, r.Monetary,
 		r.HistoricValue, r.ExpectedPurchases, r.ProbabilityAlive, r.PredictedValue, segs, s.computedAt,
+		r.HistoricRevenue, r.TotalValue,
 	}, nil
 }
 

@@ -226,3 +226,36 @@ func TestErrorsHideThePassword(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// A table created by a version without historic_revenue and total_value gets them on the next
+// write, with the rows' values.
+func TestWriteAddsNewColumnsToAnOldTable(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	conn := connect(t, dsn)
+	ctx := context.Background()
+	old := `CREATE TABLE scores (computation text NOT NULL, customer_id text NOT NULL, attributes jsonb NOT NULL DEFAULT '{}',
+  frequency integer NOT NULL, recency double precision NOT NULL, age double precision NOT NULL, monetary double precision NOT NULL,
+  historic_value double precision NOT NULL, expected_purchases double precision NOT NULL, probability_alive double precision NOT NULL,
+  predicted_value double precision NOT NULL, segments text[] NOT NULL DEFAULT '{}', computed_at timestamptz NOT NULL,
+  PRIMARY KEY (computation, customer_id))`
+	if _, err := conn.Exec(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	rows := customers(3, "c", 10)
+	for i := range rows {
+		rows[i].HistoricRevenue = 4 * rows[i].HistoricValue
+		rows[i].TotalValue = rows[i].HistoricValue + rows[i].PredictedValue
+	}
+	s := &Sink{DSN: dsn, Table: "scores"}
+	if n, err := s.Write(ctx, "ns/shop", computedAt, rowsOf(rows)); err != nil || n != 3 {
+		t.Fatalf("wrote %d rows: %v", n, err)
+	}
+	var revenue, total float64
+	if err := conn.QueryRow(ctx, "SELECT sum(historic_revenue), sum(total_value) FROM scores").Scan(&revenue, &total); err != nil {
+		t.Fatal(err)
+	}
+	// historic values 100, 101, 102; predicted 10, 11, 12.
+	if revenue != 4*303 || total != 303+33 {
+		t.Errorf("historic_revenue sum %v, total_value sum %v; want 1212 and 336", revenue, total)
+	}
+}

@@ -1,0 +1,215 @@
+// Package cohort builds acquisition cohorts from a transaction log: customers grouped by the
+// calendar month of their first purchase, followed month by month since (month 0 is the
+// acquisition month itself). For each cohort and month it counts the customers who purchased and
+// accumulates their net margin per acquired customer, so that what cohorts actually did can be
+// held against a model's expectation for a new customer. It imports nothing from Kubernetes.
+package cohort
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// ErrTooManyCustomers is returned by Add once more customers than Builder.MaxCustomers were seen:
+// per-customer monthly activity is kept in memory.
+var ErrTooManyCustomers = errors.New("cohorts: too many customers")
+
+// Builder accumulates transactions. It is not safe for concurrent use.
+type Builder struct {
+	// End is the last observed day (inclusive, UTC date); later transactions are ignored.
+	End time.Time
+	// MaxCustomers bounds memory (0: no bound).
+	MaxCustomers int
+
+	endMonth  int // month index of End
+	endDay    int32
+	customers map[string]*customer
+	// order lists the customers as first seen, so that sums do not depend on map order.
+	order     []*customer
+	attrNames []string
+}
+
+// customer is one customer's acquisition and monthly activity (calendar month -> net amount,
+// whether a purchase was made).
+type customer struct {
+	firstDay    int32
+	firstAmount float64 // net amount of firstDay
+	attrs       []string
+	months      []monthActivity
+}
+
+type monthActivity struct {
+	month     int
+	amount    float64
+	purchased bool
+}
+
+// NewBuilder returns a Builder observing up to end (inclusive); attributeNames name the
+// attribute values passed to Add.
+func NewBuilder(end time.Time, attributeNames []string, maxCustomers int) *Builder {
+	return &Builder{End: end, MaxCustomers: maxCustomers, endMonth: monthIndex(end), endDay: dayNumber(end),
+		customers: map[string]*customer{}, attrNames: attributeNames}
+}
+
+func monthIndex(t time.Time) int { return t.Year()*12 + int(t.Month()) - 1 }
+
+func dayNumber(t time.Time) int32 {
+	y, m, d := t.UTC().Date()
+	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+}
+
+func dayTime(d int32) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
+
+// Add records one transaction: the customer, its time and net amount, and the customer's attribute
+// values on this row (the values of the customer's first transaction are kept). A non-positive
+// amount counts towards the month's margin but not as a purchase.
+func (b *Builder) Add(id string, ts time.Time, amount float64, attrs []string) error {
+	day := dayNumber(ts)
+	if day > b.endDay {
+		return nil
+	}
+	c := b.customers[id]
+	if c == nil {
+		if b.MaxCustomers > 0 && len(b.customers) >= b.MaxCustomers {
+			return fmt.Errorf("%w: more than %d", ErrTooManyCustomers, b.MaxCustomers)
+		}
+		c = &customer{firstDay: day, firstAmount: amount, attrs: append([]string(nil), attrs...)}
+		b.customers[id] = c
+		b.order = append(b.order, c)
+	} else if day < c.firstDay {
+		c.firstDay, c.firstAmount, c.attrs = day, amount, append(c.attrs[:0], attrs...)
+	} else if day == c.firstDay {
+		c.firstAmount += amount
+	}
+	m := monthIndex(ts.UTC())
+	for i := range c.months {
+		if c.months[i].month == m {
+			c.months[i].amount += amount
+			c.months[i].purchased = c.months[i].purchased || amount > 0
+			return nil
+		}
+	}
+	c.months = append(c.months, monthActivity{month: m, amount: amount, purchased: amount > 0})
+	return nil
+}
+
+// Cohort is the customers acquired in one calendar month, month by month since.
+type Cohort struct {
+	// Month is the acquisition month (the first day of it).
+	Month time.Time
+	// Customers acquired in the month.
+	Customers int
+	// FirstOrders is the customers' total first-purchase-day net amount.
+	FirstOrders float64
+	// AcquisitionDays count the customers acquired on each day of the month, for the model's
+	// expectation over the exact time each customer has been observed.
+	AcquisitionDays []DayCount
+	// Months[k] is month k since acquisition, up to the last observed month.
+	Months []Month
+}
+
+// DayCount is the number of customers acquired on one day.
+type DayCount struct {
+	Day       time.Time
+	Customers int
+}
+
+// Month is one month of a cohort.
+type Month struct {
+	// Active is the number of the cohort's customers with a purchase in the month.
+	Active int
+	// Revenue is the cohort's net amount in the month.
+	Revenue float64
+	// CumulativeRevenue is the cohort's net amount from acquisition to the month's end.
+	CumulativeRevenue float64
+	// End is the last observed day of the month (the observation end for the last month).
+	End time.Time
+}
+
+// Cohorts returns the cohorts of the customers whose attribute values keep accepts (nil: all),
+// oldest first.
+func (b *Builder) Cohorts(keep func(attrs []string) bool) []Cohort {
+	byMonth := map[int]*Cohort{}
+	for _, c := range b.order {
+		if keep != nil && !keep(c.attrs) {
+			continue
+		}
+		first := dayTime(c.firstDay)
+		am := monthIndex(first)
+		co := byMonth[am]
+		if co == nil {
+			co = &Cohort{Month: time.Date(first.Year(), first.Month(), 1, 0, 0, 0, 0, time.UTC)}
+			co.Months = make([]Month, b.endMonth-am+1)
+			for k := range co.Months {
+				end := co.Month.AddDate(0, k+1, -1)
+				if end.After(b.End) {
+					end = dayTime(b.endDay)
+				}
+				co.Months[k].End = end
+			}
+			byMonth[am] = co
+		}
+		co.Customers++
+		co.FirstOrders += c.firstAmount
+		co.addDay(first)
+		for _, m := range c.months {
+			k := m.month - am
+			co.Months[k].Revenue += m.amount
+			if m.purchased {
+				co.Months[k].Active++
+			}
+		}
+	}
+	out := make([]Cohort, 0, len(byMonth))
+	for _, co := range byMonth {
+		var cum float64
+		for k := range co.Months {
+			cum += co.Months[k].Revenue
+			co.Months[k].CumulativeRevenue = cum
+		}
+		sort.Slice(co.AcquisitionDays, func(i, j int) bool { return co.AcquisitionDays[i].Day.Before(co.AcquisitionDays[j].Day) })
+		out = append(out, *co)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Month.Before(out[j].Month) })
+	return out
+}
+
+func (co *Cohort) addDay(d time.Time) {
+	for i := range co.AcquisitionDays {
+		if co.AcquisitionDays[i].Day.Equal(d) {
+			co.AcquisitionDays[i].Customers++
+			return
+		}
+	}
+	co.AcquisitionDays = append(co.AcquisitionDays, DayCount{Day: d, Customers: 1})
+}
+
+// Customers is the number of customers seen.
+func (b *Builder) Customers() int { return len(b.customers) }
+
+// daysPerMonth is the mean length of a Gregorian month, the unit of the models' horizon.
+const daysPerMonth = 365.25 / 12
+
+// Expected is a model's expected cumulative margin per acquired customer of the cohort by the end
+// of each observed month: margin x (the cohort's average first order + repeatSpend x the mean over
+// its customers of E[X(t)]), t the time from the customer's acquisition day to the month's last
+// observed day (whole days, as the summary's T). Like the realised figure it is undiscounted and
+// without retention costs.
+func Expected(co Cohort, margin, repeatSpend float64, repeat func(months float64) float64) []float64 {
+	out := make([]float64, len(co.Months))
+	if co.Customers == 0 {
+		return out
+	}
+	first := co.FirstOrders / float64(co.Customers)
+	for k, m := range co.Months {
+		var sum float64
+		for _, d := range co.AcquisitionDays {
+			days := m.End.Sub(d.Day).Hours() / 24
+			sum += float64(d.Customers) * repeat(days/daysPerMonth)
+		}
+		out[k] = margin * (first + repeatSpend*sum/float64(co.Customers))
+	}
+	return out
+}

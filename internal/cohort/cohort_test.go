@@ -1,0 +1,122 @@
+package cohort
+
+import (
+	"errors"
+	"math"
+	"testing"
+	"time"
+)
+
+func day(s string) time.Time {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// The hand-made shop, observed until 2026-03-15:
+//
+//	a (email):  2026-01-10 +20, 2026-01-10 +5 (same day), 2026-02-03 +30, 2026-03-20 +99 (after the end)
+//	b (social): 2026-01-31 +40, 2026-03-01 -10 (a refund only)
+//	c (email):  2026-02-14 +15 (read before its earlier row), 2026-02-01 +10
+//
+// Cohort 2026-01 (a, b): month 0 revenue 20+5+40 = 65, active 2; month 1 (Feb) 30, active 1 (a);
+// month 2 (Mar, to the 15th) -10, active 0.
+// Cohort 2026-02 (c, first day 02-01 with +10): month 0 revenue 25, active 1; month 1 (Mar) 0.
+func handShop(t *testing.T) *Builder {
+	b := NewBuilder(day("2026-03-15"), []string{"channel"}, 0)
+	rows := []struct {
+		id, day string
+		amount  float64
+		channel string
+	}{
+		{"a", "2026-01-10", 20, "email"}, {"a", "2026-01-10", 5, "email"}, {"a", "2026-02-03", 30, "email"},
+		{"a", "2026-03-20", 99, "email"},
+		{"b", "2026-01-31", 40, "social"}, {"b", "2026-03-01", -10, "social"},
+		{"c", "2026-02-14", 15, "paid"}, {"c", "2026-02-01", 10, "email"},
+	}
+	for _, r := range rows {
+		if err := b.Add(r.id, day(r.day), r.amount, []string{r.channel}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b
+}
+
+func TestCohortsHandShop(t *testing.T) {
+	cos := handShop(t).Cohorts(nil)
+	if len(cos) != 2 {
+		t.Fatalf("%d cohorts, want 2", len(cos))
+	}
+	jan, feb := cos[0], cos[1]
+	if !jan.Month.Equal(day("2026-01-01")) || jan.Customers != 2 || jan.FirstOrders != 65 {
+		t.Errorf("January cohort %+v", jan)
+	}
+	want := []Month{
+		{Active: 2, Revenue: 65, CumulativeRevenue: 65, End: day("2026-01-31")},
+		{Active: 1, Revenue: 30, CumulativeRevenue: 95, End: day("2026-02-28")},
+		{Active: 0, Revenue: -10, CumulativeRevenue: 85, End: day("2026-03-15")},
+	}
+	checkMonths(t, "January", jan.Months, want)
+	// c's first day is 02-01 (+10), whatever the order of its rows.
+	if !feb.Month.Equal(day("2026-02-01")) || feb.Customers != 1 || feb.FirstOrders != 10 {
+		t.Errorf("February cohort %+v", feb)
+	}
+	checkMonths(t, "February", feb.Months, []Month{
+		{Active: 1, Revenue: 25, CumulativeRevenue: 25, End: day("2026-02-28")},
+		{Active: 0, Revenue: 0, CumulativeRevenue: 25, End: day("2026-03-15")},
+	})
+	if got := jan.AcquisitionDays; len(got) != 2 || !got[0].Day.Equal(day("2026-01-10")) || got[1].Customers != 1 {
+		t.Errorf("acquisition days %+v", got)
+	}
+
+	// By channel: the first transaction's value (c is email, not paid).
+	email := handShop(t).Cohorts(func(a []string) bool { return a[0] == "email" })
+	if len(email) != 2 || email[0].Customers != 1 || email[0].Months[0].Revenue != 25 || email[1].Customers != 1 {
+		t.Errorf("email cohorts %+v", email)
+	}
+}
+
+func checkMonths(t *testing.T, name string, got, want []Month) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d months, want %d", name, len(got), len(want))
+	}
+	for k := range want {
+		if got[k] != want[k] {
+			t.Errorf("%s month %d: %+v, want %+v", name, k, got[k], want[k])
+		}
+	}
+}
+
+// The expectation averages E[X(t)] over the exact observed times: with E[X(t)] = t (months), the
+// January cohort at the end of February has a observed 49 days (01-10 .. 02-28) and b 28 days.
+func TestExpected(t *testing.T) {
+	jan := handShop(t).Cohorts(nil)[0]
+	got := Expected(jan, 0.5, 10, func(m float64) float64 { return m })
+	dpm := 365.25 / 12
+	want := []float64{
+		0.5 * (32.5 + 10*(21/dpm+0/dpm)/2),
+		0.5 * (32.5 + 10*(49/dpm+28/dpm)/2),
+		0.5 * (32.5 + 10*(64/dpm+43/dpm)/2),
+	}
+	for k := range want {
+		if math.Abs(got[k]-want[k]) > 1e-12 {
+			t.Errorf("month %d: expected %.12f, want %.12f", k, got[k], want[k])
+		}
+	}
+}
+
+func TestMaxCustomers(t *testing.T) {
+	b := NewBuilder(day("2026-03-15"), nil, 1)
+	if err := b.Add("a", day("2026-01-01"), 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Add("a", day("2026-01-02"), 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Add("b", day("2026-01-01"), 1, nil); !errors.Is(err, ErrTooManyCustomers) {
+		t.Errorf("second customer: %v", err)
+	}
+}

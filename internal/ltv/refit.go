@@ -1,0 +1,90 @@
+package ltv
+
+import (
+	"fmt"
+	"math"
+)
+
+// RefitPurchase fits pm's model again on rows, a subset (share: its fraction of the customers, in
+// (0, 1]) of the customers pm was fitted on, such as one acquisition channel's. It starts from pm's
+// optimum with the inverse Hessian scaled by 1/share (the curvature grows with the data): for a
+// subset that differs moderately, a handful of quasi-Newton steps instead of a multi-start search
+// (polishLikelihood falls back to a search when the steps stall). Models without that path
+// (Pareto/NBD) are fitted from scratch.
+func RefitPurchase(pm PurchaseModel, rows []RFM, share float64) (PurchaseModel, error) {
+	m, ok := pm.(*betaGeo)
+	if !ok || pm.Fit().LogCovariance == nil {
+		switch pm.Fit().Model {
+		case paretoNBDModel:
+			return FitParetoNBD(rows)
+		case "ModifiedBGNBD":
+			return FitModifiedBGNBD(rows)
+		}
+		return FitBGNBD(rows)
+	}
+	name := m.modelName()
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%s: %w: no customers", name, errFit)
+	}
+	if err := validateRFM(name, rows); err != nil {
+		return nil, err
+	}
+	unique, _ := Compress(rows)
+	repeat := false
+	for _, r := range unique {
+		repeat = repeat || r.X > 0
+	}
+	if !repeat {
+		return nil, fmt.Errorf("%s: %w: no customer has repeat transactions, so purchase rates cannot be estimated", name, errFit)
+	}
+	start, invH := warmStart(pm.Fit(), share)
+	res, err := polishLikelihood(name, betaGeoNames, betaGeoObjective(newBetaGeoData(unique), m.k), start, invH)
+	if err != nil {
+		return nil, err
+	}
+	n := newBetaGeo(m.modified, res.Params)
+	n.fit = res
+	return n, nil
+}
+
+// RefitSpend is RefitPurchase for the spend model: Gamma-Gamma warm-started from sm's optimum; the
+// Mean model is recomputed.
+func RefitSpend(sm SpendModel, frequency, monetary []float64, share float64) (SpendModel, error) {
+	if _, ok := sm.(*gammaGamma); !ok {
+		return FitMeanSpend(frequency, monetary, nil), nil
+	}
+	if sm.Fit().LogCovariance == nil {
+		return FitGammaGamma(frequency, monetary, nil)
+	}
+	d, mean, err := newGGData(frequency, monetary, nil)
+	if err != nil {
+		return nil, err
+	}
+	start, invH := warmStart(sm.Fit(), share)
+	res, err := polishLikelihood("GammaGamma", gammaGammaNames, ggObjective(d), start, invH)
+	if err != nil {
+		return nil, err
+	}
+	return newGammaGammaFit(res, mean)
+}
+
+// warmStart is a fit's log-parameters and the inverse Hessian (covariance of the log-parameters)
+// it implies for a share of its data: the covariance scales with one over the data size.
+func warmStart(f FitResult, share float64) ([]float64, [][]float64) {
+	start := make([]float64, len(f.Params))
+	for i, v := range f.Params {
+		start[i] = math.Log(v)
+	}
+	scale := 1.0
+	if share > 0 && share <= 1 {
+		scale = 1 / share
+	}
+	h := make([][]float64, len(f.LogCovariance))
+	for i, row := range f.LogCovariance {
+		h[i] = make([]float64, len(row))
+		for j, v := range row {
+			h[i][j] = v * scale
+		}
+	}
+	return start, h
+}
