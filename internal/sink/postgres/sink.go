@@ -26,12 +26,15 @@ var Columns = []string{
 	"computation", "customer_id", "attributes", "frequency", "recency", "age", "monetary",
 	"historic_value", "expected_purchases", "probability_alive", "predicted_value", "segments", "computed_at",
 	"historic_revenue", "total_value",
+	"probability_alive_after_window", "probability_no_purchase", "next_purchase_date",
 }
 
 // createTable is the table's definition; %s is the quoted table name. frequency, recency and
 // age are x, t_x and T in the computation's time unit; money is in its currency: historic_revenue
 // the net revenue to date, historic_value that times the gross margin, predicted_value the
-// model's value, total_value historic + value still to come.
+// model's value, total_value historic + value still to come. The churn outlook over
+// model.churnWindowDays (probability_alive_after_window, probability_no_purchase,
+// next_purchase_date, the median date of the next purchase) is NULL where the model has none.
 const createTable = `CREATE TABLE IF NOT EXISTS %s (
   computation text NOT NULL,
   customer_id text NOT NULL,
@@ -48,12 +51,18 @@ const createTable = `CREATE TABLE IF NOT EXISTS %s (
   computed_at timestamptz NOT NULL,
   historic_revenue double precision NOT NULL DEFAULT 0,
   total_value double precision NOT NULL DEFAULT 0,
+  probability_alive_after_window double precision,
+  probability_no_purchase double precision,
+  next_purchase_date date,
   PRIMARY KEY (computation, customer_id)
 )`
 
 // addColumns brings a table created by an earlier version up to date (%s: the quoted name).
 const addColumns = `ALTER TABLE %[1]s ADD COLUMN IF NOT EXISTS historic_revenue double precision NOT NULL DEFAULT 0,
-  ADD COLUMN IF NOT EXISTS total_value double precision NOT NULL DEFAULT 0`
+  ADD COLUMN IF NOT EXISTS total_value double precision NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS probability_alive_after_window double precision,
+  ADD COLUMN IF NOT EXISTS probability_no_purchase double precision,
+  ADD COLUMN IF NOT EXISTS next_purchase_date date`
 
 // Sink is a table in a PostgreSQL-compatible database.
 type Sink struct {
@@ -184,10 +193,19 @@ func (s *rowSource) Values() ([]any, error) {
 	if segs == nil {
 		segs = []string{}
 	}
+	var nextPurchase *time.Time
+	if r.NextPurchaseDate != "" {
+		d, err := time.Parse(time.DateOnly, r.NextPurchaseDate)
+		if err != nil {
+			return nil, fmt.Errorf("customer %q: next purchase date %q: %w", r.ID, r.NextPurchaseDate, err)
+		}
+		nextPurchase = &d
+	}
 	return []any{
 		s.computation, r.ID, attrs, int32(r.Frequency), r.Recency, r.Age, r.Monetary,
 		r.HistoricValue, r.ExpectedPurchases, r.ProbabilityAlive, r.PredictedValue, segs, s.computedAt,
 		r.HistoricRevenue, r.TotalValue,
+		r.ProbabilityAliveAfterWindow, r.ProbabilityNoPurchase, nextPurchase,
 	}, nil
 }
 

@@ -259,3 +259,42 @@ func TestWriteAddsNewColumnsToAnOldTable(t *testing.T) {
 		t.Errorf("historic_revenue sum %v, total_value sum %v; want 1212 and 336", revenue, total)
 	}
 }
+
+// The churn outlook lands in its columns, NULL where the model has none (Historical, a customer
+// without a next purchase date), on a new table and on one an earlier version created.
+func TestWriteChurnOutlook(t *testing.T) {
+	for _, oldTable := range []bool{false, true} {
+		dsn := pgtest.NewDatabase(t)
+		conn := connect(t, dsn)
+		ctx := context.Background()
+		if oldTable {
+			if _, err := conn.Exec(ctx, `CREATE TABLE scores (computation text NOT NULL, customer_id text NOT NULL, attributes jsonb NOT NULL DEFAULT '{}',
+  frequency integer NOT NULL, recency double precision NOT NULL, age double precision NOT NULL, monetary double precision NOT NULL,
+  historic_value double precision NOT NULL, expected_purchases double precision NOT NULL, probability_alive double precision NOT NULL,
+  predicted_value double precision NOT NULL, segments text[] NOT NULL DEFAULT '{}', computed_at timestamptz NOT NULL,
+  PRIMARY KEY (computation, customer_id))`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rows := customers(3, "c", 10)
+		alive, none := 0.8, 0.35
+		rows[0].ProbabilityAliveAfterWindow, rows[0].ProbabilityNoPurchase, rows[0].NextPurchaseDate = &alive, &none, "2026-12-24"
+		rows[1].ProbabilityAliveAfterWindow, rows[1].ProbabilityNoPurchase = &alive, &none // no date: P(alive) too low
+		s := &Sink{DSN: dsn, Table: "scores"}
+		if n, err := s.Write(ctx, "ns/shop", computedAt, rowsOf(rows)); err != nil || n != 3 {
+			t.Fatalf("old table %v: wrote %d rows: %v", oldTable, n, err)
+		}
+		var withAlive, withDate int
+		var sumAlive, sumNone float64
+		var date string
+		if err := conn.QueryRow(ctx, `SELECT count(probability_alive_after_window), count(next_purchase_date),
+  coalesce(sum(probability_alive_after_window), 0), coalesce(sum(probability_no_purchase), 0),
+  coalesce(max(next_purchase_date)::text, '') FROM scores`).Scan(&withAlive, &withDate, &sumAlive, &sumNone, &date); err != nil {
+			t.Fatal(err)
+		}
+		if withAlive != 2 || withDate != 1 || sumAlive != 1.6 || sumNone != 0.7 || date != "2026-12-24" {
+			t.Errorf("old table %v: %d rows with P(alive after), %d with a date, sums %v %v, date %q; want 2, 1, 1.6, 0.7, 2026-12-24",
+				oldTable, withAlive, withDate, sumAlive, sumNone, date)
+		}
+	}
+}
