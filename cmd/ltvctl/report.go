@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
 	"github.com/ltv-operator/ltv-operator/internal/report"
@@ -40,6 +41,16 @@ func reportCommand(args []string, stdout io.Writer) error {
 		res = &report.Result{}
 		if err := json.Unmarshal(raw, res); err != nil {
 			return fmt.Errorf("%s: %w", *summaryFile, err)
+		}
+		// summary.json leaves the cohort tables out; the cohort curves come from the cohorts.csv
+		// next to it, when there is one.
+		if f, err := os.Open(filepath.Join(filepath.Dir(*summaryFile), report.CohortsFile)); err == nil {
+			t, err := report.ReadCohortsCSV(f)
+			f.Close()
+			if err != nil {
+				return err
+			}
+			res.CohortTables = []report.CohortTable{t}
 		}
 	case len(files) > 0:
 		r, _, c, err := runFiles(files, *data, *end)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"sort"
 	"strconv"
@@ -232,4 +234,39 @@ func sanitizeKey(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// ReadCohortsCSV reads a cohorts.csv back into the overall cohort table (what `ltvctl report
+// --summary` draws its cohort curves from, as summary.json leaves the tables out). Money comes
+// back at the file's precision.
+func ReadCohortsCSV(r io.Reader) (CohortTable, error) {
+	rows, err := csv.NewReader(r).ReadAll()
+	if err != nil {
+		return CohortTable{}, err
+	}
+	want := []string{"cohort", "months_since_acquisition", "customers", "active_customers", "revenue",
+		"cumulative_margin_per_customer", "expected_cumulative_margin_per_customer"}
+	if len(rows) == 0 || strings.Join(rows[0], ",") != strings.Join(want, ",") {
+		return CohortTable{}, fmt.Errorf("%s: the header is not %s", CohortsFile, strings.Join(want, ","))
+	}
+	var t CohortTable
+	for i, row := range rows[1:] {
+		line := i + 2
+		var c CohortRow
+		var errs []error
+		atoi := func(s string) int { v, err := strconv.Atoi(s); errs = append(errs, err); return v }
+		atof := func(s string) float64 { v, err := strconv.ParseFloat(s, 64); errs = append(errs, err); return v }
+		c.Cohort = row[0]
+		c.MonthsSinceAcquisition, c.Customers, c.ActiveCustomers = atoi(row[1]), atoi(row[2]), atoi(row[3])
+		c.Revenue, c.CumulativeMarginPerCustomer = atof(row[4]), atof(row[5])
+		if row[6] != "" {
+			v := atof(row[6])
+			c.ExpectedCumulativeMarginPerCustomer = &v
+		}
+		if err := errors.Join(errs...); err != nil {
+			return CohortTable{}, fmt.Errorf("%s line %d: %w", CohortsFile, line, err)
+		}
+		t.Rows = append(t.Rows, c)
+	}
+	return t, nil
 }

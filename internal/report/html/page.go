@@ -308,12 +308,21 @@ func cohortCharts(r *report.Result) []Chart {
 		return nil
 	}
 	sort.Strings(picked)
+	// Money at the precision cohorts.csv has, so that the page drawn from summary.json and
+	// cohorts.csv (ltvctl report --summary) is the page the run drew.
+	atCSVPrecision := func(v float64) float64 {
+		f, err := strconv.ParseFloat(report.Money(v, r.Currency), 64)
+		if err != nil {
+			return v
+		}
+		return f
+	}
 	var curves []Curve
 	for _, n := range picked {
 		cv := Curve{Label: n}
 		for _, row := range byCohort[n] {
 			cv.X = append(cv.X, float64(row.MonthsSinceAcquisition))
-			cv.Y = append(cv.Y, row.CumulativeMarginPerCustomer)
+			cv.Y = append(cv.Y, atCSVPrecision(row.CumulativeMarginPerCustomer))
 		}
 		curves = append(curves, cv)
 	}
@@ -321,7 +330,7 @@ func cohortCharts(r *report.Result) []Chart {
 	for _, row := range byCohort[picked[0]] {
 		if row.ExpectedCumulativeMarginPerCustomer != nil {
 			expected.X = append(expected.X, float64(row.MonthsSinceAcquisition))
-			expected.Y = append(expected.Y, *row.ExpectedCumulativeMarginPerCustomer)
+			expected.Y = append(expected.Y, atCSVPrecision(*row.ExpectedCumulativeMarginPerCustomer))
 		}
 	}
 	if len(expected.X) > 0 {
