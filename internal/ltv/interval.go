@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // IntervalRequest names a subset of customers (indexes into the rows passed to AverageCLVIntervals).
@@ -44,14 +45,23 @@ const DefaultIntervalDraws = 200
 // (x, tx, T)); a group then costs one pass over its distinct rows per draw. Draws run in parallel;
 // the result depends only on the inputs and seed.
 //
-// Every draw is evaluated on all unique rows, exactly as the point estimate; there is no subsampling.
-// Pareto/NBD's P(alive) needs a hypergeometric series per row; it is computed once per distinct
-// (x, time) cell of the rows (see ParetoNBD.probabilityAliveRows, equal to ProbabilityAlive up to
-// rounding) and its horizon sums once per distinct T, so that with times in whole days a draw costs
-// about as much as a BG/NBD draw (1M customers, ~480k unique rows, ~32k cells: a few milliseconds).
-// A control variate on a subsample of rows (point estimate on all rows, draw minus point on the
-// subsample) would cut that further but add sampling error to the bounds; it was not needed. Rows with
-// continuous times share no cells and are computed one by one. draws <= 0 means DefaultIntervalDraws, level 0
+// Up to IntervalSampleRows unique rows every draw is evaluated on all unique rows, exactly as the
+// point estimate. Pareto/NBD's P(alive) needs a hypergeometric series per row; it is computed once
+// per distinct (x, time) cell of the rows (see ParetoNBD.probabilityAliveRows, equal to
+// ProbabilityAlive up to rounding) and its horizon sums once per distinct T. Rows with
+// continuous times share no cells and are computed one by one.
+//
+// Beyond IntervalSampleRows unique rows (large data, where the parameters are tight and the average
+// is close to linear in them) the interval is the delta method instead, at a cost independent of the
+// number of customers: point +- z sd, sd^2 = g' Sigma g with Sigma each model's LogCovariance and g
+// the gradient of the group's average with respect to the log-parameters, by central differences
+// (14 evaluations for BG/NBD + Gamma-Gamma instead of 200 draws), each on a weighted sample of about
+// IntervalSampleRows of the group's rows (see sampleGroups); the point is still the average over
+// every row. It agrees with the 200-draw bootstrap within that bootstrap's Monte Carlo error
+// (TestDeltaIntervalAgreesWithBootstrap: within 4% of the width of a 4000-draw bootstrap on CDNOW
+// and a simulated shop); it is symmetric and does not depend on the seed.
+//
+// draws <= 0 means DefaultIntervalDraws, level 0
 // means 0.9. Parameter draws outside the models' domain (e.g. Gamma-Gamma q <= 1) are redrawn. It
 // fails when a model has no LogCovariance (its Hessian was not positive definite), naming the model.
 func AverageCLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []float64, cfg CLVConfig,
@@ -104,24 +114,29 @@ func AverageCLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary [
 	for g := range values {
 		values[g] = make([]float64, draws+1)
 	}
+	// The point estimate, on every unique row.
+	var rt0 rowTerms
+	spendA0 := make([]float64, len(prep.xs))
+	spendB0 := make([]float64, len(prep.xs))
+	prep.terms(pm, &rt0, true, true)
+	fillSpend(sm, linear, prep.xs, spendA0, spendB0)
+	for g := range gs {
+		values[g][0] = gs[g].average(prep, &rt0, sm, spendA0, spendB0, cfg)
+	}
+	if len(prep.unique) > IntervalSampleRows {
+		return deltaIntervals(pm, sm, prep, &rt0, gs, groups, values, linear, spendA0, spendB0, cfg, level, rng)
+	}
 	eval := func(k int, rt *rowTerms, spendA, spendB []float64) {
-		p, s := pm, sm
-		if k > 0 {
-			p, s = pm.WithParams(pDraws[k-1]), sm.WithParams(sDraws[k-1])
-		}
+		p, s := pm.WithParams(pDraws[k-1]), sm.WithParams(sDraws[k-1])
 		prep.terms(p, rt, false, true)
-		if ls, ok := s.(linearSpender); ok && linear {
-			for j, x := range prep.xs {
-				spendA[j], spendB[j] = ls.spendCoefficients(x)
-			}
-		}
+		fillSpend(s, linear, prep.xs, spendA, spendB)
 		for g := range gs {
 			values[g][k] = gs[g].average(prep, rt, s, spendA, spendB, cfg)
 		}
 	}
 	nw := workers()
-	next := make(chan int, draws+1)
-	for k := 0; k <= draws; k++ {
+	next := make(chan int, draws)
+	for k := 1; k <= draws; k++ {
 		next <- k
 	}
 	close(next)
@@ -286,6 +301,204 @@ func (g *groupAgg) average(prep *clvPrep, rt *rowTerms, s SpendModel, spendA, sp
 		cost += rt.discAlive[e.u] * e.cnt
 	}
 	return (cfg.GrossMargin*revenue - cfg.MonthlyRetentionCost*cost) / float64(g.customers)
+}
+
+// deltaIntervals is the large-data interval (see AverageCLVIntervals): the delta method on the
+// log-parameters, point +- z sd with sd^2 = g' Sigma g summed over both models, g the gradient of
+// the group's average with respect to the log-parameters by central differences of a tenth of a
+// standard error, each evaluated on sampleGroups' weighted sample of the group's rows. values[g][0]
+// holds the point estimates.
+func deltaIntervals(pm PurchaseModel, sm SpendModel, prep *clvPrep, rt0 *rowTerms, gs []groupAgg, groups []IntervalRequest,
+	values [][]float64, linear bool, spendA0, spendB0 []float64, cfg CLVConfig, level float64, rng *rand.Rand) ([]Interval, error) {
+	pf, sf := pm.Fit(), sm.Fit()
+	for _, f := range []FitResult{pf, sf} {
+		if len(f.LogCovariance) != len(f.Params) || len(f.Params) == 0 {
+			return nil, fmt.Errorf("CLV interval: %s: no parameter covariance (the likelihood's Hessian was not positive definite)", f.Model)
+		}
+	}
+	sub, sgs := sampleGroups(prep, rt0, gs, sm, linear, spendA0, spendB0, cfg, IntervalSampleRows, rng)
+	var rtB rowTerms
+	sub.terms(pm, &rtB, true, true)
+	aB, bB := make([]float64, len(sub.xs)), make([]float64, len(sub.xs))
+	fillSpend(sm, linear, sub.xs, aB, bB)
+
+	np, ns := len(pf.Params), len(sf.Params)
+	// derivative[g][j]: purchase log-parameters first, then spend ones
+	derivative := make([][]float64, len(gs))
+	for g := range derivative {
+		derivative[g] = make([]float64, np+ns)
+	}
+	step := func(f FitResult, j int) float64 { return 0.1 * math.Sqrt(f.LogCovariance[j][j]) }
+	shifted := func(f FitResult, j int, h float64) []float64 {
+		p := append([]float64(nil), f.Params...)
+		p[j] = math.Exp(math.Log(p[j]) + h)
+		return p
+	}
+	var firstErr error
+	var mu sync.Mutex
+	parallelFor(np+ns, 1, func(lo, hi, _ int) {
+		var rt rowTerms
+		a, b := make([]float64, len(sub.xs)), make([]float64, len(sub.xs))
+		for j := lo; j < hi; j++ {
+			var avg [2][]float64
+			for side, sign := range []float64{1, -1} {
+				avg[side] = make([]float64, len(sgs))
+				if j < np {
+					h := sign * step(pf, j)
+					sub.terms(pm.WithParams(shifted(pf, j, h)), &rt, false, true)
+					for g := range sgs {
+						avg[side][g] = sgs[g].average(sub, &rt, sm, aB, bB, cfg)
+					}
+				} else {
+					h := sign * step(sf, j-np)
+					p := shifted(sf, j-np, h)
+					if sf.Model == "GammaGamma" && !(p[1] > 1) {
+						mu.Lock()
+						firstErr = fmt.Errorf("CLV interval: GammaGamma: q is within a tenth of a standard error of 1")
+						mu.Unlock()
+						return
+					}
+					s := sm.WithParams(p)
+					fillSpend(s, linear, sub.xs, a, b)
+					for g := range sgs {
+						avg[side][g] = sgs[g].average(sub, &rtB, s, a, b, cfg)
+					}
+				}
+			}
+			var h float64
+			if j < np {
+				h = step(pf, j)
+			} else {
+				h = step(sf, j-np)
+			}
+			for g := range sgs {
+				derivative[g][j] = (avg[0][g] - avg[1][g]) / (2 * h)
+			}
+		}
+	})
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	z := distuv.UnitNormal.Quantile((1 + level) / 2)
+	out := make([]Interval, len(groups))
+	for g := range groups {
+		out[g] = Interval{Name: groups[g].Name, Customers: gs[g].customers}
+		if gs[g].customers == 0 {
+			continue
+		}
+		d := derivative[g]
+		var v float64
+		for i := 0; i < np; i++ {
+			for j := 0; j < np; j++ {
+				v += d[i] * pf.LogCovariance[i][j] * d[j]
+			}
+		}
+		for i := 0; i < ns; i++ {
+			for j := 0; j < ns; j++ {
+				v += d[np+i] * sf.LogCovariance[i][j] * d[np+j]
+			}
+		}
+		point := values[g][0]
+		sd := math.Sqrt(math.Max(v, 0))
+		if math.IsNaN(point) || math.IsInf(point, 0) || math.IsNaN(sd) || math.IsInf(sd, 0) {
+			return nil, fmt.Errorf("CLV interval: group %q: average CLV or its standard error is not finite", groups[g].Name)
+		}
+		out[g].Point, out[g].Low, out[g].High = point, point-z*sd, point+z*sd
+	}
+	return out, nil
+}
+
+// fillSpend sets the affine spend coefficients of the distinct x values (linear spend models).
+func fillSpend(s SpendModel, linear bool, xs, a, b []float64) {
+	if ls, ok := s.(linearSpender); ok && linear {
+		for j, x := range xs {
+			a[j], b[j] = ls.spendCoefficients(x)
+		}
+	}
+}
+
+// IntervalSampleRows is the number of unique rows per group above which AverageCLVIntervals
+// evaluates its draws on a sample (see sampleGroups). A variable for tests.
+var IntervalSampleRows = 16384
+
+// sampleGroups makes the interval's cost independent of the number of customers. The delta method
+// needs how a group's average changes with the parameters, and only that change is estimated on a
+// sample of each group's entries (unique rows): Poisson sampling with inclusion probabilities
+// proportional to the entry's contribution to the point estimate (its discounted margin plus its
+// discounted retention cost; plus a floor of 1% of the mean, so that every entry may be drawn),
+// about size entries per group, each weighted by 1/probability (Horvitz-Thompson: unbiased). A
+// parameter change moves every row's value by a similar fraction (the parameters are shared), so
+// the change is nearly proportional to the contribution and the sample estimates it closely: its
+// error is that of a mean of about size relative changes, about 1/sqrt(size) of the interval's
+// width (under 1% at 16384). The result is a prep over the sampled rows and each group's sampled
+// entries, weights folded into their counts (and spend sums, for affine spend models).
+func sampleGroups(prep *clvPrep, rt *rowTerms, gs []groupAgg, sm SpendModel, linear bool, spendA, spendB []float64,
+	cfg CLVConfig, size int, rng *rand.Rand) (*clvPrep, []groupAgg) {
+	subIdx := make(map[int32]int32) // full unique row -> sampled row
+	var subRows []RFM
+	type pick struct {
+		e groupEntry
+		w float64
+	}
+	picks := make([][]pick, len(gs))
+	contrib := func(e groupEntry) float64 {
+		var spend float64
+		if linear {
+			spend = spendA[e.xi]*e.cnt + spendB[e.xi]*e.sumM
+		} else {
+			spend = finiteOr(sm.ExpectedSpend(prep.xs[e.xi], e.sumM), 0) * e.cnt
+		}
+		return math.Abs(cfg.GrossMargin*rt.discPurchases[e.u]*spend) + math.Abs(cfg.MonthlyRetentionCost*rt.discAlive[e.u]*e.cnt)
+	}
+	for g := range gs {
+		entries := gs[g].entries
+		if len(entries) <= size {
+			for _, e := range entries {
+				picks[g] = append(picks[g], pick{e, 1})
+			}
+			continue
+		}
+		c := make([]float64, len(entries))
+		var total float64
+		for i, e := range entries {
+			c[i] = finiteOr(contrib(e), 0)
+			total += c[i]
+		}
+		floor := 0.01 * total / float64(len(entries))
+		if !(floor > 0) {
+			floor = 1
+		}
+		total += floor * float64(len(entries))
+		for i, e := range entries {
+			pi := math.Min(1, float64(size)*(c[i]+floor)/total)
+			if rng.Float64() < pi {
+				picks[g] = append(picks[g], pick{e, 1 / pi})
+			}
+		}
+	}
+	for _, pg := range picks {
+		for _, p := range pg {
+			if _, ok := subIdx[p.e.u]; !ok {
+				subIdx[p.e.u] = int32(len(subRows))
+				subRows = append(subRows, prep.unique[p.e.u])
+			}
+		}
+	}
+	sub := newCLVPrep(subRows, prep.cfg, prep.tb != nil)
+	out := make([]groupAgg, len(gs))
+	for g, pg := range picks {
+		agg := groupAgg{customers: gs[g].customers, entries: make([]groupEntry, len(pg))}
+		for i, p := range pg {
+			u := sub.index[subIdx[p.e.u]]
+			e := groupEntry{u: u, xi: sub.uxi[u], cnt: p.e.cnt * p.w, sumM: p.e.sumM}
+			if linear {
+				e.sumM *= p.w
+			}
+			agg.entries[i] = e
+		}
+		out[g] = agg
+	}
+	return sub, out
 }
 
 // quantileSorted is the linearly interpolated (type 7) quantile of sorted values.
