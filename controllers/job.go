@@ -25,6 +25,7 @@ import (
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
 	"github.com/ltv-operator/ltv-operator/internal/jobrun"
+	"github.com/ltv-operator/ltv-operator/internal/netpolicy"
 )
 
 // Labels and annotations of a run's Job. The annotations pin what the run answers, so that a
@@ -57,6 +58,10 @@ type JobOptions struct {
 	APIReader client.Reader
 	// Results reads the run Pod's result line; nil refuses Job mode.
 	Results ResultReader
+	// HTTPSourcePolicy is the manager's http source policy (its --http-source-* flags), handed to
+	// the run's Pod so that a Job-mode fetch is held to it as an in-process one is; nil: the
+	// default policy.
+	HTTPSourcePolicy *netpolicy.Config
 }
 
 // ResultReader returns the end of a run Pod's log, where the Pod printed its envelope, reading
@@ -313,6 +318,13 @@ func (r *LTVComputationReconciler) buildJob(obj *v1alpha1.LTVComputation, spec *
 		resources = *exec.Resources
 	}
 	env := []corev1.EnvVar{{Name: jobrun.EnvRun, Value: string(specJSON)}}
+	if obj.Spec.Source.HTTP != nil && r.Jobs.HTTPSourcePolicy != nil {
+		policy, err := json.Marshal(r.Jobs.HTTPSourcePolicy)
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, corev1.EnvVar{Name: jobrun.EnvHTTPSourcePolicy, Value: string(policy)})
+	}
 	if _, ok := resources.Limits[corev1.ResourceMemory]; ok {
 		// A soft heap limit at the memory limit, as the manager's Deployment has.
 		env = append(env, corev1.EnvVar{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{

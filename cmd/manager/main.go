@@ -112,12 +112,13 @@ func main() {
 		jobImage = ownImage(restConfig)
 	}
 	apiAddrs := apiServerAddresses(restConfig)
-	policy, err := netpolicy.New(netpolicy.Config{
+	policyConfig := netpolicy.Config{
 		AllowCIDRs: splitList(allowCIDRs),
 		AllowHosts: splitList(allowHosts),
 		DenyCIDRs:  splitList(denyCIDRs),
 		APIServer:  apiAddrs,
-	})
+	}
+	policy, err := netpolicy.New(policyConfig)
 	if err != nil {
 		log.Error(err, "invalid http source policy")
 		os.Exit(1)
@@ -148,8 +149,9 @@ func main() {
 		RunTimeout:    runTimeout,
 
 		DefaultExecution: v1alpha1.ExecutionMode(defaultExec),
-		Jobs:             controllers.JobOptions{Image: jobImage, TTL: jobTTL, MaxPerNamespace: jobsPerNS},
-		NoSecrets:        !readSecrets,
+		Jobs: controllers.JobOptions{Image: jobImage, TTL: jobTTL, MaxPerNamespace: jobsPerNS,
+			HTTPSourcePolicy: &policyConfig},
+		NoSecrets: !readSecrets,
 		// refuses loopback, link-local, cloud metadata and the API server unless allowed
 		HTTPSourcePolicy: policy,
 	}); err != nil {

@@ -20,12 +20,15 @@ import (
 
 // Paths and variables of the run's Pod.
 const (
-	EnvRun          = "LTV_RUN"        // the Spec, JSON
-	EnvSourceDSN    = "LTV_SOURCE_DSN" // spec.source.postgres's connection string (secretKeyRef)
-	EnvSinkDSN      = "LTV_SINK_DSN"   // spec.output.customers.postgres's (secretKeyRef)
-	SourceFile      = "data"
-	ResultPrefix    = "LTV-RESULT v1 "
-	EnvelopeVersion = 1
+	EnvRun       = "LTV_RUN"        // the Spec, JSON
+	EnvSourceDSN = "LTV_SOURCE_DSN" // spec.source.postgres's connection string (secretKeyRef)
+	EnvSinkDSN   = "LTV_SINK_DSN"   // spec.output.customers.postgres's (secretKeyRef)
+	// EnvHTTPSourcePolicy is the manager's http source policy (netpolicy.Config, JSON); unset:
+	// the default policy (loopback, link-local and cloud metadata refused).
+	EnvHTTPSourcePolicy = "LTV_HTTP_SOURCE_POLICY"
+	SourceFile          = "data"
+	ResultPrefix        = "LTV-RESULT v1 "
+	EnvelopeVersion     = 1
 )
 
 // Where the Job mounts the Pod's volumes.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
+	"github.com/ltv-operator/ltv-operator/internal/netpolicy"
 	"github.com/ltv-operator/ltv-operator/internal/pipeline"
 	"github.com/ltv-operator/ltv-operator/internal/plan"
 	"github.com/ltv-operator/ltv-operator/internal/report"
@@ -124,7 +125,11 @@ func source(spec *Spec, getenv func(string) string) (pipeline.Source, error) {
 		}
 		return pipeline.CSVSource{Open: func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}, nil
 	case s.HTTP != nil:
-		cfg := httpsource.Config{URL: s.HTTP.URL, Format: httpsource.Format(s.HTTP.Format), TempDir: os.TempDir()}
+		policy, err := httpPolicy(getenv)
+		if err != nil {
+			return nil, err
+		}
+		cfg := httpsource.Config{URL: s.HTTP.URL, Format: httpsource.Format(s.HTTP.Format), TempDir: os.TempDir(), Policy: policy}
 		if s.HTTP.HeadersSecretRef != nil {
 			entries, err := os.ReadDir(HTTPHeadersDir)
 			if err != nil {
@@ -157,4 +162,20 @@ func source(spec *Spec, getenv func(string) string) (pipeline.Source, error) {
 		return src, nil
 	}
 	return nil, &pipeline.Error{Reason: pipeline.ReasonInvalidSpec, Permanent: true, Err: fmt.Errorf("spec.source: none of configMap, http or postgres is set")}
+}
+
+// httpPolicy is the manager's http source policy from the environment: a Job-mode fetch may
+// reach what an in-process one may, and no more.
+func httpPolicy(getenv func(string) string) (*netpolicy.Policy, error) {
+	var cfg netpolicy.Config
+	if raw := getenv(EnvHTTPSourcePolicy); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
+			return nil, &pipeline.Error{Reason: pipeline.ReasonInvalidSpec, Permanent: true, Err: fmt.Errorf("%s: %w", EnvHTTPSourcePolicy, err)}
+		}
+	}
+	p, err := netpolicy.New(cfg)
+	if err != nil {
+		return nil, &pipeline.Error{Reason: pipeline.ReasonInvalidSpec, Permanent: true, Err: fmt.Errorf("%s: %w", EnvHTTPSourcePolicy, err)}
+	}
+	return p, nil
 }
