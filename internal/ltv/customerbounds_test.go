@@ -19,15 +19,36 @@ func quantile7(v []float64, q float64) float64 {
 	return s[int(lo)] + (pos-lo)*(s[int(hi)]-s[int(lo)])
 }
 
-// TestCustomerBoundsBootstrap: on CDNOW (the published BG/NBD fit and its covariance, Gamma-Gamma)
-// every customer's bounds equal the 5% and 95% quantiles of that customer's CLV computed directly
+// TestCustomerBoundsBootstrap: on CDNOW (the published BG/NBD fit and its covariance, Gamma-Gamma,
+// with and without a retention cost; Pareto/NBD; the Mean spend model) every customer's bounds equal the 5% and 95% quantiles of that customer's CLV computed directly
 // (PredictCustomers, customer by customer) at each of the same 200 parameter draws. The draws'
 // purchase terms are interpolated over T (relative error below 1e-9, see pairTermsInterpolated),
 // PredictCustomers' are not: tolerance 1e-8 relative. The bounds bracket the point estimate for
 // (nearly) every customer, and the group intervals are those of AverageCLVIntervals.
 func TestCustomerBoundsBootstrap(t *testing.T) {
-	rows, zbar, pm, sm := cdnowModels(t)
-	for _, cost := range []float64{0.05, 0} {
+	rows, zbar, bg, gg := cdnowModels(t)
+	pnbd, err := FitParetoNBD(rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	freq := make([]float64, len(rows))
+	for i, r := range rows {
+		freq[i] = r.X
+	}
+	cases := []struct {
+		name string
+		pm   PurchaseModel
+		sm   SpendModel
+		cost float64
+	}{
+		{"BG/NBD+GammaGamma", bg, gg, 0.05},
+		{"BG/NBD+GammaGamma", bg, gg, 0},
+		{"ParetoNBD+GammaGamma", pnbd, gg, 0.05},
+		{"BG/NBD+Mean", bg, FitMeanSpend(freq, zbar, nil), 0.05},
+	}
+	for _, tc := range cases {
+		pm, sm, cost := tc.pm, tc.sm, tc.cost
+		t.Logf("%s, retention cost %g", tc.name, cost)
 		cfg := CLVConfig{HorizonMonths: 12, PeriodsPerMonth: 365.25 / 12 / 7, AnnualDiscountRate: 0.1, GrossMargin: 0.3, MonthlyRetentionCost: cost}
 		const draws, seed = 200, 7
 		groups := []IntervalRequest{{Name: "all"}}
@@ -49,7 +70,7 @@ func TestCustomerBoundsBootstrap(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sDraws, err := drawLogNormal(sm.Fit(), draws, rng, func(p []float64) bool { return p[1] > 1 })
+		sDraws, err := drawLogNormal(sm.Fit(), draws, rng, func(p []float64) bool { return sm.Fit().Model != "GammaGamma" || p[1] > 1 })
 		if err != nil {
 			t.Fatal(err)
 		}
