@@ -1,6 +1,7 @@
 package ltv
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -250,5 +251,30 @@ func BenchmarkIntervals1M(b *testing.B) {
 		if i == 0 {
 			b.Logf("%+v", iv)
 		}
+	}
+}
+
+// BenchmarkCustomerBounds compares AverageCLVIntervals with CLVIntervals (the same groups plus
+// every customer's bounds) on one million simulated customers (the delta method) and on 15,000
+// (the 200-draw bootstrap, below IntervalSampleRows unique rows).
+func BenchmarkCustomerBounds(b *testing.B) {
+	for _, n := range []int{15_000, 1_000_000} {
+		d := simulated(n)
+		pm, sm := benchModels(b, d)
+		groups := []IntervalRequest{{Name: "all"}}
+		b.Run(fmt.Sprintf("average/%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := AverageCLVIntervals(pm, sm, d.rows, d.monetary, benchCLV, groups, 200, 7, 0.9); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("withCustomers/%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, _, err := CLVIntervals(pm, sm, d.rows, d.monetary, benchCLV, groups, 200, 7, 0.9); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

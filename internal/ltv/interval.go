@@ -7,7 +7,6 @@ import (
 	"sort"
 	"sync"
 
-	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -66,14 +65,49 @@ const DefaultIntervalDraws = 200
 // fails when a model has no LogCovariance (its Hessian was not positive definite), naming the model.
 func AverageCLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []float64, cfg CLVConfig,
 	groups []IntervalRequest, draws int, seed int64, level float64) ([]Interval, error) {
+	out, _, err := clvIntervals(pm, sm, rows, monetary, cfg, groups, draws, seed, level, false)
+	return out, err
+}
+
+// CustomerBounds are every customer's bounds of predicted CLV (indexes as the rows), see CLVIntervals.
+type CustomerBounds struct {
+	Low, High []float64
+}
+
+// CLVIntervals is AverageCLVIntervals plus every customer's level interval of predicted CLV, from
+// the same parameter uncertainty and the same method:
+//
+//   - up to IntervalSampleRows unique rows, the (1-level)/2 and (1+level)/2 quantiles (type 7, as
+//     the groups) of the customer's CLV over the same parameter draws. The draws' row terms are kept
+//     per unique row (unique rows x draws, at most IntervalSampleRows x draws, about 52 MB at 200
+//     draws with a retention cost, half without) and the quantiles are computed once per distinct
+//     cell (unique row, clamped mean spend): cells x draws, never customers x draws;
+//   - beyond, the delta method per customer: CLV +- z sd with sd^2 = g' Sigma g summed over both
+//     models, g the gradient of the customer's CLV with respect to the log-parameters. With
+//     Sigma = L L' (Cholesky), g' Sigma g = sum_k (g . L_k)^2, and g . L_k is the derivative along
+//     the column L_k, taken by central differences of a tenth of that column (a tenth of a standard
+//     error, as AverageCLVIntervals' delta method) on every unique row: 2 evaluations of the row
+//     terms per purchase parameter, whatever the number of customers, and three sums per unique row
+//     (and per distinct x for the spend model). Without a retention cost the CLV cannot be negative
+//     and the lower bound is clipped at 0.
+//
+// Like the groups' intervals, the bounds reflect the parameters' estimation uncertainty only, not
+// the randomness of the customer's own future purchases (which is far wider for one customer).
+func CLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []float64, cfg CLVConfig,
+	groups []IntervalRequest, draws int, seed int64, level float64) ([]Interval, *CustomerBounds, error) {
+	return clvIntervals(pm, sm, rows, monetary, cfg, groups, draws, seed, level, true)
+}
+
+func clvIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []float64, cfg CLVConfig,
+	groups []IntervalRequest, draws int, seed int64, level float64, perCustomer bool) ([]Interval, *CustomerBounds, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("CLV interval: %w", err)
+		return nil, nil, fmt.Errorf("CLV interval: %w", err)
 	}
 	if len(monetary) != len(rows) {
-		return nil, fmt.Errorf("CLV interval: rows and monetary differ in length (%d, %d)", len(rows), len(monetary))
+		return nil, nil, fmt.Errorf("CLV interval: rows and monetary differ in length (%d, %d)", len(rows), len(monetary))
 	}
 	if err := validateRFM("CLV interval", rows); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if draws <= 0 {
 		draws = DefaultIntervalDraws
@@ -82,12 +116,12 @@ func AverageCLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary [
 		level = 0.9
 	}
 	if !(level > 0 && level < 1) {
-		return nil, fmt.Errorf("CLV interval: level %g is outside (0, 1)", level)
+		return nil, nil, fmt.Errorf("CLV interval: level %g is outside (0, 1)", level)
 	}
 	for _, g := range groups {
 		for _, i := range g.Members {
 			if i < 0 || int(i) >= len(rows) {
-				return nil, fmt.Errorf("CLV interval: group %q: customer index %d out of range", g.Name, i)
+				return nil, nil, fmt.Errorf("CLV interval: group %q: customer index %d out of range", g.Name, i)
 			}
 		}
 	}
@@ -95,13 +129,13 @@ func AverageCLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary [
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x6c74762d696e7476))
 	pDraws, err := drawLogNormal(pm.Fit(), draws, rng, func([]float64) bool { return true })
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sDraws, err := drawLogNormal(sm.Fit(), draws, rng, func(p []float64) bool {
 		return sm.Fit().Model != "GammaGamma" || p[1] > 1
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	_, factorized := pm.(aliveFactorizer)
@@ -124,7 +158,19 @@ func AverageCLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary [
 		values[g][0] = gs[g].average(prep, &rt0, sm, spendA0, spendB0, cfg)
 	}
 	if len(prep.unique) > IntervalSampleRows {
-		return deltaIntervals(pm, sm, prep, &rt0, gs, groups, values, linear, spendA0, spendB0, cfg, level, rng)
+		out, err := deltaIntervals(pm, sm, prep, &rt0, gs, groups, values, linear, spendA0, spendB0, cfg, level, rng)
+		if err != nil || !perCustomer {
+			return out, nil, err
+		}
+		b, err := deltaBounds(pm, sm, prep, &rt0, monetary, linear, spendA0, spendB0, cfg, level)
+		if err != nil {
+			return nil, nil, err
+		}
+		return out, b, nil
+	}
+	var store *drawStore
+	if perCustomer {
+		store = newDrawStore(prep, draws, linear, cfg.MonthlyRetentionCost != 0)
 	}
 	eval := func(k int, rt *rowTerms, spendA, spendB []float64) {
 		p, s := pm.WithParams(pDraws[k-1]), sm.WithParams(sDraws[k-1])
@@ -132,6 +178,9 @@ func AverageCLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary [
 		fillSpend(s, linear, prep.xs, spendA, spendB)
 		for g := range gs {
 			values[g][k] = gs[g].average(prep, rt, s, spendA, spendB, cfg)
+		}
+		if store != nil {
+			store.keep(k-1, rt, s, spendA, spendB)
 		}
 	}
 	nw := workers()
@@ -165,7 +214,7 @@ func AverageCLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary [
 		v := values[g]
 		for k, x := range v {
 			if math.IsNaN(x) || math.IsInf(x, 0) {
-				return nil, fmt.Errorf("CLV interval: group %q: average CLV is not finite in draw %d", groups[g].Name, k)
+				return nil, nil, fmt.Errorf("CLV interval: group %q: average CLV is not finite in draw %d", groups[g].Name, k)
 			}
 		}
 		out[g].Point = v[0]
@@ -173,31 +222,20 @@ func AverageCLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary [
 		sort.Float64s(d)
 		out[g].Low, out[g].High = quantileSorted(d, lo), quantileSorted(d, hi)
 	}
-	return out, nil
+	if store == nil {
+		return out, nil, nil
+	}
+	return out, store.bounds(prep, monetary, cfg, level), nil
 }
 
 // drawLogNormal draws parameter vectors exp(N(log theta_hat, LogCovariance)), redrawing those that
 // valid rejects or that are not positive and finite.
 func drawLogNormal(fr FitResult, n int, rng *rand.Rand, valid func([]float64) bool) ([][]float64, error) {
+	l, err := logCholesky(fr)
+	if err != nil {
+		return nil, err
+	}
 	k := len(fr.Params)
-	if k == 0 {
-		return nil, fmt.Errorf("CLV interval: %s: model has no parameters", fr.Model)
-	}
-	if len(fr.LogCovariance) != k {
-		return nil, fmt.Errorf("CLV interval: %s: no parameter covariance (the likelihood's Hessian was not positive definite)", fr.Model)
-	}
-	cov := mat.NewSymDense(k, nil)
-	for i := 0; i < k; i++ {
-		for j := i; j < k; j++ {
-			cov.SetSym(i, j, (fr.LogCovariance[i][j]+fr.LogCovariance[j][i])/2)
-		}
-	}
-	var chol mat.Cholesky
-	if !chol.Factorize(cov) {
-		return nil, fmt.Errorf("CLV interval: %s: parameter covariance is not positive definite", fr.Model)
-	}
-	var l mat.TriDense
-	chol.LTo(&l)
 	mu := make([]float64, k)
 	for i, v := range fr.Params {
 		mu[i] = math.Log(v)

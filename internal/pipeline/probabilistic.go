@@ -135,8 +135,10 @@ func validate(cfg Config, sum *summary.Summary, pm ltv.PurchaseModel) *report.Va
 	return v
 }
 
-// intervals adds 90% intervals for the average LTV overall and per segment.
-func intervals(cfg Config, m *fittedModel, sum *summary.Summary, res *report.Result, members [][]int32) error {
+// intervals adds 90% intervals for the average LTV overall, per segment and per breakdown value,
+// and every customer's bounds of predicted value to scores, all from the same parameter draws.
+func intervals(cfg Config, m *fittedModel, sum *summary.Summary, res *report.Result, scores *Scores) error {
+	members := scores.Members
 	draws := cfg.IntervalDraws
 	if draws == 0 {
 		draws = defaultIntervalDraws
@@ -168,10 +170,13 @@ func intervals(cfg Config, m *fittedModel, sum *summary.Summary, res *report.Res
 			}
 		}
 	}
-	ivs, err := ltv.AverageCLVIntervals(m.purchase, m.spend, m.rows, m.monetary, m.clv, groups, draws, 1, level)
+	ivs, bounds, err := ltv.CLVIntervals(m.purchase, m.spend, m.rows, m.monetary, m.clv, groups, draws, 1, level)
 	if err != nil {
 		// An interval needs a positive-definite Hessian; without one the point estimates stand.
 		return nil
+	}
+	if finiteBounds(bounds) {
+		scores.ValueLower, scores.ValueUpper = bounds.Low, bounds.High
 	}
 	for i, iv := range ivs {
 		r := &report.Interval{Low: iv.Low, High: iv.High, Level: level}
@@ -189,4 +194,17 @@ func intervals(cfg Config, m *fittedModel, sum *summary.Summary, res *report.Res
 		}
 	}
 	return nil
+}
+
+// finiteBounds reports whether every customer's bounds are finite (else none is published).
+func finiteBounds(b *ltv.CustomerBounds) bool {
+	if b == nil {
+		return false
+	}
+	for i := range b.Low {
+		if math.IsNaN(b.Low[i]) || math.IsInf(b.Low[i], 0) || math.IsNaN(b.High[i]) || math.IsInf(b.High[i], 0) {
+			return false
+		}
+	}
+	return true
 }

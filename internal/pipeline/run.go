@@ -30,6 +30,9 @@ type Scores struct {
 	// OutlookEnd the observation end they start from.
 	Outlooks   []ltv.Outlook
 	OutlookEnd time.Time
+	// ValueLower and ValueUpper are the customers' 90% bounds of predicted value (nil without an
+	// interval: see ltv.CLVIntervals).
+	ValueLower, ValueUpper []float64
 	// Unit converts NextPurchase into days.
 	Unit      summary.TimeUnit
 	churnDays int
@@ -162,7 +165,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		scores.Members = members
 	}
 	if model != nil {
-		if err := intervals(cfg, model, sum, res, scores.Members); err != nil {
+		if err := intervals(cfg, model, sum, res, scores); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -426,6 +429,10 @@ func (s *Scores) Row(i int, segments []string) report.CustomerRow {
 		ProbabilityAlive: v.ProbabilityAlive, PredictedValue: predicted, TotalValue: total, Segments: segments,
 	}
 	s.addOutlook(i, &row)
+	if s.ValueLower != nil {
+		lo, hi := s.ValueLower[i], s.ValueUpper[i]
+		row.PredictedValueLower, row.PredictedValueUpper = &lo, &hi
+	}
 	return row
 }
 

@@ -137,16 +137,24 @@ func (cw *CustomerCSV) Write(c *CustomerRow) {
 	if !cw.header {
 		cw.header = true
 		header := []string{"customer_id", "predicted_value", "expected_purchases", "probability_alive", "historic_value", "frequency", "recency", "age", "monetary", "segments",
-			"probability_alive_after_window", "probability_no_purchase", "next_purchase_date", "historic_revenue", "total_value"}
+			"probability_alive_after_window", "probability_no_purchase", "next_purchase_date", "historic_revenue", "total_value",
+			"predicted_value_lower", "predicted_value_upper"}
 		_ = cw.w.Write(append(header, cw.attrs...))
 	}
 	if c == nil {
 		return
 	}
 	money := func(v float64) string { return Money(v, cw.currency) }
+	optMoney := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return money(*v)
+	}
 	row := []string{c.ID, money(c.PredictedValue), num(c.ExpectedPurchases), num(c.ProbabilityAlive), money(c.HistoricValue),
 		strconv.Itoa(c.Frequency), num(c.Recency), num(c.Age), money(c.Monetary), strings.Join(c.Segments, ";"),
-		optNum(c.ProbabilityAliveAfterWindow), optNum(c.ProbabilityNoPurchase), c.NextPurchaseDate, money(c.HistoricRevenue), money(c.TotalValue)}
+		optNum(c.ProbabilityAliveAfterWindow), optNum(c.ProbabilityNoPurchase), c.NextPurchaseDate, money(c.HistoricRevenue), money(c.TotalValue),
+		optMoney(c.PredictedValueLower), optMoney(c.PredictedValueUpper)}
 	for _, a := range cw.attrs {
 		row = append(row, c.Attributes[a])
 	}

@@ -315,6 +315,12 @@ type CustomerRow struct {
 	// NextPurchaseDate is the median date of the next purchase (YYYY-MM-DD); empty when none
 	// (P(alive) <= 0.5, or more likely than not never).
 	NextPurchaseDate string `json:"nextPurchaseDate,omitempty"`
+	// PredictedValueLower and PredictedValueUpper are the 90% interval of PredictedValue from the
+	// fitted parameters' uncertainty (the same draws as the average LTV's interval; not the
+	// customer's own randomness, see docs/models.md); nil when the model has no interval
+	// (Historical, Formula, ShiftedBetaGeometric, or no parameter covariance).
+	PredictedValueLower *float64 `json:"predictedValueLower,omitempty"`
+	PredictedValueUpper *float64 `json:"predictedValueUpper,omitempty"`
 }
 
 // Backtest is a second fit on the calibration window (the data up to CalibrationEnd) whose

@@ -27,6 +27,7 @@ var Columns = []string{
 	"historic_value", "expected_purchases", "probability_alive", "predicted_value", "segments", "computed_at",
 	"historic_revenue", "total_value",
 	"probability_alive_after_window", "probability_no_purchase", "next_purchase_date",
+	"predicted_value_lower", "predicted_value_upper",
 }
 
 // createTable is the table's definition; %s is the quoted table name. frequency, recency and
@@ -34,7 +35,9 @@ var Columns = []string{
 // the net revenue to date, historic_value that times the gross margin, predicted_value the
 // model's value, total_value historic + value still to come. The churn outlook over
 // model.churnWindowDays (probability_alive_after_window, probability_no_purchase,
-// next_purchase_date, the median date of the next purchase) is NULL where the model has none.
+// next_purchase_date, the median date of the next purchase) is NULL where the model has none, and
+// so are predicted_value_lower and predicted_value_upper, the 90% interval of predicted_value from
+// the parameters' uncertainty.
 const createTable = `CREATE TABLE IF NOT EXISTS %s (
   computation text NOT NULL,
   customer_id text NOT NULL,
@@ -54,6 +57,8 @@ const createTable = `CREATE TABLE IF NOT EXISTS %s (
   probability_alive_after_window double precision,
   probability_no_purchase double precision,
   next_purchase_date date,
+  predicted_value_lower double precision,
+  predicted_value_upper double precision,
   PRIMARY KEY (computation, customer_id)
 )`
 
@@ -62,7 +67,9 @@ const addColumns = `ALTER TABLE %[1]s ADD COLUMN IF NOT EXISTS historic_revenue 
   ADD COLUMN IF NOT EXISTS total_value double precision NOT NULL DEFAULT 0,
   ADD COLUMN IF NOT EXISTS probability_alive_after_window double precision,
   ADD COLUMN IF NOT EXISTS probability_no_purchase double precision,
-  ADD COLUMN IF NOT EXISTS next_purchase_date date`
+  ADD COLUMN IF NOT EXISTS next_purchase_date date,
+  ADD COLUMN IF NOT EXISTS predicted_value_lower double precision,
+  ADD COLUMN IF NOT EXISTS predicted_value_upper double precision`
 
 // Sink is a table in a PostgreSQL-compatible database.
 type Sink struct {
@@ -206,6 +213,7 @@ func (s *rowSource) Values() ([]any, error) {
 		r.HistoricValue, r.ExpectedPurchases, r.ProbabilityAlive, r.PredictedValue, segs, s.computedAt,
 		r.HistoricRevenue, r.TotalValue,
 		r.ProbabilityAliveAfterWindow, r.ProbabilityNoPurchase, nextPurchase,
+		r.PredictedValueLower, r.PredictedValueUpper,
 	}, nil
 }
 

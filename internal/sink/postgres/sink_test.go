@@ -298,3 +298,45 @@ func TestWriteChurnOutlook(t *testing.T) {
 		}
 	}
 }
+
+// The customers' bounds of predicted value land in predicted_value_lower and
+// predicted_value_upper, NULL where the model has no interval, on a new table and on one an
+// earlier version created (without them).
+func TestWritePredictedValueBounds(t *testing.T) {
+	for _, oldTable := range []bool{false, true} {
+		dsn := pgtest.NewDatabase(t)
+		conn := connect(t, dsn)
+		ctx := context.Background()
+		if oldTable {
+			if _, err := conn.Exec(ctx, `CREATE TABLE scores (computation text NOT NULL, customer_id text NOT NULL, attributes jsonb NOT NULL DEFAULT '{}',
+  frequency integer NOT NULL, recency double precision NOT NULL, age double precision NOT NULL, monetary double precision NOT NULL,
+  historic_value double precision NOT NULL, expected_purchases double precision NOT NULL, probability_alive double precision NOT NULL,
+  predicted_value double precision NOT NULL, segments text[] NOT NULL DEFAULT '{}', computed_at timestamptz NOT NULL,
+  historic_revenue double precision NOT NULL DEFAULT 0, total_value double precision NOT NULL DEFAULT 0,
+  probability_alive_after_window double precision, probability_no_purchase double precision, next_purchase_date date,
+  PRIMARY KEY (computation, customer_id))`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rows := customers(3, "c", 10)
+		lo0, hi0, lo1, hi1 := 7.25, 13.5, 8.0, 14.75
+		rows[0].PredictedValueLower, rows[0].PredictedValueUpper = &lo0, &hi0
+		rows[1].PredictedValueLower, rows[1].PredictedValueUpper = &lo1, &hi1
+		s := &Sink{DSN: dsn, Table: "scores"}
+		if n, err := s.Write(ctx, "ns/shop", computedAt, rowsOf(rows)); err != nil || n != 3 {
+			t.Fatalf("old table %v: wrote %d rows: %v", oldTable, n, err)
+		}
+		var withLower, withUpper int
+		var sumLower, sumUpper float64
+		var nullFor string
+		if err := conn.QueryRow(ctx, `SELECT count(predicted_value_lower), count(predicted_value_upper),
+  sum(predicted_value_lower), sum(predicted_value_upper),
+  (SELECT customer_id FROM scores WHERE predicted_value_lower IS NULL) FROM scores`).Scan(&withLower, &withUpper, &sumLower, &sumUpper, &nullFor); err != nil {
+			t.Fatal(err)
+		}
+		if withLower != 2 || withUpper != 2 || sumLower != lo0+lo1 || sumUpper != hi0+hi1 || nullFor != rows[2].ID {
+			t.Errorf("old table %v: %d/%d rows with bounds, sums %v %v, NULL for %q; want 2/2, %v %v, %q",
+				oldTable, withLower, withUpper, sumLower, sumUpper, nullFor, lo0+lo1, hi0+hi1, rows[2].ID)
+		}
+	}
+}
