@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"math"
 	"slices"
+
+	"github.com/ltv-operator/ltv-operator/internal/numeric"
 )
 
 // Percentiles fills ValuePercentile for all customers from PredictedValue: 100 × (the number of
@@ -62,9 +64,9 @@ func Aggregate(values []float64, members []int32, total float64) Aggregates {
 	var s sum
 	for i, m := range members {
 		vs[i] = values[m]
-		s.add(values[m])
+		s.Add(values[m])
 	}
-	a := Aggregates{Customers: n, TotalLTV: s.value()}
+	a := Aggregates{Customers: n, TotalLTV: s.Value()}
 	a.AverageLTV = a.TotalLTV / float64(n)
 	slices.Sort(vs)
 	if n%2 == 1 {
@@ -102,40 +104,28 @@ func TopShare(values []float64, fraction float64) float64 {
 	slices.Sort(sorted)
 	var top sum
 	for _, v := range sorted[n-k:] {
-		top.add(v)
+		top.Add(v)
 	}
-	return top.value() / t
+	return top.Value() / t
 }
 
 // Sum is the compensated (Neumaier) sum of values, as Aggregate's totals are computed.
 func Sum(values []float64) float64 {
 	var s sum
 	for _, v := range values {
-		s.add(v)
+		s.Add(v)
 	}
-	return s.value()
+	return s.Value()
 }
 
-// sum is a Neumaier compensated sum.
-type sum struct{ s, c float64 }
-
-func (s *sum) add(v float64) {
-	t := s.s + v
-	if math.Abs(s.s) >= math.Abs(v) {
-		s.c += (s.s - t) + v
-	} else {
-		s.c += (v - t) + s.s
-	}
-	s.s = t
-}
-
-func (s *sum) value() float64 { return s.s + s.c }
+// sum is the compensated sum shared by the pure packages.
+type sum = numeric.Sum
 
 // SumOf returns the compensated sum of values[i] over the members i.
 func SumOf(values []float64, members []int32) float64 {
 	var s sum
 	for _, i := range members {
-		s.add(values[i])
+		s.Add(values[i])
 	}
-	return s.value()
+	return s.Value()
 }
