@@ -453,19 +453,9 @@ func fitBetaGeo(rows []RFM, modified bool) (PurchaseModel, error) {
 	if modified {
 		name, k = "ModifiedBGNBD", 1
 	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("%s: %w: no customers", name, errFit)
-	}
-	if err := validateRFM(name, rows); err != nil {
+	unique, err := fittableRows(name, rows)
+	if err != nil {
 		return nil, err
-	}
-	unique, _ := Compress(rows)
-	repeat := false
-	for _, r := range unique {
-		repeat = repeat || r.X > 0
-	}
-	if !repeat {
-		return nil, fmt.Errorf("%s: %w: no customer has repeat transactions, so purchase rates cannot be estimated", name, errFit)
 	}
 	var sub objective
 	if len(unique) > subsampleThreshold {
@@ -478,4 +468,22 @@ func fitBetaGeo(rows []RFM, modified bool) (PurchaseModel, error) {
 	m := newBetaGeo(modified, res.Params)
 	m.fit = res
 	return m, nil
+}
+
+// fittableRows checks a purchase model's data and compresses it: customers, valid (x, t_x, T),
+// and at least one repeat transaction, without which purchase rates cannot be estimated.
+func fittableRows(name string, rows []RFM) ([]RFM, error) {
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%s: %w: no customers", name, errFit)
+	}
+	if err := validateRFM(name, rows); err != nil {
+		return nil, err
+	}
+	unique, _ := Compress(rows)
+	for _, r := range unique {
+		if r.X > 0 {
+			return unique, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: %w: no customer has repeat transactions, so purchase rates cannot be estimated", name, errFit)
 }

@@ -1,7 +1,6 @@
 package ltv
 
 import (
-	"fmt"
 	"math"
 )
 
@@ -23,19 +22,9 @@ func RefitPurchase(pm PurchaseModel, rows []RFM, share float64) (PurchaseModel, 
 		return FitBGNBD(rows)
 	}
 	name := m.modelName()
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("%s: %w: no customers", name, errFit)
-	}
-	if err := validateRFM(name, rows); err != nil {
+	unique, err := fittableRows(name, rows)
+	if err != nil {
 		return nil, err
-	}
-	unique, _ := Compress(rows)
-	repeat := false
-	for _, r := range unique {
-		repeat = repeat || r.X > 0
-	}
-	if !repeat {
-		return nil, fmt.Errorf("%s: %w: no customer has repeat transactions, so purchase rates cannot be estimated", name, errFit)
 	}
 	start, invH := warmStart(pm.Fit(), share)
 	res, err := polishLikelihood(name, betaGeoNames, betaGeoObjective(newBetaGeoData(unique), m.k), start, invH)
