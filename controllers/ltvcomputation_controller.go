@@ -69,9 +69,13 @@ type LTVComputationReconciler struct {
 	// NoSecrets: the manager may read no Secret; InProcess computations that need one stall
 	// with AccessDenied.
 	NoSecrets bool
+	// APIReader reads past the cache: whether a computation still exists before anything is
+	// written for it. nil uses the client.
+	APIReader client.Reader
 
 	jobs   jobTracker
-	nsLock sync.Mutex // serializes counting and creating Jobs, for --max-jobs-per-namespace
+	runs   runRegistry // in-flight reconciles, cancelled when their computation is deleted
+	nsLock sync.Mutex  // serializes counting and creating Jobs, for --max-jobs-per-namespace
 }
 
 // MetricsRecorder receives the outcome of every run.
@@ -104,6 +108,10 @@ func (r *LTVComputationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if obj == nil {
 		return ctrl.Result{}, err
 	}
+	// Deleting the computation cancels ctx (goneHandler): the run stops and nothing more is
+	// written for it.
+	ctx, stop := r.runs.start(ctx, obj.UID)
+	defer stop()
 	s := newScope(r, obj)
 	defer func() { result, retErr = s.summarizeAndPatch(ctx, retErr) }()
 	for _, step := range []func(context.Context) error{s.observeSchedule, s.gatherInputs, s.decide, s.execute, s.publish} {
@@ -317,6 +325,9 @@ func (s *scope) execute(ctx context.Context) error {
 	runCtx, cancel := context.WithTimeout(ctx, s.r.runTimeout())
 	defer cancel()
 	if s.res, s.scores, err = pipeline.Run(runCtx, cfg, s.src.source); err != nil {
+		if goneDuring(runCtx, err) {
+			return errGone
+		}
 		return fromPipeline(err)
 	}
 	if s.obj.Spec.Output.Customers == nil {
@@ -325,7 +336,13 @@ func (s *scope) execute(ctx context.Context) error {
 	if s.r.CustomersSink == nil {
 		return stalledf(v1alpha1.ReasonInvalidSpec, "spec.output.customers is not supported by this operator build")
 	}
+	if err := s.checkAlive(runCtx); err != nil {
+		return err // rows written now would belong to nobody
+	}
 	if s.table, err = s.r.CustomersSink(runCtx, s.r.Client, s.obj, s.scores, s.res.ComputedAt); err != nil {
+		if goneDuring(runCtx, err) {
+			return errGone // the transaction was rolled back
+		}
 		if re := asRunError(err); re != nil {
 			return &runError{kind: kindStalled, reason: re.reason, err: re.err}
 		}
@@ -355,6 +372,9 @@ func (s *scope) pipelineConfig() (pipeline.Config, error) {
 
 // publish writes the results ConfigMap; summarizeAndPatch puts the result in status.
 func (s *scope) publish(ctx context.Context) error {
+	if err := s.checkAlive(ctx); err != nil {
+		return err
+	}
 	name, err := s.r.writeResultsConfigMap(ctx, s.obj, s.res)
 	if err != nil {
 		if re := asRunError(err); re != nil {

@@ -83,8 +83,10 @@ func (r *LTVComputationReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurr
 	}
 	return b.
 		For(&v1alpha1.LTVComputation{}, builder.WithPredicates(
-					// Status writes change neither generation nor annotations: they never start a run.
-					predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+			// Status writes change neither generation nor annotations: they never start a run.
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		// Deleting a computation cancels its run at once.
+		Watches(&v1alpha1.LTVComputation{}, r.goneHandler()).
 		Owns(&batchv1.Job{}). // a run's Job finishing (or deleted) records the run
 		// ... and frees a slot for the computations queued in its namespace.
 		Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(r.queuedIn), builder.WithPredicates(predicate.Funcs{

@@ -74,6 +74,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		NoSecrets:        opts.NoSecrets,
 	}
 	ltv.Jobs.APIReader = mgr.GetAPIReader()
+	ltv.APIReader = mgr.GetAPIReader()
 	if ltv.Jobs.Results == nil {
 		logs, err := PodLogReader(mgr.GetConfig())
 		if err != nil {

@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -50,6 +51,9 @@ var (
 	apiCalls = &callCounts{byNamespace: map[string]*namespaceCalls{}}
 	// managerClient reads from the operator's informer cache.
 	managerClient client.Client
+	// suiteLogs has what the suite's manager logged (errors, or everything with TEST_VERBOSE):
+	// tests look for "Reconciler error" there.
+	suiteLogs = &syncBuffer{}
 )
 
 func TestMain(m *testing.M) {
@@ -57,7 +61,7 @@ func TestMain(m *testing.M) {
 }
 
 func runSuite(m *testing.M) int {
-	logf.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(false), zap.Level(zapLevel())))
+	logf.SetLogger(zap.New(zap.WriteTo(io.MultiWriter(os.Stderr, suiteLogs)), zap.UseDevMode(false), zap.Level(zapLevel())))
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -24,6 +25,12 @@ import (
 // what the steps returned: a *runError is recorded; any other error (an API error) leaves
 // status alone and is retried with backoff.
 func (s *scope) summarizeAndPatch(ctx context.Context, err error) (ctrl.Result, error) {
+	if goneDuring(ctx, err) {
+		// Deleted during the reconcile: the run stopped; status, Events and the results
+		// ConfigMap are not written for an object that is gone.
+		logf.FromContext(ctx).Info("computation deleted during its run: the run is stopped and nothing is recorded")
+		return ctrl.Result{}, nil
+	}
 	re := asRunError(err)
 	if err != nil && re == nil {
 		return ctrl.Result{}, err
@@ -224,6 +231,9 @@ func (s *scope) patch(ctx context.Context) error {
 		return nil
 	}
 	if err := s.r.Status().Patch(ctx, s.obj, client.MergeFrom(s.base)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return errGone // deleted since it was read: not an error
+		}
 		return err
 	}
 	s.base = s.obj.DeepCopy()
