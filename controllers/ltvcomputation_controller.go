@@ -261,7 +261,7 @@ func (s *scope) gatherInputs(ctx context.Context) error {
 		Resumed:               !suspended && hasReason(obj.Status.Conditions, v1alpha1.ConditionReady, v1alpha1.ReasonSuspended),
 		LastSucceeded:         obj.Status.Result != nil && len(obj.Status.RecentRuns) > 0 && obj.Status.RecentRuns[0].Succeeded,
 		HasResult:             obj.Status.Result != nil,
-		ResultsPublished:      obj.Status.Result == nil || s.r.resultsConfigMapExists(ctx, obj),
+		ResultsPublished:      obj.Status.Result == nil || s.r.resultsPublished(ctx, obj),
 		Revision:              fmt.Sprintf("spec=%s;data=%s;segments=%s%s", inputsDigest(&obj.Spec), dataRevision, segmentsRevision, s.r.sinkRevision(ctx, obj, s.jobMode)),
 		LastAttemptedRevision: obj.Status.LastAttemptedRevision,
 	}
@@ -424,11 +424,15 @@ func (r *LTVComputationReconciler) sinkRevision(ctx context.Context, obj *v1alph
 	return ";sink=" + secret.ResourceVersion
 }
 
-// resultsConfigMapExists reports whether the results ConfigMap is still there (from the cache).
-func (r *LTVComputationReconciler) resultsConfigMapExists(ctx context.Context, obj *v1alpha1.LTVComputation) bool {
+// resultsPublished reports whether the results ConfigMap is still there (from the cache) with
+// the content the operator published: deleted or edited, the results are published again.
+func (r *LTVComputationReconciler) resultsPublished(ctx context.Context, obj *v1alpha1.LTVComputation) bool {
 	var cm corev1.ConfigMap
 	err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: resultsConfigMapName(obj)}, &cm)
-	return !apierrors.IsNotFound(err)
+	if apierrors.IsNotFound(err) {
+		return false
+	}
+	return err != nil || !metav1.IsControlledBy(&cm, obj) || !resultsTampered(&cm)
 }
 
 // selectedSegments lists the CustomerSegments the computation selects, sorted by name, and a

@@ -93,9 +93,13 @@ func (r *LTVComputationReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurr
 			CreateFunc: func(event.CreateEvent) bool { return false },
 		})).
 		Owns(&corev1.ConfigMap{}, builder.WithPredicates(predicate.Funcs{
-			// Recreate the results ConfigMap when someone deletes it; ignore our own updates.
+			// Publish the results again when someone deletes the ConfigMap or edits its
+			// content; ignore our own updates (their content matches their digest).
 			CreateFunc: func(event.CreateEvent) bool { return false },
-			UpdateFunc: func(event.UpdateEvent) bool { return false },
+			UpdateFunc: func(e event.UpdateEvent) bool {
+				cm, ok := e.ObjectNew.(*corev1.ConfigMap)
+				return ok && resultsTampered(cm)
+			},
 		})).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(indexConfigMaps))).
 		Watches(&v1alpha1.CustomerSegment{}, r.segmentHandler(),
