@@ -69,6 +69,10 @@ type LTVComputationReconciler struct {
 	// NoSecrets: the manager may read no Secret; InProcess computations that need one stall
 	// with AccessDenied.
 	NoSecrets bool
+	// RetryBackoff is the wait before retrying a run that failed transiently, in both modes;
+	// nil: runpolicy.DefaultBackoff (10 s doubling, at most 5 min). It is measured with Clock
+	// and kept in status.nextRetryTime, so a restarted operator continues it.
+	RetryBackoff *runpolicy.Backoff
 	// APIReader reads past the cache: whether a computation still exists before anything is
 	// written for it. nil uses the client.
 	APIReader client.Reader
@@ -271,9 +275,7 @@ func (s *scope) gatherInputs(ctx context.Context) error {
 	if s.sched != nil {
 		s.in.PrevSlot = s.sched.Prev(s.now)
 	}
-	if s.jobMode {
-		s.in.RetryAt = retryAt(obj)
-	}
+	s.in.RetryAt = retryAt(obj)
 	return nil
 }
 
@@ -314,9 +316,13 @@ func (s *scope) execute(ctx context.Context) error {
 	if s.jobMode {
 		return s.startJob(ctx)
 	}
-	s.conds.Progressing(v1alpha1.ReasonProgressing, fmt.Sprintf("Run started (%s)", strings.ToLower(s.run.Trigger)))
-	if err := s.patch(ctx); err != nil { // a checkpoint: Reconciling=True while the run lasts
-		return err
+	if !meta.IsStatusConditionTrue(s.obj.Status.Conditions, v1alpha1.ConditionReconciling) {
+		// A checkpoint: Reconciling=True while the run lasts. A retry already shows it
+		// (ProgressingWithRetry): one status write per attempt.
+		s.conds.Progressing(v1alpha1.ReasonProgressing, fmt.Sprintf("Run started (%s)", strings.ToLower(s.run.Trigger)))
+		if err := s.patch(ctx); err != nil {
+			return err
+		}
 	}
 	cfg, err := s.pipelineConfig()
 	if err != nil {
@@ -400,6 +406,13 @@ func inputsDigest(spec *v1alpha1.LTVComputationSpec) string {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
+}
+
+func (r *LTVComputationReconciler) backoff() runpolicy.Backoff {
+	if r.RetryBackoff != nil {
+		return *r.RetryBackoff
+	}
+	return runpolicy.DefaultBackoff
 }
 
 func (r *LTVComputationReconciler) runTimeout() time.Duration {

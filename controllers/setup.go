@@ -16,6 +16,7 @@ import (
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
 	"github.com/ltv-operator/ltv-operator/internal/netpolicy"
+	"github.com/ltv-operator/ltv-operator/internal/runpolicy"
 )
 
 // The manager's metrics endpoint authenticates scrapers with TokenReviews and authorizes them
@@ -39,6 +40,9 @@ type Options struct {
 	// NoSecrets: the manager reads and watches no Secret (its RBAC grants none); computations
 	// that need one must run as Jobs.
 	NoSecrets bool
+	// RetryBackoff is the wait before retrying a run that failed transiently; nil:
+	// runpolicy.DefaultBackoff.
+	RetryBackoff *runpolicy.Backoff
 	// HTTPSourcePolicy decides which addresses http sources may reach (the manager's
 	// --http-source-* flags); nil means the safe default: loopback, link-local, cloud metadata
 	// and unspecified addresses refused.
@@ -72,6 +76,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		DefaultExecution: opts.DefaultExecution,
 		Jobs:             opts.Jobs,
 		NoSecrets:        opts.NoSecrets,
+		RetryBackoff:     opts.RetryBackoff,
 	}
 	ltv.Jobs.APIReader = mgr.GetAPIReader()
 	ltv.APIReader = mgr.GetAPIReader()

@@ -34,6 +34,7 @@ import (
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
 	"github.com/ltv-operator/ltv-operator/controllers"
+	"github.com/ltv-operator/ltv-operator/internal/runpolicy"
 )
 
 // The suite runs the operator's controllers, wired as the manager binary wires them, against a
@@ -89,7 +90,10 @@ func runSuite(m *testing.M) int {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   cache.Options{DefaultFieldSelector: fields.OneTermNotEqualSelector("metadata.namespace", rbacNamespace)},
+		// Tests that run managers of their own use namespaces this one does not see.
+		Cache: cache.Options{DefaultFieldSelector: fields.AndSelectors(
+			fields.OneTermNotEqualSelector("metadata.namespace", rbacNamespace),
+			fields.OneTermNotEqualSelector("metadata.namespace", restartNamespace))},
 		NewClient: func(config *rest.Config, options client.Options) (client.Client, error) {
 			c, err := client.New(config, options)
 			if err != nil {
@@ -104,7 +108,9 @@ func runSuite(m *testing.M) int {
 	}
 	managerClient = mgr.GetClient()
 	fakeClock = clocktesting.NewFakeClock(time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC))
-	if err := controllers.Setup(mgr, controllers.Options{Clock: fakeClock, MaxConcurrent: 4, RunTimeout: time.Minute, Wakeup: wakeups, HTTPSourcePolicy: suiteHTTPPolicy}); err != nil {
+	if err := controllers.Setup(mgr, controllers.Options{Clock: fakeClock, MaxConcurrent: 4, RunTimeout: time.Minute, Wakeup: wakeups, HTTPSourcePolicy: suiteHTTPPolicy,
+		// fakeClock stands still unless a test moves it: retries must not wait for it.
+		RetryBackoff: &runpolicy.Backoff{}}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

@@ -52,9 +52,9 @@ func (s *scope) summarizeAndPatch(ctx context.Context, err error) (ctrl.Result, 
 	if s.job != nil && s.run != nil {
 		s.r.markJobRecorded(ctx, s.job)
 	}
-	if re != nil && re.kind == kindTransient && s.jobMode && s.run != nil {
-		// Job mode retries after its own backoff (retryAt), not the controller's, which starts
-		// within milliseconds.
+	if re != nil && re.kind == kindTransient && s.run != nil {
+		// Retried after the backoff kept in status.nextRetryTime, not the controller's, which
+		// starts within milliseconds and forgets its count when the operator restarts.
 		return ctrl.Result{RequeueAfter: max(time.Second, retryAt(s.obj).Sub(s.r.Clock.Now()))}, nil
 	}
 	if re != nil && re.kind == kindTransient {
@@ -75,10 +75,13 @@ func (s *scope) finishRun(ctx context.Context, re *runError) {
 		obj.Status.LastHandledReconcileAt = s.request
 	}
 	log := logf.FromContext(ctx)
+	obj.Status.NextRetryTime = nil
 	if re != nil {
+		obj.Status.Failures++
 		if re.kind == kindTransient {
-			// Retried with backoff: the retry must find something to do.
-			obj.Status.LastAttemptedRevision = ""
+			// Retried after a backoff over the consecutive failures, kept in status.
+			next := s.r.backoff().NextRetry(done.Time, obj.Status.Failures)
+			obj.Status.NextRetryTime = &metav1.Time{Time: next}
 		}
 		run.Reason, run.Message = re.reason, truncate(re.Error(), 1024)
 		s.addRun(*run)
@@ -89,6 +92,7 @@ func (s *scope) finishRun(ctx context.Context, re *runError) {
 		log.Info("run failed", "trigger", run.Trigger, "reason", re.reason, "message", msg)
 		return
 	}
+	obj.Status.Failures = 0
 	previous := obj.Status.Result
 	obj.Status.Result = statusResult(s.res, s.configMap, s.table)
 	obj.Status.LastSuccessfulTime = &metav1.Time{Time: s.res.ComputedAt}

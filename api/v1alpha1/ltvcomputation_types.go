@@ -552,6 +552,19 @@ type LTVComputationStatus struct {
 	// +optional
 	NextScheduleTime *metav1.Time `json:"nextScheduleTime,omitempty"`
 
+	// Failures counts the consecutive failed runs since the last successful one; the retry
+	// backoff grows with it. Kept in status so that a restarted operator continues the backoff.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Failures int32 `json:"failures,omitempty"`
+
+	// NextRetryTime is when a run that failed transiently (a database down, an HTTP 503) is
+	// retried: an exponential backoff over status.failures (10 s doubling, at most 5 min, by
+	// default). A change of the run's inputs (spec, data, Secrets) retries at once; a scheduled
+	// slot or a reconcile request runs whatever the backoff. Unset when no retry is pending.
+	// +optional
+	NextRetryTime *metav1.Time `json:"nextRetryTime,omitempty"`
+
 	// Result is the outcome of the last successful run. A failed run leaves it as it was.
 	// +optional
 	Result *ComputationResult `json:"result,omitempty"`
