@@ -56,6 +56,9 @@ type LTVComputationReconciler struct {
 	PostgresSource SourceFunc
 	// CustomersSink writes output.customers; nil refuses it.
 	CustomersSink CustomersSinkFunc
+	// DeleteRows deletes a deleted computation's rows from its customers sink
+	// (deletionPolicy Delete); nil adds no finalizer.
+	DeleteRows DeleteRowsFunc
 	// Metrics records run outcomes; nil records nothing.
 	Metrics MetricsRecorder
 	// Wakeup, when set, makes the controller look at the computations sent on it. Tests that
@@ -93,7 +96,8 @@ type MetricsRecorder interface {
 	Forget(namespace, name string)
 }
 
-// +kubebuilder:rbac:groups=analytics.ltv-operator.io,resources=ltvcomputations,verbs=get;list;watch
+// +kubebuilder:rbac:groups=analytics.ltv-operator.io,resources=ltvcomputations,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=analytics.ltv-operator.io,resources=ltvcomputations/finalizers,verbs=update
 // +kubebuilder:rbac:groups=analytics.ltv-operator.io,resources=ltvcomputations/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=analytics.ltv-operator.io,resources=customersegments,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch
@@ -112,6 +116,12 @@ func (r *LTVComputationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if obj == nil {
 		return ctrl.Result{}, err
 	}
+	if !obj.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, obj)
+	}
+	if err := r.syncFinalizer(ctx, obj); err != nil {
+		return ctrl.Result{}, err
+	}
 	// Deleting the computation cancels ctx (goneHandler): the run stops and nothing more is
 	// written for it.
 	ctx, stop := r.runs.start(ctx, obj.UID)
@@ -126,8 +136,7 @@ func (r *LTVComputationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	return ctrl.Result{}, nil
 }
 
-// load reads the computation; nil when it is gone (its metrics and Jobs are dropped) or being
-// deleted.
+// load reads the computation; nil when it is gone (its metrics and Jobs are dropped).
 func (r *LTVComputationReconciler) load(ctx context.Context, req ctrl.Request) (*v1alpha1.LTVComputation, error) {
 	var obj v1alpha1.LTVComputation
 	if err := r.Get(ctx, req.NamespacedName, &obj); err != nil {
@@ -140,7 +149,7 @@ func (r *LTVComputationReconciler) load(ctx context.Context, req ctrl.Request) (
 		return nil, r.deleteJobsOf(ctx, req.NamespacedName)
 	}
 	if !obj.DeletionTimestamp.IsZero() {
-		return nil, nil
+		return &obj, nil
 	}
 	if r.Metrics != nil {
 		r.Metrics.Observe(&obj)
@@ -400,6 +409,9 @@ func (s *scope) publish(ctx context.Context) error {
 func inputsDigest(spec *v1alpha1.LTVComputationSpec) string {
 	in := spec.DeepCopy()
 	in.Schedule, in.TimeZone, in.StartingDeadlineSeconds, in.Suspend, in.RunHistoryLimit, in.Alerts, in.Execution = "", nil, nil, nil, nil, nil, nil
+	if in.Output.Customers != nil {
+		in.Output.Customers.DeletionPolicy = "" // what happens on deletion changes no answer
+	}
 	b, err := json.Marshal(in)
 	if err != nil {
 		return "unknown"

@@ -98,6 +98,9 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	}
 	ltv.PostgresSource = resolvePostgresSource
 	ltv.CustomersSink = writePostgresCustomers
+	if !opts.NoSecrets {
+		ltv.DeleteRows = deletePostgresCustomers
+	}
 	if err := ltv.SetupWithManager(mgr, opts.MaxConcurrent); err != nil {
 		return err
 	}

@@ -491,7 +491,29 @@ type CustomersOutput struct {
 	// Postgres writes the scores into a table, replacing the previous run's rows atomically.
 	// +required
 	Postgres *PostgresSink `json:"postgres"`
+
+	// DeletionPolicy says what happens to the computation's rows in the table when the
+	// computation is deleted. Delete (the default) deletes them before the computation goes
+	// (a finalizer, analytics.ltv-operator.io/customers-rows, holds the deletion until it is
+	// done), as Flux prunes what it applied: a table has no garbage collector, and rows nobody
+	// owns would be read as current. Orphan leaves them. Rows of a previous table, or of a sink
+	// removed from the spec, are not deleted.
+	// +kubebuilder:validation:Enum=Delete;Orphan
+	// +kubebuilder:default=Delete
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 }
+
+// DeletionPolicy is what happens to what a computation wrote outside the cluster when it is
+// deleted.
+type DeletionPolicy string
+
+const (
+	// DeletionPolicyDelete deletes the computation's rows when it is deleted.
+	DeletionPolicyDelete DeletionPolicy = "Delete"
+	// DeletionPolicyOrphan leaves them.
+	DeletionPolicyOrphan DeletionPolicy = "Orphan"
+)
 
 // PostgresSink is a table in a PostgreSQL-compatible database.
 type PostgresSink struct {
