@@ -58,7 +58,9 @@ func TestDeletionPolicy(t *testing.T) {
 	ref := v1alpha1.SecretKeyReference{Name: "warehouse", Key: "dsn"}
 	pgComputation(t, ns, "deleted", ref, &ref)
 	pgComputation(t, ns, "orphaned", ref, &ref)
-	updateLTV(t, ns, "orphaned", func(o *v1alpha1.LTVComputation) { o.Spec.Output.Customers.DeletionPolicy = v1alpha1.DeletionPolicyOrphan })
+	updateLTV(t, ns, "orphaned", func(o *v1alpha1.LTVComputation) {
+		o.Spec.Output.Customers.DeletionPolicy = v1alpha1.DeletionPolicyOrphan
+	})
 	deleted := waitCondition(t, ns, "deleted", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
 	orphaned := waitCondition(t, ns, "orphaned", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
 	if deleted.Spec.Output.Customers.DeletionPolicy != v1alpha1.DeletionPolicyDelete {
@@ -127,7 +129,9 @@ func TestDeletionWithUnreachableSink(t *testing.T) {
 		assertNoSecret(t, ns, name, srv.Password, pgtest.Shared(t).Password)
 	}
 
-	updateLTV(t, ns, "forced", func(o *v1alpha1.LTVComputation) { o.Spec.Output.Customers.DeletionPolicy = v1alpha1.DeletionPolicyOrphan })
+	updateLTV(t, ns, "forced", func(o *v1alpha1.LTVComputation) {
+		o.Spec.Output.Customers.DeletionPolicy = v1alpha1.DeletionPolicyOrphan
+	})
 	waitGone(t, ns, "forced")
 
 	if err := srv.Resume(); err != nil {
