@@ -2,11 +2,13 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -45,8 +47,17 @@ func (r *LTVComputationReconciler) syncFinalizer(ctx context.Context, obj *v1alp
 	} else {
 		controllerutil.RemoveFinalizer(obj, FinalizerCustomersRows)
 	}
-	return r.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	err := r.Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	if apierrors.IsConflict(err) {
+		// Changed meanwhile: its update event reconciles it again.
+		return errConflict
+	}
+	return err
 }
+
+// errConflict ends a reconcile that lost a write to someone else's: the object's update
+// reconciles it again, so it is not an error.
+var errConflict = errors.New("the computation changed during the reconcile")
 
 // finalize runs when a computation is being deleted: its Jobs are deleted (a run's Pod writes
 // the table in Job mode: it must be gone first), then its rows in the customers table, then

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -120,6 +121,9 @@ func (r *LTVComputationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		return r.finalize(ctx, obj)
 	}
 	if err := r.syncFinalizer(ctx, obj); err != nil {
+		if errors.Is(err, errConflict) {
+			return ctrl.Result{}, nil
+		}
 		return ctrl.Result{}, err
 	}
 	// Deleting the computation cancels ctx (goneHandler): the run stops and nothing more is

@@ -79,7 +79,7 @@ func (r *LTVComputationReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurr
 	}
 	if !r.NoSecrets {
 		b = b.Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(indexSecrets)),
-			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}))
+			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}), builder.OnlyMetadata)
 	}
 	return b.
 		For(&v1alpha1.LTVComputation{}, builder.WithPredicates(
@@ -92,16 +92,12 @@ func (r *LTVComputationReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurr
 		Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(r.queuedIn), builder.WithPredicates(predicate.Funcs{
 			CreateFunc: func(event.CreateEvent) bool { return false },
 		})).
-		Owns(&corev1.ConfigMap{}, builder.WithPredicates(predicate.Funcs{
-			// Publish the results again when someone deletes the ConfigMap or edits its
-			// content; ignore our own updates (their content matches their digest).
-			CreateFunc: func(event.CreateEvent) bool { return false },
-			UpdateFunc: func(e event.UpdateEvent) bool {
-				cm, ok := e.ObjectNew.(*corev1.ConfigMap)
-				return ok && resultsTampered(cm)
-			},
-		})).
-		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(indexConfigMaps))).
+		// ConfigMaps and Secrets are watched by metadata only and read directly when a
+		// reconcile needs them (directContent): the manager does not hold every ConfigMap and
+		// Secret of the cluster.
+		// Publish the results again when someone deletes the ConfigMap or edits it.
+		Owns(&corev1.ConfigMap{}, builder.WithPredicates(editedByOthers()), builder.OnlyMetadata).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(indexConfigMaps)), builder.OnlyMetadata).
 		Watches(&v1alpha1.CustomerSegment{}, r.segmentHandler(),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrent}).

@@ -65,8 +65,10 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if opts.MaxConcurrent < 1 {
 		opts.MaxConcurrent = 1
 	}
+	// ConfigMaps and Secrets are read directly, never cached (see directContent).
+	c := withDirectContent(mgr.GetClient(), mgr.GetAPIReader())
 	ltv := &LTVComputationReconciler{
-		Client:     mgr.GetClient(),
+		Client:     c,
 		Scheme:     mgr.GetScheme(),
 		Recorder:   mgr.GetEventRecorder("ltv-operator"),
 		Clock:      opts.Clock,
@@ -105,7 +107,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	seg := &CustomerSegmentReconciler{
-		Client:   mgr.GetClient(),
+		Client:   c,
 		Scheme:   mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("ltv-operator"),
 	}

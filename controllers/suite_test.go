@@ -26,6 +26,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -212,6 +213,17 @@ func waitCached(t *testing.T, obj client.Object) {
 	t.Helper()
 	key := client.ObjectKeyFromObject(obj)
 	into := obj.DeepCopyObject().(client.Object)
+	switch obj.(type) {
+	case *corev1.ConfigMap, *corev1.Secret:
+		// The operator caches these by metadata only: a typed Get would start a full informer.
+		gvk, err := apiutil.GVKForObject(obj, scheme)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &metav1.PartialObjectMetadata{}
+		m.SetGroupVersionKind(gvk)
+		into = m
+	}
 	eventually(t, 10*time.Second, "the operator's cache to have "+key.String(), func() (bool, string) {
 		err := managerClient.Get(context.Background(), key, into)
 		return err == nil, fmt.Sprint(err)
