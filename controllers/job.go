@@ -132,7 +132,7 @@ func (r *LTVComputationReconciler) currentJob(ctx context.Context, obj *v1alpha1
 	var jobs []*batchv1.Job
 	for i := range list.Items {
 		j := &list.Items[i]
-		if !metav1.IsControlledBy(j, obj) || j.Annotations[AnnotationRecorded] != "" || inHistory[j.Name] || r.jobs.isRecorded(j.UID) || !j.DeletionTimestamp.IsZero() {
+		if !metav1.IsControlledBy(j, obj) || j.Labels[LabelPurpose] != "" || j.Annotations[AnnotationRecorded] != "" || inHistory[j.Name] || r.jobs.isRecorded(j.UID) || !j.DeletionTimestamp.IsZero() {
 			continue
 		}
 		jobs = append(jobs, j)

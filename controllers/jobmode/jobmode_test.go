@@ -139,6 +139,11 @@ func runPod(t *testing.T, job *batchv1.Job) {
 	env := map[string]string{}
 	for _, e := range c.Env {
 		env[e.Name] = e.Value
+		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil { // as the kubelet resolves it
+			var secret corev1.Secret
+			must(t, k8s.Get(ctx, client.ObjectKey{Namespace: job.Namespace, Name: e.ValueFrom.SecretKeyRef.Name}, &secret))
+			env[e.Name] = string(secret.Data[e.ValueFrom.SecretKeyRef.Key])
+		}
 	}
 	dir := t.TempDir()
 	jobrun.SourceDir = dir
