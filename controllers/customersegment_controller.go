@@ -173,7 +173,8 @@ func (r *CustomerSegmentReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	managed := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetLabels()[LabelManagedBy] == ManagedByValue })
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.CustomerSegment{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.segmentsInNamespace), builder.WithPredicates(managed)).
+		// By metadata only: collect reads the results ConfigMaps directly (directContent).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.segmentsInNamespace), builder.WithPredicates(managed), builder.OnlyMetadata).
 		Named("customersegment").
 		Complete(r)
 }

@@ -15,7 +15,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -138,7 +137,7 @@ func (r *LTVComputationReconciler) currentJob(ctx context.Context, obj *v1alpha1
 	var jobs []*batchv1.Job
 	for i := range list.Items {
 		j := &list.Items[i]
-		if !metav1.IsControlledBy(j, obj) || j.Annotations[AnnotationRecorded] != "" || inHistory[j.Name] || r.jobs.isRecorded(j.UID) || !j.DeletionTimestamp.IsZero() {
+		if !metav1.IsControlledBy(j, obj) || j.Labels[LabelPurpose] != "" || j.Annotations[AnnotationRecorded] != "" || inHistory[j.Name] || r.jobs.isRecorded(j.UID) || !j.DeletionTimestamp.IsZero() {
 			continue
 		}
 		jobs = append(jobs, j)
@@ -575,31 +574,11 @@ func (r *LTVComputationReconciler) deleteJobsOf(ctx context.Context, key types.N
 	return nil
 }
 
-// retryAt is when a Job-mode computation whose last run failed may run again: an exponential
-// backoff over its consecutive failures (10 s, 20 s, ... at most 5 min). A spec change since the
-// failure retries at once.
+// retryAt is when a computation whose last run failed transiently is retried
+// (status.nextRetryTime, set by finishRun from the backoff); zero when no retry is pending.
 func retryAt(obj *v1alpha1.LTVComputation) time.Time {
-	ready := meta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ConditionReady)
-	if ready == nil || ready.ObservedGeneration != obj.Generation || obj.Status.LastAttemptedRevision != "" {
-		return time.Time{}
+	if t := obj.Status.NextRetryTime; t != nil {
+		return t.Time
 	}
-	failures := 0
-	for _, run := range obj.Status.RecentRuns {
-		if run.Succeeded {
-			break
-		}
-		failures++
-	}
-	if failures == 0 || obj.Status.RecentRuns[0].CompletionTime == nil {
-		return time.Time{}
-	}
-	return obj.Status.RecentRuns[0].CompletionTime.Add(jobBackoff(failures))
-}
-
-func jobBackoff(failures int) time.Duration {
-	d := 10 * time.Second
-	for i := 1; i < failures && d < 5*time.Minute; i++ {
-		d *= 2
-	}
-	return min(d, 5*time.Minute)
+	return time.Time{}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -56,6 +57,9 @@ type LTVComputationReconciler struct {
 	PostgresSource SourceFunc
 	// CustomersSink writes output.customers; nil refuses it.
 	CustomersSink CustomersSinkFunc
+	// DeleteRows deletes a deleted computation's rows from its customers sink
+	// (deletionPolicy Delete); nil adds no finalizer.
+	DeleteRows DeleteRowsFunc
 	// Metrics records run outcomes; nil records nothing.
 	Metrics MetricsRecorder
 	// Wakeup, when set, makes the controller look at the computations sent on it. Tests that
@@ -69,9 +73,17 @@ type LTVComputationReconciler struct {
 	// NoSecrets: the manager may read no Secret; InProcess computations that need one stall
 	// with AccessDenied.
 	NoSecrets bool
+	// RetryBackoff is the wait before retrying a run that failed transiently, in both modes;
+	// nil: runpolicy.DefaultBackoff (10 s doubling, at most 5 min). It is measured with Clock
+	// and kept in status.nextRetryTime, so a restarted operator continues it.
+	RetryBackoff *runpolicy.Backoff
+	// APIReader reads past the cache: whether a computation still exists before anything is
+	// written for it. nil uses the client.
+	APIReader client.Reader
 
 	jobs   jobTracker
-	nsLock sync.Mutex // serializes counting and creating Jobs, for --max-jobs-per-namespace
+	runs   runRegistry // in-flight reconciles, cancelled when their computation is deleted
+	nsLock sync.Mutex  // serializes counting and creating Jobs, for --max-jobs-per-namespace
 }
 
 // MetricsRecorder receives the outcome of every run.
@@ -85,7 +97,8 @@ type MetricsRecorder interface {
 	Forget(namespace, name string)
 }
 
-// +kubebuilder:rbac:groups=analytics.ltv-operator.io,resources=ltvcomputations,verbs=get;list;watch
+// +kubebuilder:rbac:groups=analytics.ltv-operator.io,resources=ltvcomputations,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=analytics.ltv-operator.io,resources=ltvcomputations/finalizers,verbs=update
 // +kubebuilder:rbac:groups=analytics.ltv-operator.io,resources=ltvcomputations/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=analytics.ltv-operator.io,resources=customersegments,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch
@@ -104,6 +117,19 @@ func (r *LTVComputationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if obj == nil {
 		return ctrl.Result{}, err
 	}
+	if !obj.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, obj)
+	}
+	if err := r.syncFinalizer(ctx, obj); err != nil {
+		if errors.Is(err, errConflict) {
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	// Deleting the computation cancels ctx (goneHandler): the run stops and nothing more is
+	// written for it.
+	ctx, stop := r.runs.start(ctx, obj.UID)
+	defer stop()
 	s := newScope(r, obj)
 	defer func() { result, retErr = s.summarizeAndPatch(ctx, retErr) }()
 	for _, step := range []func(context.Context) error{s.observeSchedule, s.gatherInputs, s.decide, s.execute, s.publish} {
@@ -114,8 +140,7 @@ func (r *LTVComputationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	return ctrl.Result{}, nil
 }
 
-// load reads the computation; nil when it is gone (its metrics and Jobs are dropped) or being
-// deleted.
+// load reads the computation; nil when it is gone (its metrics and Jobs are dropped).
 func (r *LTVComputationReconciler) load(ctx context.Context, req ctrl.Request) (*v1alpha1.LTVComputation, error) {
 	var obj v1alpha1.LTVComputation
 	if err := r.Get(ctx, req.NamespacedName, &obj); err != nil {
@@ -128,7 +153,7 @@ func (r *LTVComputationReconciler) load(ctx context.Context, req ctrl.Request) (
 		return nil, r.deleteJobsOf(ctx, req.NamespacedName)
 	}
 	if !obj.DeletionTimestamp.IsZero() {
-		return nil, nil
+		return &obj, nil
 	}
 	if r.Metrics != nil {
 		r.Metrics.Observe(&obj)
@@ -253,7 +278,7 @@ func (s *scope) gatherInputs(ctx context.Context) error {
 		Resumed:               !suspended && hasReason(obj.Status.Conditions, v1alpha1.ConditionReady, v1alpha1.ReasonSuspended),
 		LastSucceeded:         obj.Status.Result != nil && len(obj.Status.RecentRuns) > 0 && obj.Status.RecentRuns[0].Succeeded,
 		HasResult:             obj.Status.Result != nil,
-		ResultsPublished:      obj.Status.Result == nil || s.r.resultsConfigMapExists(ctx, obj),
+		ResultsPublished:      obj.Status.Result == nil || s.r.resultsPublished(ctx, obj),
 		Revision:              fmt.Sprintf("spec=%s;data=%s;segments=%s%s", inputsDigest(&obj.Spec), dataRevision, segmentsRevision, s.r.sinkRevision(ctx, obj, s.jobMode)),
 		LastAttemptedRevision: obj.Status.LastAttemptedRevision,
 	}
@@ -263,9 +288,7 @@ func (s *scope) gatherInputs(ctx context.Context) error {
 	if s.sched != nil {
 		s.in.PrevSlot = s.sched.Prev(s.now)
 	}
-	if s.jobMode {
-		s.in.RetryAt = retryAt(obj)
-	}
+	s.in.RetryAt = retryAt(obj)
 	return nil
 }
 
@@ -306,9 +329,13 @@ func (s *scope) execute(ctx context.Context) error {
 	if s.jobMode {
 		return s.startJob(ctx)
 	}
-	s.conds.Progressing(v1alpha1.ReasonProgressing, fmt.Sprintf("Run started (%s)", strings.ToLower(s.run.Trigger)))
-	if err := s.patch(ctx); err != nil { // a checkpoint: Reconciling=True while the run lasts
-		return err
+	if !meta.IsStatusConditionTrue(s.obj.Status.Conditions, v1alpha1.ConditionReconciling) {
+		// A checkpoint: Reconciling=True while the run lasts. A retry already shows it
+		// (ProgressingWithRetry): one status write per attempt.
+		s.conds.Progressing(v1alpha1.ReasonProgressing, fmt.Sprintf("Run started (%s)", strings.ToLower(s.run.Trigger)))
+		if err := s.patch(ctx); err != nil {
+			return err
+		}
 	}
 	cfg, err := s.pipelineConfig()
 	if err != nil {
@@ -317,6 +344,9 @@ func (s *scope) execute(ctx context.Context) error {
 	runCtx, cancel := context.WithTimeout(ctx, s.r.runTimeout())
 	defer cancel()
 	if s.res, s.scores, err = pipeline.Run(runCtx, cfg, s.src.source); err != nil {
+		if goneDuring(runCtx, err) {
+			return errGone
+		}
 		return fromPipeline(err)
 	}
 	if s.obj.Spec.Output.Customers == nil {
@@ -325,7 +355,13 @@ func (s *scope) execute(ctx context.Context) error {
 	if s.r.CustomersSink == nil {
 		return stalledf(v1alpha1.ReasonInvalidSpec, "spec.output.customers is not supported by this operator build")
 	}
+	if err := s.checkAlive(runCtx); err != nil {
+		return err // rows written now would belong to nobody
+	}
 	if s.table, err = s.r.CustomersSink(runCtx, s.r.Client, s.obj, s.scores, s.res.ComputedAt); err != nil {
+		if goneDuring(runCtx, err) {
+			return errGone // the transaction was rolled back
+		}
 		if re := asRunError(err); re != nil {
 			return &runError{kind: kindStalled, reason: re.reason, err: re.err}
 		}
@@ -355,6 +391,9 @@ func (s *scope) pipelineConfig() (pipeline.Config, error) {
 
 // publish writes the results ConfigMap; summarizeAndPatch puts the result in status.
 func (s *scope) publish(ctx context.Context) error {
+	if err := s.checkAlive(ctx); err != nil {
+		return err
+	}
 	name, err := s.r.writeResultsConfigMap(ctx, s.obj, s.res)
 	if err != nil {
 		if re := asRunError(err); re != nil {
@@ -374,12 +413,22 @@ func (s *scope) publish(ctx context.Context) error {
 func inputsDigest(spec *v1alpha1.LTVComputationSpec) string {
 	in := spec.DeepCopy()
 	in.Schedule, in.TimeZone, in.StartingDeadlineSeconds, in.Suspend, in.RunHistoryLimit, in.Alerts, in.Execution = "", nil, nil, nil, nil, nil, nil
+	if in.Output.Customers != nil {
+		in.Output.Customers.DeletionPolicy = "" // what happens on deletion changes no answer
+	}
 	b, err := json.Marshal(in)
 	if err != nil {
 		return "unknown"
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
+}
+
+func (r *LTVComputationReconciler) backoff() runpolicy.Backoff {
+	if r.RetryBackoff != nil {
+		return *r.RetryBackoff
+	}
+	return runpolicy.DefaultBackoff
 }
 
 func (r *LTVComputationReconciler) runTimeout() time.Duration {
@@ -404,11 +453,15 @@ func (r *LTVComputationReconciler) sinkRevision(ctx context.Context, obj *v1alph
 	return ";sink=" + secret.ResourceVersion
 }
 
-// resultsConfigMapExists reports whether the results ConfigMap is still there (from the cache).
-func (r *LTVComputationReconciler) resultsConfigMapExists(ctx context.Context, obj *v1alpha1.LTVComputation) bool {
+// resultsPublished reports whether the results ConfigMap is still there (from the cache) with
+// the content the operator published: deleted or edited, the results are published again.
+func (r *LTVComputationReconciler) resultsPublished(ctx context.Context, obj *v1alpha1.LTVComputation) bool {
 	var cm corev1.ConfigMap
 	err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: resultsConfigMapName(obj)}, &cm)
-	return !apierrors.IsNotFound(err)
+	if apierrors.IsNotFound(err) {
+		return false
+	}
+	return err != nil || !metav1.IsControlledBy(&cm, obj) || !resultsTampered(&cm)
 }
 
 // selectedSegments lists the CustomerSegments the computation selects, sorted by name, and a

@@ -79,23 +79,25 @@ func (r *LTVComputationReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurr
 	}
 	if !r.NoSecrets {
 		b = b.Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(indexSecrets)),
-			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}))
+			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}), builder.OnlyMetadata)
 	}
 	return b.
 		For(&v1alpha1.LTVComputation{}, builder.WithPredicates(
-					// Status writes change neither generation nor annotations: they never start a run.
-					predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+			// Status writes change neither generation nor annotations: they never start a run.
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		// Deleting a computation cancels its run at once.
+		Watches(&v1alpha1.LTVComputation{}, r.goneHandler()).
 		Owns(&batchv1.Job{}). // a run's Job finishing (or deleted) records the run
 		// ... and frees a slot for the computations queued in its namespace.
 		Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(r.queuedIn), builder.WithPredicates(predicate.Funcs{
 			CreateFunc: func(event.CreateEvent) bool { return false },
 		})).
-		Owns(&corev1.ConfigMap{}, builder.WithPredicates(predicate.Funcs{
-			// Recreate the results ConfigMap when someone deletes it; ignore our own updates.
-			CreateFunc: func(event.CreateEvent) bool { return false },
-			UpdateFunc: func(event.UpdateEvent) bool { return false },
-		})).
-		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(indexConfigMaps))).
+		// ConfigMaps and Secrets are watched by metadata only and read directly when a
+		// reconcile needs them (directContent): the manager does not hold every ConfigMap and
+		// Secret of the cluster.
+		// Publish the results again when someone deletes the ConfigMap or edits it.
+		Owns(&corev1.ConfigMap{}, builder.WithPredicates(editedByOthers()), builder.OnlyMetadata).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.byIndex(indexConfigMaps)), builder.OnlyMetadata).
 		Watches(&v1alpha1.CustomerSegment{}, r.segmentHandler(),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrent}).

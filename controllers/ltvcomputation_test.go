@@ -549,3 +549,51 @@ func TestTakenResultsConfigMapStalls(t *testing.T) {
 	}
 	waitCondition(t, ns, "shop", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
 }
+
+// Editing the results ConfigMap's content (summary.json changed, a key added) publishes the
+// results again at once, without waiting for the next run; an edit of its labels alone does not.
+func TestTamperedResultsAreRestored(t *testing.T) {
+	ns := newNamespace(t)
+	ctx := context.Background()
+	createShop(t, ns, nil)
+	waitRuns(t, ns, "shop", 1)
+	key := client.ObjectKey{Namespace: ns, Name: "shop-results"}
+	var cm corev1.ConfigMap
+	if err := k8sClient.Get(ctx, key, &cm); err != nil {
+		t.Fatal(err)
+	}
+	published := cm.Data["summary.json"]
+
+	// metadata only: not republished
+	cm.Labels["team"] = "growth"
+	if err := k8sClient.Update(ctx, &cm); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	if n := len(getLTV(t, ns, "shop").Status.RecentRuns); n != 1 {
+		t.Errorf("a label edit of the results ConfigMap started a run (%d runs)", n)
+	}
+
+	if err := k8sClient.Get(ctx, key, &cm); err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["summary.json"] = `{"averageLTV": 1e9}`
+	cm.Data["extra.csv"] = "x"
+	if err := k8sClient.Update(ctx, &cm); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the results ConfigMap restored", func() (bool, string) {
+		var got corev1.ConfigMap
+		err := k8sClient.Get(ctx, key, &got)
+		_, extra := got.Data["extra.csv"]
+		return err == nil && averageLTVOf(got.Data["summary.json"]) == averageLTVOf(published) && !extra, fmt.Sprint(err, " ", got.Data["summary.json"][:min(40, len(got.Data["summary.json"]))])
+	})
+}
+
+func averageLTVOf(summaryJSON string) any {
+	var v map[string]any
+	if err := json.Unmarshal([]byte(summaryJSON), &v); err != nil {
+		return err.Error()
+	}
+	return v["averageLTV"]
+}

@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,7 +28,33 @@ const (
 	LabelComputation     = "analytics.ltv-operator.io/computation"
 	AnnotationComputedAt = "analytics.ltv-operator.io/computed-at"
 	AnnotationEncoding   = "analytics.ltv-operator.io/encoding"
+	// AnnotationContentDigest is the sha256 of the results ConfigMap's data and binaryData as
+	// the operator wrote them: content that no longer matches it was edited by someone else,
+	// and the results are published again.
+	AnnotationContentDigest = "analytics.ltv-operator.io/content-digest"
 )
+
+// contentDigest is the sha256 of a ConfigMap's data and binaryData, keys in order.
+func contentDigest(data map[string]string, binary map[string][]byte) string {
+	h := sha256.New()
+	for _, k := range slices.Sorted(maps.Keys(data)) {
+		fmt.Fprintf(h, "d%d:%s%d:", len(k), k, len(data[k]))
+		h.Write([]byte(data[k]))
+	}
+	for _, k := range slices.Sorted(maps.Keys(binary)) {
+		fmt.Fprintf(h, "b%d:%s%d:", len(k), k, len(binary[k]))
+		h.Write(binary[k])
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// resultsTampered reports whether a results ConfigMap's content differs from what the
+// operator published. A ConfigMap without the digest annotation (written before the operator
+// kept one) is taken as it is.
+func resultsTampered(cm *corev1.ConfigMap) bool {
+	want, ok := cm.Annotations[AnnotationContentDigest]
+	return ok && want != contentDigest(cm.Data, cm.BinaryData)
+}
 
 // configMapBudget keeps the results ConfigMap well under etcd's 1 MiB object limit.
 const configMapBudget = 900 * 1024
@@ -137,6 +165,7 @@ func (r *LTVComputationReconciler) writeResultsConfigMap(ctx context.Context, c 
 			delete(cm.Annotations, AnnotationEncoding)
 		}
 		cm.Data, cm.BinaryData = data, binary
+		cm.Annotations[AnnotationContentDigest] = contentDigest(data, binary)
 		return controllerutil.SetControllerReference(c, cm, r.Scheme)
 	})
 	if err != nil {

@@ -78,10 +78,11 @@ func TestSamples(t *testing.T) {
 		case n == 0:
 			t.Errorf("segment %s has no customers in the sample shop", name)
 		}
-		seg := getSegment(t, ns, name)
-		if !meta.IsStatusConditionTrue(seg.Status.Conditions, v1alpha1.ConditionReady) {
-			t.Errorf("segment %s not Ready: %s", name, spew(seg.Status))
-		}
+		// The segments' status follows the results ConfigMap, shortly after the computation.
+		eventually(t, 10*time.Second, "segment "+name+" Ready", func() (bool, string) {
+			seg := getSegment(t, ns, name)
+			return meta.IsStatusConditionTrue(seg.Status.Conditions, v1alpha1.ConditionReady), spew(seg.Status)
+		})
 	}
 	t.Logf("sample segments: %v of %d customers", got, obj.Status.Result.Customers)
 	if len(got) != len(want) {

@@ -16,6 +16,7 @@ import (
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
 	"github.com/ltv-operator/ltv-operator/internal/netpolicy"
+	"github.com/ltv-operator/ltv-operator/internal/runpolicy"
 )
 
 // The manager's metrics endpoint authenticates scrapers with TokenReviews and authorizes them
@@ -39,6 +40,9 @@ type Options struct {
 	// NoSecrets: the manager reads and watches no Secret (its RBAC grants none); computations
 	// that need one must run as Jobs.
 	NoSecrets bool
+	// RetryBackoff is the wait before retrying a run that failed transiently; nil:
+	// runpolicy.DefaultBackoff.
+	RetryBackoff *runpolicy.Backoff
 	// HTTPSourcePolicy decides which addresses http sources may reach (the manager's
 	// --http-source-* flags); nil means the safe default: loopback, link-local, cloud metadata
 	// and unspecified addresses refused.
@@ -61,8 +65,10 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if opts.MaxConcurrent < 1 {
 		opts.MaxConcurrent = 1
 	}
+	// ConfigMaps and Secrets are read directly, never cached (see directContent).
+	c := withDirectContent(mgr.GetClient(), mgr.GetAPIReader())
 	ltv := &LTVComputationReconciler{
-		Client:     mgr.GetClient(),
+		Client:     c,
 		Scheme:     mgr.GetScheme(),
 		Recorder:   mgr.GetEventRecorder("ltv-operator"),
 		Clock:      opts.Clock,
@@ -72,8 +78,10 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		DefaultExecution: opts.DefaultExecution,
 		Jobs:             opts.Jobs,
 		NoSecrets:        opts.NoSecrets,
+		RetryBackoff:     opts.RetryBackoff,
 	}
 	ltv.Jobs.APIReader = mgr.GetAPIReader()
+	ltv.APIReader = mgr.GetAPIReader()
 	if ltv.Jobs.Results == nil {
 		logs, err := PodLogReader(mgr.GetConfig())
 		if err != nil {
@@ -92,11 +100,14 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	}
 	ltv.PostgresSource = resolvePostgresSource
 	ltv.CustomersSink = writePostgresCustomers
+	if !opts.NoSecrets {
+		ltv.DeleteRows = deletePostgresCustomers
+	}
 	if err := ltv.SetupWithManager(mgr, opts.MaxConcurrent); err != nil {
 		return err
 	}
 	seg := &CustomerSegmentReconciler{
-		Client:   mgr.GetClient(),
+		Client:   c,
 		Scheme:   mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("ltv-operator"),
 	}

@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -25,6 +26,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -33,6 +35,7 @@ import (
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
 	"github.com/ltv-operator/ltv-operator/controllers"
+	"github.com/ltv-operator/ltv-operator/internal/runpolicy"
 )
 
 // The suite runs the operator's controllers, wired as the manager binary wires them, against a
@@ -50,6 +53,9 @@ var (
 	apiCalls = &callCounts{byNamespace: map[string]*namespaceCalls{}}
 	// managerClient reads from the operator's informer cache.
 	managerClient client.Client
+	// suiteLogs has what the suite's manager logged (errors, or everything with TEST_VERBOSE):
+	// tests look for "Reconciler error" there.
+	suiteLogs = &syncBuffer{}
 )
 
 func TestMain(m *testing.M) {
@@ -57,7 +63,7 @@ func TestMain(m *testing.M) {
 }
 
 func runSuite(m *testing.M) int {
-	logf.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(false), zap.Level(zapLevel())))
+	logf.SetLogger(zap.New(zap.WriteTo(io.MultiWriter(os.Stderr, suiteLogs)), zap.UseDevMode(false), zap.Level(zapLevel())))
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 
@@ -85,7 +91,10 @@ func runSuite(m *testing.M) int {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   cache.Options{DefaultFieldSelector: fields.OneTermNotEqualSelector("metadata.namespace", rbacNamespace)},
+		// Tests that run managers of their own use namespaces this one does not see.
+		Cache: cache.Options{DefaultFieldSelector: fields.AndSelectors(
+			fields.OneTermNotEqualSelector("metadata.namespace", rbacNamespace),
+			fields.OneTermNotEqualSelector("metadata.namespace", restartNamespace))},
 		NewClient: func(config *rest.Config, options client.Options) (client.Client, error) {
 			c, err := client.New(config, options)
 			if err != nil {
@@ -100,7 +109,9 @@ func runSuite(m *testing.M) int {
 	}
 	managerClient = mgr.GetClient()
 	fakeClock = clocktesting.NewFakeClock(time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC))
-	if err := controllers.Setup(mgr, controllers.Options{Clock: fakeClock, MaxConcurrent: 4, RunTimeout: time.Minute, Wakeup: wakeups, HTTPSourcePolicy: suiteHTTPPolicy}); err != nil {
+	if err := controllers.Setup(mgr, controllers.Options{Clock: fakeClock, MaxConcurrent: 4, RunTimeout: time.Minute, Wakeup: wakeups, HTTPSourcePolicy: suiteHTTPPolicy,
+		// fakeClock stands still unless a test moves it: retries must not wait for it.
+		RetryBackoff: &runpolicy.Backoff{}}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -202,6 +213,17 @@ func waitCached(t *testing.T, obj client.Object) {
 	t.Helper()
 	key := client.ObjectKeyFromObject(obj)
 	into := obj.DeepCopyObject().(client.Object)
+	switch obj.(type) {
+	case *corev1.ConfigMap, *corev1.Secret:
+		// The operator caches these by metadata only: a typed Get would start a full informer.
+		gvk, err := apiutil.GVKForObject(obj, scheme)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &metav1.PartialObjectMetadata{}
+		m.SetGroupVersionKind(gvk)
+		into = m
+	}
 	eventually(t, 10*time.Second, "the operator's cache to have "+key.String(), func() (bool, string) {
 		err := managerClient.Get(context.Background(), key, into)
 		return err == nil, fmt.Sprint(err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -24,6 +25,12 @@ import (
 // what the steps returned: a *runError is recorded; any other error (an API error) leaves
 // status alone and is retried with backoff.
 func (s *scope) summarizeAndPatch(ctx context.Context, err error) (ctrl.Result, error) {
+	if goneDuring(ctx, err) {
+		// Deleted during the reconcile: the run stopped; status, Events and the results
+		// ConfigMap are not written for an object that is gone.
+		logf.FromContext(ctx).Info("computation deleted during its run: the run is stopped and nothing is recorded")
+		return ctrl.Result{}, nil
+	}
 	re := asRunError(err)
 	if err != nil && re == nil {
 		return ctrl.Result{}, err
@@ -45,9 +52,9 @@ func (s *scope) summarizeAndPatch(ctx context.Context, err error) (ctrl.Result, 
 	if s.job != nil && s.run != nil {
 		s.r.markJobRecorded(ctx, s.job)
 	}
-	if re != nil && re.kind == kindTransient && s.jobMode && s.run != nil {
-		// Job mode retries after its own backoff (retryAt), not the controller's, which starts
-		// within milliseconds.
+	if re != nil && re.kind == kindTransient && s.run != nil {
+		// Retried after the backoff kept in status.nextRetryTime, not the controller's, which
+		// starts within milliseconds and forgets its count when the operator restarts.
 		return ctrl.Result{RequeueAfter: max(time.Second, retryAt(s.obj).Sub(s.r.Clock.Now()))}, nil
 	}
 	if re != nil && re.kind == kindTransient {
@@ -68,10 +75,13 @@ func (s *scope) finishRun(ctx context.Context, re *runError) {
 		obj.Status.LastHandledReconcileAt = s.request
 	}
 	log := logf.FromContext(ctx)
+	obj.Status.NextRetryTime = nil
 	if re != nil {
+		obj.Status.Failures++
 		if re.kind == kindTransient {
-			// Retried with backoff: the retry must find something to do.
-			obj.Status.LastAttemptedRevision = ""
+			// Retried after a backoff over the consecutive failures, kept in status.
+			next := s.r.backoff().NextRetry(done.Time, obj.Status.Failures)
+			obj.Status.NextRetryTime = &metav1.Time{Time: next}
 		}
 		run.Reason, run.Message = re.reason, truncate(re.Error(), 1024)
 		s.addRun(*run)
@@ -82,6 +92,7 @@ func (s *scope) finishRun(ctx context.Context, re *runError) {
 		log.Info("run failed", "trigger", run.Trigger, "reason", re.reason, "message", msg)
 		return
 	}
+	obj.Status.Failures = 0
 	previous := obj.Status.Result
 	obj.Status.Result = statusResult(s.res, s.configMap, s.table)
 	obj.Status.LastSuccessfulTime = &metav1.Time{Time: s.res.ComputedAt}
@@ -224,6 +235,9 @@ func (s *scope) patch(ctx context.Context) error {
 		return nil
 	}
 	if err := s.r.Status().Patch(ctx, s.obj, client.MergeFrom(s.base)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return errGone // deleted since it was read: not an error
+		}
 		return err
 	}
 	s.base = s.obj.DeepCopy()

@@ -28,7 +28,11 @@ const (
 	// (or one of its redirects) leads to (--http-source-allow-cidrs and related flags).
 	ReasonSourceRefusedByPolicy = "SourceRefusedByPolicy"
 	ReasonSinkFailed            = "SinkFailed"
-	ReasonLTVDrift              = "LTVDrift"
+	// ReasonDeletionFailed: the computation is being deleted and its rows in the customers
+	// table cannot be deleted yet (spec.output.customers.deletionPolicy Delete); retried with
+	// backoff.
+	ReasonDeletionFailed = "DeletionFailed"
+	ReasonLTVDrift       = "LTVDrift"
 	// Job mode: why a run's Pod failed, and a run waiting for a free slot.
 	ReasonOOMKilled        = "OOMKilled"
 	ReasonEvicted          = "Evicted"

@@ -513,7 +513,29 @@ type CustomersOutput struct {
 	// Postgres writes the scores into a table, replacing the previous run's rows atomically.
 	// +required
 	Postgres *PostgresSink `json:"postgres"`
+
+	// DeletionPolicy says what happens to the computation's rows in the table when the
+	// computation is deleted. Delete (the default) deletes them before the computation goes
+	// (a finalizer, analytics.ltv-operator.io/customers-rows, holds the deletion until it is
+	// done), as Flux prunes what it applied: a table has no garbage collector, and rows nobody
+	// owns would be read as current. Orphan leaves them. Rows of a previous table, or of a sink
+	// removed from the spec, are not deleted.
+	// +kubebuilder:validation:Enum=Delete;Orphan
+	// +kubebuilder:default=Delete
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 }
+
+// DeletionPolicy is what happens to what a computation wrote outside the cluster when it is
+// deleted.
+type DeletionPolicy string
+
+const (
+	// DeletionPolicyDelete deletes the computation's rows when it is deleted.
+	DeletionPolicyDelete DeletionPolicy = "Delete"
+	// DeletionPolicyOrphan leaves them.
+	DeletionPolicyOrphan DeletionPolicy = "Orphan"
+)
 
 // PostgresSink is a table in a PostgreSQL-compatible database.
 type PostgresSink struct {
@@ -573,6 +595,19 @@ type LTVComputationStatus struct {
 	// NextScheduleTime is the nominal time of the next scheduled run.
 	// +optional
 	NextScheduleTime *metav1.Time `json:"nextScheduleTime,omitempty"`
+
+	// Failures counts the consecutive failed runs since the last successful one; the retry
+	// backoff grows with it. Kept in status so that a restarted operator continues the backoff.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Failures int32 `json:"failures,omitempty"`
+
+	// NextRetryTime is when a run that failed transiently (a database down, an HTTP 503) is
+	// retried: an exponential backoff over status.failures (10 s doubling, at most 5 min, by
+	// default). A change of the run's inputs (spec, data, Secrets) retries at once; a scheduled
+	// slot or a reconcile request runs whatever the backoff. Unset when no retry is pending.
+	// +optional
+	NextRetryTime *metav1.Time `json:"nextRetryTime,omitempty"`
 
 	// Result is the outcome of the last successful run. A failed run leaves it as it was.
 	// +optional

@@ -704,6 +704,10 @@ func (in *LTVComputationStatus) DeepCopyInto(out *LTVComputationStatus) {
 		in, out := &in.NextScheduleTime, &out.NextScheduleTime
 		*out = (*in).DeepCopy()
 	}
+	if in.NextRetryTime != nil {
+		in, out := &in.NextRetryTime, &out.NextRetryTime
+		*out = (*in).DeepCopy()
+	}
 	if in.Result != nil {
 		in, out := &in.Result, &out.Result
 		*out = new(ComputationResult)

@@ -27,6 +27,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -139,6 +140,11 @@ func runPod(t *testing.T, job *batchv1.Job) {
 	env := map[string]string{}
 	for _, e := range c.Env {
 		env[e.Name] = e.Value
+		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil { // as the kubelet resolves it
+			var secret corev1.Secret
+			must(t, k8s.Get(ctx, client.ObjectKey{Namespace: job.Namespace, Name: e.ValueFrom.SecretKeyRef.Name}, &secret))
+			env[e.Name] = string(secret.Data[e.ValueFrom.SecretKeyRef.Key])
+		}
 	}
 	dir := t.TempDir()
 	jobrun.SourceDir = dir
@@ -205,10 +211,13 @@ func TestJobPinnedRevisionOneAtATime(t *testing.T) {
 	waitCondition(t, obj, v1alpha1.ConditionReconciling, metav1.ConditionTrue)
 
 	// A spec change during the run changes neither the run nor the number of Jobs.
-	latest := get(t, obj)
-	latest.Spec.Model.HorizonMonths = 24
-	latest.Spec.Economics.GrossMargin = "0.5"
-	must(t, k8s.Update(context.Background(), latest))
+	// (retried on conflicts: the manager writes status meanwhile)
+	must(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		latest := get(t, obj)
+		latest.Spec.Model.HorizonMonths = 24
+		latest.Spec.Economics.GrossMargin = "0.5"
+		return k8s.Update(context.Background(), latest)
+	}))
 	time.Sleep(2 * time.Second)
 	if jobs := jobsOf(t, obj); len(jobs) != 1 {
 		t.Fatalf("%d Jobs during one run, want 1", len(jobs))

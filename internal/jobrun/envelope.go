@@ -67,6 +67,10 @@ type Spec struct {
 	// DataDigest is the sha256 of a ConfigMap source's content when the run was decided; the
 	// Pod refuses other data (the ConfigMap changed: the next run reads it).
 	DataDigest string `json:"dataDigest,omitempty"`
+	// DeleteRows makes the Pod delete the computation's rows from its customers table instead
+	// of running it: the computation is being deleted (deletionPolicy Delete) and the manager
+	// may read no Secret. The Pod's exit code is the answer; it prints no envelope.
+	DeleteRows bool `json:"deleteRows,omitempty"`
 }
 
 // Segment is a selected CustomerSegment.

@@ -43,6 +43,9 @@ func Main(ctx context.Context, getenv func(string) string, stdout, stderr io.Wri
 		logf("cannot read $%s: %v", EnvRun, err)
 		return ExitNoEnvelope
 	}
+	if spec.DeleteRows {
+		return deleteRows(ctx, &spec, getenv, logf)
+	}
 	logf("computation %s/%s, run %s, revision %s", spec.Namespace, spec.Name, spec.Job, spec.Revision)
 	env := For(&spec)
 	started := time.Now()
@@ -64,6 +67,24 @@ func Main(ctx context.Context, getenv func(string) string, stdout, stderr io.Wri
 	if env.Failure != nil {
 		return ExitFailed
 	}
+	return ExitOK
+}
+
+// deleteRows deletes the computation's rows from its customers table: ExitOK when they are
+// gone (or there were none), ExitFailed otherwise, with the reason on stderr.
+func deleteRows(ctx context.Context, spec *Spec, getenv func(string) string, logf func(string, ...any)) int {
+	out := spec.Spec.Output.Customers
+	if out == nil || out.Postgres == nil {
+		logf("computation %s/%s has no customers table: nothing to delete", spec.Namespace, spec.Name)
+		return ExitOK
+	}
+	sink := &pgsink.Sink{DSN: strings.TrimSpace(getenv(EnvSinkDSN)), Table: out.Postgres.Table, ConnectTimeout: 30 * time.Second}
+	n, err := sink.Delete(ctx, spec.Namespace+"/"+spec.Name)
+	if err != nil {
+		logf("deleting the rows of %s/%s from %s failed: %v", spec.Namespace, spec.Name, out.Postgres.Table, err)
+		return ExitFailed
+	}
+	logf("deleted %d rows of %s/%s from %s", n, spec.Namespace, spec.Name, out.Postgres.Table)
 	return ExitOK
 }
 

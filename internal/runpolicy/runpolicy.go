@@ -44,8 +44,9 @@ type Input struct {
 	ResultsPublished bool
 	// Revision identifies the inputs now; LastAttemptedRevision those of the last run.
 	Revision, LastAttemptedRevision string
-	// RetryAt, when set, is the earliest retry of a failed run (Job mode's backoff): a change
-	// trigger before it waits. Schedule slots and requests do not.
+	// RetryAt, when set, is when a run that failed transiently is retried (status.nextRetryTime,
+	// see Backoff): until then nothing runs for it, unless the inputs changed (Revision differs
+	// from LastAttemptedRevision), a slot is due or a request is pending.
 	RetryAt time.Time
 }
 
@@ -66,6 +67,7 @@ func (d Decision) Run() bool { return d.Trigger != "" }
 // pure function of its input.
 func Decide(in Input) Decision {
 	var d Decision
+	inputsChanged := false
 	switch {
 	case in.Due != nil:
 		// A due slot also answers a pending request: one run, and the slot is not lost.
@@ -75,12 +77,16 @@ func Decide(in Input) Decision {
 	case in.Resumed && !in.LastSucceeded:
 		d.Trigger = TriggerChange
 	case in.Revision != in.LastAttemptedRevision && !in.Suspended:
+		// Changed inputs may be the fix of what failed: run at once, whatever the backoff.
+		d.Trigger, inputsChanged = TriggerChange, true
+	case !in.RetryAt.IsZero() && !in.Suspended:
+		// The retry of a run that failed transiently.
 		d.Trigger = TriggerChange
 	case in.HasResult && !in.Suspended && !in.ResultsPublished:
-		// Someone deleted the published results: publish them again.
+		// Someone deleted or edited the published results: publish them again.
 		d.Trigger = TriggerChange
 	}
-	if d.Trigger == TriggerChange && in.Now.Before(in.RetryAt) {
+	if d.Trigger == TriggerChange && !inputsChanged && in.Now.Before(in.RetryAt) {
 		d.Trigger = ""
 		d.Idle = IdleBackoff
 		return d
@@ -110,4 +116,37 @@ func Decide(in Input) Decision {
 		d.Nominal = in.PrevSlot
 	}
 	return d
+}
+
+// Backoff is the wait before retrying a run that failed transiently: Initial after the first
+// failure, doubling with each consecutive failure, at most Max.
+type Backoff struct {
+	Initial, Max time.Duration
+}
+
+// DefaultBackoff retries after 10 s, 20 s, 40 s, ... at most 5 min.
+var DefaultBackoff = Backoff{Initial: 10 * time.Second, Max: 5 * time.Minute}
+
+// Wait is the backoff after the given number of consecutive failures (at least 1).
+func (b Backoff) Wait(failures int32) time.Duration {
+	d := b.Initial
+	for i := int32(1); i < failures && d < b.Max; i++ {
+		d *= 2
+	}
+	return min(d, b.Max)
+}
+
+// NextRetry is when a run that failed transiently at failedAt, its failures-th failure in a
+// row, is retried. It is rounded up to a whole second, as status stores it, so that the stored
+// time is never earlier than the backoff.
+func (b Backoff) NextRetry(failedAt time.Time, failures int32) time.Time {
+	wait := b.Wait(failures)
+	if wait == 0 {
+		return failedAt
+	}
+	t := failedAt.Add(wait)
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		return r.Add(time.Second)
+	}
+	return t
 }

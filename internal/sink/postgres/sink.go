@@ -218,3 +218,27 @@ func (s *rowSource) Values() ([]any, error) {
 }
 
 func (s *rowSource) Err() error { return s.err }
+
+// Delete removes the computation's rows ("namespace/name") from the table and returns how
+// many it removed; a table that does not exist holds none. Errors are *pipeline.Error values
+// without the connection string or the password.
+func (s *Sink) Delete(ctx context.Context, computation string) (int64, error) {
+	parts, err := source.ParseTableName(s.Table)
+	if err != nil {
+		return 0, &pipeline.Error{Reason: pipeline.ReasonInvalidSpec, Permanent: true, Err: fmt.Errorf("spec.output.customers.postgres.table: %w", err)}
+	}
+	conn, err := source.Connect(ctx, s.DSN, s.ConnectTimeout, s.Configure)
+	if err != nil {
+		return 0, err
+	}
+	defer source.CloseConn(conn)
+	tag, err := conn.Exec(ctx, "DELETE FROM "+pgx.Identifier(parts).Sanitize()+" WHERE computation = $1", computation)
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "3F000"): // no such table or schema
+		return 0, nil
+	case err != nil:
+		return 0, source.CleanError(err, "deleting rows from "+s.Table, s.DSN, conn.Config().Password)
+	}
+	return tag.RowsAffected(), nil
+}
