@@ -64,8 +64,8 @@ func (r *LTVComputationReconciler) syncFinalizer(ctx context.Context, obj *v1alp
 	return err
 }
 
-// errConflict ends a reconcile that lost a write to someone else's: the object's update
-// reconciles it again, so it is not an error.
+// errConflict ends a reconcile that lost a write to a newer version of the object: it is
+// reconciled again shortly, so it is not an error.
 var errConflict = errors.New("the computation changed during the reconcile")
 
 // finalize runs when a computation is being deleted: its Jobs are deleted (a run's Pod writes

@@ -122,7 +122,9 @@ func (r *LTVComputationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	if err := r.syncFinalizer(ctx, obj); err != nil {
 		if errors.Is(err, errConflict) {
-			return ctrl.Result{}, nil
+			// The cache was behind (often our own status write, whose event the predicates
+			// drop): look again shortly rather than wait for an event that may not come.
+			return ctrl.Result{RequeueAfter: time.Second}, nil
 		}
 		return ctrl.Result{}, err
 	}
