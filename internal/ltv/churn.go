@@ -2,6 +2,7 @@ package ltv
 
 import (
 	"math"
+	"sync"
 
 	"gonum.org/v1/gonum/integrate/quad"
 )
@@ -85,7 +86,11 @@ func (m *betaGeo) timeToNoPurchase(n, x, T float64) float64 {
 //	S(u) = ((beta+T)/(beta+T+u))^s,  B(u) = -S'(u) = s/(beta+T) ((beta+T)/(beta+T+u))^(s+1).
 //
 // The integral (a hypergeometric function in closed form) is evaluated by 64-point
-// Gauss-Legendre quadrature in v = log(1 + u/(alpha+T)), where the integrand is smooth.
+// Gauss-Legendre quadrature in v = log(1 + u/(alpha+T)), where the integrand is smooth, on
+// ceil((r+x+max(1, (alpha+T)/(beta+T))) v(t)/8) equal panels: A decays like e^{-(r+x) v}, and a
+// single 64-point rule over [0, v(t)] lost up to 1e-4 absolute (96% relative) for customers with
+// ~1000+ purchases. This is the per-row reference; Outlooks tabulates the same curve once per
+// (x, T).
 func (m *ParetoNBD) noPurchaseIfAlive(t, x, T float64) float64 {
 	if !(t > 0) {
 		return 1
@@ -95,13 +100,29 @@ func (m *ParetoNBD) noPurchaseIfAlive(t, x, T float64) float64 {
 	S := func(u float64) float64 { return math.Exp(-m.S * math.Log1p(u/bT)) }
 	B := func(u float64) float64 { return m.S / bT * math.Exp(-(m.S+1)*math.Log1p(u/bT)) }
 	V := math.Log1p(t / aT)
-	integral := quad.Fixed(func(v float64) float64 {
-		u := aT * math.Expm1(v)
-		return A(u) * B(u) * aT * math.Exp(v)
-	}, 0, V, 64, quad.Legendre{}, 0)
+	panels := max(1, int(math.Ceil((k+math.Max(1, aT/bT))*V/8)))
+	q := gl64()
+	integral := 0.0
+	for p := 0; p < panels; p++ {
+		a, b := V*float64(p)/float64(panels), V*float64(p+1)/float64(panels)
+		mid, half := (a+b)/2, (b-a)/2
+		s := 0.0
+		for i := range q.x {
+			v := mid + half*q.x[i]
+			u := aT * math.Expm1(v)
+			s += q.w[i] * A(u) * B(u) * aT * math.Exp(v)
+		}
+		integral += s * half
+	}
 	n := A(t)*S(t) + integral
 	return math.Min(math.Max(n, 0), 1)
 }
+
+// gl64 is the 64-point Gauss-Legendre rule on [-1, 1], computed once.
+var gl64 = sync.OnceValue(func() (r struct{ x, w [64]float64 }) {
+	quad.Legendre{}.FixedLocations(r.x[:], r.w[:], -1, 1)
+	return r
+})
 
 // timeToNoPurchase solves noPurchaseIfAlive(t) = n by bisection on log t (N is decreasing).
 func (m *ParetoNBD) timeToNoPurchase(n, x, T float64) float64 {

@@ -21,18 +21,28 @@ func outlooks(cfg Config, pm ltv.PurchaseModel, s *Scores, res *report.Result) {
 		days = defaultChurnWindowDays
 	}
 	w := cfg.Unit.FromDays(float64(days))
-	out := make([]ltv.Outlook, len(s.Summary.Customers))
-	cache := map[[3]float64]ltv.Outlook{}
+	// one outlook per distinct (x, tx, T); ltv.Outlooks shares the work per (x, T)
+	idx := make([]int32, len(s.Summary.Customers))
+	seen := map[[3]float64]int32{}
+	var rows []ltv.RFM
 	for i, c := range s.Summary.Customers {
 		k := [3]float64{float64(c.Frequency), c.Recency, c.Age}
-		o, ok := cache[k]
+		j, ok := seen[k]
 		if !ok {
-			if o, ok = ltv.CustomerOutlook(pm, k[0], k[1], k[2], w); !ok {
-				return
-			}
-			cache[k] = o
+			j = int32(len(rows))
+			seen[k] = j
+			rows = append(rows, ltv.RFM{X: k[0], Tx: k[1], T: k[2]})
 		}
-		out[i] = o
+		idx[i] = j
+	}
+	seen = nil
+	unique, ok := ltv.Outlooks(pm, rows, w)
+	if !ok {
+		return
+	}
+	out := make([]ltv.Outlook, len(s.Summary.Customers))
+	for i, j := range idx {
+		out[i] = unique[j]
 	}
 	s.Outlooks, s.OutlookEnd, s.churnDays = out, endOfDay(cfg.ObservationEnd), days
 	res.Churn = s.churnAverages(nil, days)

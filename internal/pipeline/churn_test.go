@@ -61,3 +61,38 @@ func TestChurnOutlookInScores(t *testing.T) {
 	t.Logf("CDNOW 90-day outlook: P(alive after) %.3f, P(no purchase) %.3f, %d with a next purchase, %d before December",
 		res.Churn.AverageProbabilityAliveAfter, res.Churn.AverageProbabilityNoPurchase, res.Churn.CustomersWithNextPurchase, soon)
 }
+
+// Pareto/NBD on CDNOW: the scores' outlooks (ltv.Outlooks, one no-purchase table per (x, T))
+// equal the per-row reference ltv.CustomerOutlook at the run's parameters for every customer:
+// probabilities within 1e-9, the median next purchase within 1e-7 relative.
+func TestChurnOutlookParetoNBDMatchesPerRow(t *testing.T) {
+	res, scores, err := Run(context.Background(), baseConfig("1997-09-30", ModelParetoNBD), csvSource(cdnow(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Model.Parameters
+	pm, err := ltv.NewParetoNBD(p["r"], p["alpha"], p["s"], p["beta"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scores.Outlooks) != len(scores.Summary.Customers) {
+		t.Fatalf("%d outlooks for %d customers", len(scores.Outlooks), len(scores.Summary.Customers))
+	}
+	withNext := 0
+	for i, c := range scores.Summary.Customers {
+		want, _ := ltv.CustomerOutlook(pm, float64(c.Frequency), c.Recency, c.Age, 90.0/7)
+		o := scores.Outlooks[i]
+		if math.Abs(o.AliveAfter-want.AliveAfter) > 1e-9 || math.Abs(o.NoPurchase-want.NoPurchase) > 1e-9 ||
+			math.IsNaN(o.NextPurchase) != math.IsNaN(want.NextPurchase) ||
+			(!math.IsNaN(want.NextPurchase) && math.Abs(o.NextPurchase-want.NextPurchase) > 1e-7*want.NextPurchase) {
+			t.Fatalf("customer %s: %+v, per-row reference %+v", c.ID, o, want)
+		}
+		if !math.IsNaN(o.NextPurchase) {
+			withNext++
+		}
+	}
+	if withNext == 0 || int64(withNext) != res.Churn.CustomersWithNextPurchase {
+		t.Errorf("%d customers with a next purchase, report says %d", withNext, res.Churn.CustomersWithNextPurchase)
+	}
+	t.Logf("%d customers, %d with a median next purchase", len(scores.Summary.Customers), withNext)
+}
