@@ -294,7 +294,11 @@ EOF
 
 up() {
   require
-  [ -f "$STATE/up" ] && { log "already up (state in $STATE)"; echo "$KUBECONFIG"; return 0; }
+  if [ -f "$STATE/up" ] && "$KUBECTL" get --raw /readyz >/dev/null 2>&1; then
+    log "already up (state in $STATE)"; echo "$KUBECONFIG"; return 0
+  fi
+  # What an interrupted run left (processes ended with the session, mounts, bridge, rules): gone first.
+  [ -d "$STATE" ] && down
   rm -rf "$STATE"; mkdir -p "$STATE" "$LOGS"
   log "certificates"; make_pki
   log "network: bridge $BRIDGE ($POD_CIDR), Service $KUBERNETES_SVC_IP:443 -> $BRIDGE_IP:$APISERVER_PORT"; network
