@@ -233,11 +233,7 @@ func TestWriteAddsNewColumnsToAnOldTable(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	conn := connect(t, dsn)
 	ctx := context.Background()
-	old := `CREATE TABLE scores (computation text NOT NULL, customer_id text NOT NULL, attributes jsonb NOT NULL DEFAULT '{}',
-  frequency integer NOT NULL, recency double precision NOT NULL, age double precision NOT NULL, monetary double precision NOT NULL,
-  historic_value double precision NOT NULL, expected_purchases double precision NOT NULL, probability_alive double precision NOT NULL,
-  predicted_value double precision NOT NULL, segments text[] NOT NULL DEFAULT '{}', computed_at timestamptz NOT NULL,
-  PRIMARY KEY (computation, customer_id))`
+	old := oldScoresTable("")
 	if _, err := conn.Exec(ctx, old); err != nil {
 		t.Fatal(err)
 	}
@@ -268,11 +264,7 @@ func TestWriteChurnOutlook(t *testing.T) {
 		conn := connect(t, dsn)
 		ctx := context.Background()
 		if oldTable {
-			if _, err := conn.Exec(ctx, `CREATE TABLE scores (computation text NOT NULL, customer_id text NOT NULL, attributes jsonb NOT NULL DEFAULT '{}',
-  frequency integer NOT NULL, recency double precision NOT NULL, age double precision NOT NULL, monetary double precision NOT NULL,
-  historic_value double precision NOT NULL, expected_purchases double precision NOT NULL, probability_alive double precision NOT NULL,
-  predicted_value double precision NOT NULL, segments text[] NOT NULL DEFAULT '{}', computed_at timestamptz NOT NULL,
-  PRIMARY KEY (computation, customer_id))`); err != nil {
+			if _, err := conn.Exec(ctx, oldScoresTable("")); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -308,13 +300,8 @@ func TestWritePredictedValueBounds(t *testing.T) {
 		conn := connect(t, dsn)
 		ctx := context.Background()
 		if oldTable {
-			if _, err := conn.Exec(ctx, `CREATE TABLE scores (computation text NOT NULL, customer_id text NOT NULL, attributes jsonb NOT NULL DEFAULT '{}',
-  frequency integer NOT NULL, recency double precision NOT NULL, age double precision NOT NULL, monetary double precision NOT NULL,
-  historic_value double precision NOT NULL, expected_purchases double precision NOT NULL, probability_alive double precision NOT NULL,
-  predicted_value double precision NOT NULL, segments text[] NOT NULL DEFAULT '{}', computed_at timestamptz NOT NULL,
-  historic_revenue double precision NOT NULL DEFAULT 0, total_value double precision NOT NULL DEFAULT 0,
-  probability_alive_after_window double precision, probability_no_purchase double precision, next_purchase_date date,
-  PRIMARY KEY (computation, customer_id))`); err != nil {
+			if _, err := conn.Exec(ctx, oldScoresTable(`historic_revenue double precision NOT NULL DEFAULT 0, total_value double precision NOT NULL DEFAULT 0,
+  probability_alive_after_window double precision, probability_no_purchase double precision, next_purchase_date date,`)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -339,4 +326,15 @@ func TestWritePredictedValueBounds(t *testing.T) {
 				oldTable, withLower, withUpper, sumLower, sumUpper, nullFor, lo0+lo1, hi0+hi1, rows[2].ID)
 		}
 	}
+}
+
+// oldScoresTable is the scores table as the first version created it, with the columns later
+// versions added so far (extra, each followed by a comma).
+func oldScoresTable(extra string) string {
+	return `CREATE TABLE scores (computation text NOT NULL, customer_id text NOT NULL, attributes jsonb NOT NULL DEFAULT '{}',
+  frequency integer NOT NULL, recency double precision NOT NULL, age double precision NOT NULL, monetary double precision NOT NULL,
+  historic_value double precision NOT NULL, expected_purchases double precision NOT NULL, probability_alive double precision NOT NULL,
+  predicted_value double precision NOT NULL, segments text[] NOT NULL DEFAULT '{}', computed_at timestamptz NOT NULL,
+  ` + extra + `
+  PRIMARY KEY (computation, customer_id))`
 }
