@@ -334,42 +334,14 @@ func testMetrics(t *testing.T) {
 // new Pod adopts it and records it exactly once, and the previous result stays in status and in
 // the ConfigMap throughout.
 func testPodDeletedDuringRun(t *testing.T, hostIP string) {
-	data := readFile(t, "testdata/cdnow_sample_transactions.csv")
-	var slow atomic.Bool
-	var requests atomic.Int32
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		w.Header().Set("Content-Type", "text/csv")
-		if !slow.Load() {
-			_, _ = w.Write(data)
-			return
-		}
-		// About 20 s for the whole file, in small pieces, so the run is in the middle of it.
-		chunk := len(data)/100 + 1
-		for off := 0; off < len(data); off += chunk {
-			end := min(off+chunk, len(data))
-			if _, err := w.Write(data[off:end]); err != nil {
-				return
-			}
-			w.(http.Flusher).Flush()
-			select {
-			case <-r.Context().Done():
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
-	})}
-	ln, err := net.Listen("tcp", net.JoinHostPort(hostIP, "0"))
-	must(t, err)
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	url, slow, requests := slowCSVServer(t, hostIP, readFile(t, "testdata/cdnow_sample_transactions.csv"), 200*time.Millisecond)
 
 	ns := "e2e-restart"
 	createNamespace(t, ns)
 	create(t, &v1alpha1.LTVComputation{
 		ObjectMeta: metav1.ObjectMeta{Name: "cdnow", Namespace: ns},
 		Spec: v1alpha1.LTVComputationSpec{
-			Source:      v1alpha1.Source{HTTP: &v1alpha1.HTTPSource{URL: "http://" + ln.Addr().String() + "/orders.csv"}},
+			Source:      v1alpha1.Source{HTTP: &v1alpha1.HTTPSource{URL: url}},
 			Observation: v1alpha1.Observation{End: "1998-06-30", TimeUnit: v1alpha1.TimeUnitWeek},
 			Model:       v1alpha1.Model{Type: v1alpha1.ModelHistorical},
 		},
@@ -904,4 +876,37 @@ func releaseImage(t *testing.T) string {
 	}
 	t.Fatal("dist/install.yaml pins no image")
 	return ""
+}
+
+// slowCSVServer serves data on hostIP (where the pods reach this machine) at the returned URL:
+// at once while slow is false, otherwise in 100 pieces with pause after each, so that a run is in
+// the middle of the download for a while. requests counts the GETs.
+func slowCSVServer(t *testing.T, hostIP string, data []byte, pause time.Duration) (url string, slow *atomic.Bool, requests *atomic.Int32) {
+	t.Helper()
+	slow, requests = &atomic.Bool{}, &atomic.Int32{}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Content-Type", "text/csv")
+		if !slow.Load() {
+			_, _ = w.Write(data)
+			return
+		}
+		chunk := len(data)/100 + 1
+		for off := 0; off < len(data); off += chunk {
+			if _, err := w.Write(data[off:min(off+chunk, len(data))]); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(pause):
+			}
+		}
+	})}
+	ln, err := net.Listen("tcp", net.JoinHostPort(hostIP, "0"))
+	must(t, err)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String() + "/orders.csv", slow, requests
 }

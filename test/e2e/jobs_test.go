@@ -5,8 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -177,37 +175,13 @@ func setMemory(t *testing.T, ns, name, limit string) {
 // testJobPodKilled: the run's Pod is deleted in the middle of a slow download; the run fails
 // with a named reason and is retried as a new Job, which succeeds.
 func testJobPodKilled(t *testing.T, hostIP string) {
-	data := readFile(t, "testdata/cdnow_sample_transactions.csv")
-	var slow atomic.Bool
+	url, slow, _ := slowCSVServer(t, hostIP, readFile(t, "testdata/cdnow_sample_transactions.csv"), 300*time.Millisecond)
 	slow.Store(true)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/csv")
-		if !slow.Load() {
-			_, _ = w.Write(data)
-			return
-		}
-		chunk := len(data)/100 + 1
-		for off := 0; off < len(data); off += chunk {
-			if _, err := w.Write(data[off:min(off+chunk, len(data))]); err != nil {
-				return
-			}
-			w.(http.Flusher).Flush()
-			select {
-			case <-r.Context().Done():
-				return
-			case <-time.After(300 * time.Millisecond):
-			}
-		}
-	})}
-	ln, err := net.Listen("tcp", net.JoinHostPort(hostIP, "0"))
-	must(t, err)
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
 
 	ns := "e2e-job-killed"
 	createNamespace(t, ns)
 	create(t, &v1alpha1.LTVComputation{ObjectMeta: metav1.ObjectMeta{Name: "cdnow", Namespace: ns}, Spec: v1alpha1.LTVComputationSpec{
-		Source:      v1alpha1.Source{HTTP: &v1alpha1.HTTPSource{URL: "http://" + ln.Addr().String() + "/orders.csv"}},
+		Source:      v1alpha1.Source{HTTP: &v1alpha1.HTTPSource{URL: url}},
 		Observation: v1alpha1.Observation{End: "1998-06-30", TimeUnit: v1alpha1.TimeUnitWeek},
 		Model:       v1alpha1.Model{Type: v1alpha1.ModelHistorical},
 		Execution:   &v1alpha1.Execution{Mode: v1alpha1.ExecutionJob},
