@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -97,8 +98,7 @@ func Files(r *Result) (map[string][]byte, error) {
 	}
 
 	for _, t := range r.CohortTables {
-		header := []string{"cohort", "months_since_acquisition", "customers", "active_customers", "revenue",
-			"cumulative_margin_per_customer", "expected_cumulative_margin_per_customer"}
+		header := slices.Clone(cohortColumns)
 		name := CohortsFile
 		if t.Attribute != "" {
 			header = append([]string{t.Attribute}, header...)
@@ -244,6 +244,10 @@ func sanitizeKey(s string) string {
 	return string(b)
 }
 
+// cohortColumns are the columns of cohorts.csv (cohorts-<attribute>.csv put the attribute first).
+var cohortColumns = []string{"cohort", "months_since_acquisition", "customers", "active_customers", "revenue",
+	"cumulative_margin_per_customer", "expected_cumulative_margin_per_customer"}
+
 // ReadCohortsCSV reads a cohorts.csv back into the overall cohort table (what `ltvctl report
 // --summary` draws its cohort curves from, as summary.json leaves the tables out). Money comes
 // back at the file's precision.
@@ -252,10 +256,8 @@ func ReadCohortsCSV(r io.Reader) (CohortTable, error) {
 	if err != nil {
 		return CohortTable{}, err
 	}
-	want := []string{"cohort", "months_since_acquisition", "customers", "active_customers", "revenue",
-		"cumulative_margin_per_customer", "expected_cumulative_margin_per_customer"}
-	if len(rows) == 0 || strings.Join(rows[0], ",") != strings.Join(want, ",") {
-		return CohortTable{}, fmt.Errorf("%s: the header is not %s", CohortsFile, strings.Join(want, ","))
+	if len(rows) == 0 || !slices.Equal(rows[0], cohortColumns) {
+		return CohortTable{}, fmt.Errorf("%s: the header is not %s", CohortsFile, strings.Join(cohortColumns, ","))
 	}
 	var t CohortTable
 	for i, row := range rows[1:] {
