@@ -38,6 +38,7 @@ func compute(args []string, stdout io.Writer) error {
 	end := fs.String("end", "", "observation end (YYYY-MM-DD) when the spec has none; default: yesterday")
 	output := fs.String("o", "table", "output format: json or table")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
+	memProfile := fs.String("memprofile", "", "write an allocation profile (every allocation's size and site) to this file at the end")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,6 +51,9 @@ func compute(args []string, stdout io.Writer) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		defer writeAllocProfile(*memProfile)
 	}
 	if len(files) == 0 {
 		return errors.New("compute: -f is required")
@@ -64,6 +68,21 @@ func compute(args []string, stdout io.Writer) error {
 		}
 	}
 	return printResult(stdout, res, *output)
+}
+
+// writeAllocProfile writes the allocation profile; a failure is reported, not returned, since the
+// computation itself succeeded.
+func writeAllocProfile(path string) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "memprofile: %v\n", err)
+	}
 }
 
 // runFiles validates the files' objects as the API server would, then runs their one

@@ -54,7 +54,7 @@ func (cfg Config) targetLTVToCAC() float64 {
 
 // firstOrderValue is the value of the customer's first purchase day: the summary's total less the
 // repeat days (Monetary is their mean).
-func firstOrderValue(c *summary.Customer) float64 {
+func firstOrderValue(c summary.Customer) float64 {
 	return c.HistoricValue - float64(c.Frequency)*c.Monetary
 }
 
@@ -114,9 +114,9 @@ func acquisition(cfg Config, sum *summary.Summary, model *fittedModel, sub *ltv.
 
 func acquisitionInto(cfg Config, sum *summary.Summary, model *fittedModel, sub *ltv.SubscriptionModel, res *report.Result, cv *customerValues, cac []float64, curves *acquisitionCurves) error {
 	a := &acquisitionContext{cfg: cfg, clv: clvConfig(cfg), target: cfg.targetLTVToCAC(), cac: cac, historic: cv.historic,
-		firstOrder: make([]float64, len(sum.Customers))}
-	for i := range sum.Customers {
-		a.firstOrder[i] = firstOrderValue(&sum.Customers[i])
+		firstOrder: make([]float64, sum.Len())}
+	for i := range sum.Len() {
+		a.firstOrder[i] = firstOrderValue(sum.Customer(i))
 	}
 	res.TargetLTVToCAC = a.target
 	pooled := pooledCurve(cfg, sum, model, sub, res)
@@ -163,7 +163,7 @@ func acquisitionInto(cfg Config, sum *summary.Summary, model *fittedModel, sub *
 // groupBy lists the customers of each value of attribute idx.
 func groupBy(sum *summary.Summary, idx int) map[string][]int32 {
 	groups := map[string][]int32{}
-	for i, c := range sum.Customers {
+	for i, c := range sum.All() {
 		v := c.Attributes[idx]
 		groups[v] = append(groups[v], int32(i))
 	}
@@ -189,7 +189,7 @@ func pooledCurve(cfg Config, sum *summary.Summary, model *fittedModel, sub *ltv.
 // each billing period j survived, with probability S(j), each worth the average payment.
 func subscriptionCurve(m *ltv.SubscriptionModel, sum *summary.Summary, periodsPerMonth float64) *newCustomerCurve {
 	var revenue, payments float64
-	for _, c := range sum.Customers {
+	for _, c := range sum.All() {
 		revenue += c.HistoricValue
 		payments += float64(c.Frequency + 1)
 	}
@@ -258,8 +258,8 @@ func fitPartitions(cfg Config, sum *summary.Summary, pooled *fittedModel, a *acq
 	})
 	pooledFit := pooled.purchase.Fit()
 	k := len(pooledFit.ParamNames)
-	n := float64(len(sum.Customers))
-	cmp := &report.FitComparison{Attribute: cfg.FitBy, Customers: int64(len(sum.Customers)),
+	n := float64(sum.Len())
+	cmp := &report.FitComparison{Attribute: cfg.FitBy, Customers: int64(sum.Len()),
 		PooledLogLikelihood: pooledFit.LogLikelihood, PooledParameters: k}
 	curves := map[string]*newCustomerCurve{}
 	ppm := cfg.Unit.PeriodsPerMonth()

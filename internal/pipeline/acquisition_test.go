@@ -173,7 +173,7 @@ func TestFitByFallback(t *testing.T) {
 	var sumLL float64
 	fellBack := 0
 	rowsOf := map[string][]ltv.RFM{}
-	for _, c := range scores.Summary.Customers {
+	for _, c := range scores.Summary.Customers() {
 		rowsOf[c.Attributes[0]] = append(rowsOf[c.Attributes[0]], ltv.RFM{X: float64(c.Frequency), Tx: c.Recency, T: c.Age})
 	}
 	for _, v := range res.FitBy.Values {

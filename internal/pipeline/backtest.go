@@ -41,11 +41,11 @@ func runBacktest(ctx context.Context, cfg Config, src Source, defs []segment.Def
 		}
 		return nil, Classify(err)
 	}
-	bt.Customers = int64(len(sum.Customers))
+	bt.Customers = int64(sum.Len())
 
 	bcfg := cfg
 	bcfg.IntervalDraws = -1
-	values := make([]ltv.CustomerValue, len(sum.Customers))
+	values := make([]ltv.CustomerValue, sum.Len())
 	scratch := &report.Result{Model: report.ModelResult{Type: cfg.Model}}
 	pm, sub, err := fitModel(bcfg, sum, values, scratch)
 	if err != nil {
@@ -87,10 +87,10 @@ func runBacktest(ctx context.Context, cfg Config, src Source, defs []segment.Def
 // holdoutValues returns each calibration customer's predicted and actual net margin in the
 // holdout (length time units): grossMargin x amounts, undiscounted, without retention costs.
 func holdoutValues(cfg Config, sum *summary.Summary, pm *fittedModel, sub *ltv.SubscriptionModel, length float64) (predicted, actual []float64) {
-	n := len(sum.Customers)
+	n := sum.Len()
 	predicted, actual = make([]float64, n), make([]float64, n)
 	perMonth := cfg.Unit.PeriodsPerMonth()
-	for i, c := range sum.Customers {
+	for i, c := range sum.All() {
 		actual[i] = cfg.GrossMargin * c.HoldoutValue
 		x := float64(c.Frequency)
 		switch {
@@ -142,7 +142,7 @@ func attributeGroups(cfg Config, sum *summary.Summary) []attributeGroup {
 		idx := attributeIndex(cfg.Columns.Attributes, attr)
 		groups := map[string][]int32{}
 		var order []string
-		for i, c := range sum.Customers {
+		for i, c := range sum.All() {
 			v := c.Attributes[idx]
 			if _, ok := groups[v]; !ok {
 				order = append(order, v)

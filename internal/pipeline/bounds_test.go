@@ -29,10 +29,10 @@ func TestPredictedValueBoundsInScores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := len(scores.Summary.Customers)
+	n := len(scores.Summary.Customers())
 	rows := make([]ltv.RFM, n)
 	freq, monetary := make([]float64, n), make([]float64, n)
-	for i, c := range scores.Summary.Customers {
+	for i, c := range scores.Summary.Customers() {
 		rows[i] = ltv.RFM{X: float64(c.Frequency), Tx: c.Recency, T: c.Age, Weight: 1}
 		freq[i], monetary[i] = float64(c.Frequency), c.Monetary
 	}
@@ -48,7 +48,7 @@ func TestPredictedValueBoundsInScores(t *testing.T) {
 		t.Errorf("average interval %+v, run's %+v", iv[0], res.AverageLTVInterval)
 	}
 	outside := 0
-	for i := range scores.Summary.Customers {
+	for i := range scores.Summary.Customers() {
 		row := scores.Row(i, nil)
 		if row.PredictedValueLower == nil || row.PredictedValueUpper == nil {
 			t.Fatalf("customer %s: no bounds", row.ID)

@@ -22,10 +22,10 @@ func outlooks(cfg Config, pm ltv.PurchaseModel, s *Scores, res *report.Result) {
 	}
 	w := cfg.Unit.FromDays(float64(days))
 	// one outlook per distinct (x, tx, T); ltv.Outlooks shares the work per (x, T)
-	idx := make([]int32, len(s.Summary.Customers))
+	idx := make([]int32, s.Summary.Len())
 	seen := map[[3]float64]int32{}
 	var rows []ltv.RFM
-	for i, c := range s.Summary.Customers {
+	for i, c := range s.Summary.All() {
 		k := [3]float64{float64(c.Frequency), c.Recency, c.Age}
 		j, ok := seen[k]
 		if !ok {
@@ -40,7 +40,7 @@ func outlooks(cfg Config, pm ltv.PurchaseModel, s *Scores, res *report.Result) {
 	if !ok {
 		return
 	}
-	out := make([]ltv.Outlook, len(s.Summary.Customers))
+	out := make([]ltv.Outlook, s.Summary.Len())
 	for i, j := range idx {
 		out[i] = unique[j]
 	}

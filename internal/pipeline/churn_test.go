@@ -28,7 +28,7 @@ func TestChurnOutlookInScores(t *testing.T) {
 	}
 	var alive, none float64
 	soon := 0
-	for i, c := range scores.Summary.Customers {
+	for i, c := range scores.Summary.Customers() {
 		o, _ := ltv.CustomerOutlook(pm, float64(c.Frequency), c.Recency, c.Age, 90.0/7)
 		row := scores.Row(i, nil)
 		if math.Abs(*row.ProbabilityAliveAfterWindow-o.AliveAfter) > 1e-6 || math.Abs(*row.ProbabilityNoPurchase-o.NoPurchase) > 1e-6 {
@@ -51,7 +51,7 @@ func TestChurnOutlookInScores(t *testing.T) {
 		alive += o.AliveAfter
 		none += o.NoPurchase
 	}
-	n := float64(len(scores.Summary.Customers))
+	n := float64(len(scores.Summary.Customers()))
 	if math.Abs(res.Churn.AverageProbabilityAliveAfter-alive/n) > 1e-9 || math.Abs(res.Churn.AverageProbabilityNoPurchase-none/n) > 1e-9 {
 		t.Errorf("averages %+v, want %.6f / %.6f", res.Churn, alive/n, none/n)
 	}
@@ -75,11 +75,11 @@ func TestChurnOutlookParetoNBDMatchesPerRow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(scores.Outlooks) != len(scores.Summary.Customers) {
-		t.Fatalf("%d outlooks for %d customers", len(scores.Outlooks), len(scores.Summary.Customers))
+	if len(scores.Outlooks) != len(scores.Summary.Customers()) {
+		t.Fatalf("%d outlooks for %d customers", len(scores.Outlooks), len(scores.Summary.Customers()))
 	}
 	withNext := 0
-	for i, c := range scores.Summary.Customers {
+	for i, c := range scores.Summary.Customers() {
 		want, _ := ltv.CustomerOutlook(pm, float64(c.Frequency), c.Recency, c.Age, 90.0/7)
 		o := scores.Outlooks[i]
 		if math.Abs(o.AliveAfter-want.AliveAfter) > 1e-9 || math.Abs(o.NoPurchase-want.NoPurchase) > 1e-9 ||
@@ -94,5 +94,5 @@ func TestChurnOutlookParetoNBDMatchesPerRow(t *testing.T) {
 	if withNext == 0 || int64(withNext) != res.Churn.CustomersWithNextPurchase {
 		t.Errorf("%d customers with a next purchase, report says %d", withNext, res.Churn.CustomersWithNextPurchase)
 	}
-	t.Logf("%d customers, %d with a median next purchase", len(scores.Summary.Customers), withNext)
+	t.Logf("%d customers, %d with a median next purchase", len(scores.Summary.Customers()), withNext)
 }

@@ -31,9 +31,9 @@ func TestBreakdownIntervals(t *testing.T) {
 	if res.AverageLTVInterval == nil {
 		t.Fatal("no overall interval")
 	}
-	rows := make([]ltv.RFM, len(scores.Summary.Customers))
+	rows := make([]ltv.RFM, len(scores.Summary.Customers()))
 	monetary := make([]float64, len(rows))
-	for i, c := range scores.Summary.Customers {
+	for i, c := range scores.Summary.Customers() {
 		rows[i] = ltv.RFM{X: float64(c.Frequency), Tx: c.Recency, T: c.Age, Weight: 1}
 		monetary[i] = c.Monetary
 	}
@@ -52,7 +52,7 @@ func TestBreakdownIntervals(t *testing.T) {
 			continue
 		}
 		var members []int32
-		for i, c := range scores.Summary.Customers {
+		for i, c := range scores.Summary.Customers() {
 			if c.Attributes[0] == v.Value {
 				members = append(members, int32(i))
 			}
@@ -69,8 +69,8 @@ func TestBreakdownIntervals(t *testing.T) {
 }
 
 func freqOf(s *Scores) []float64 {
-	out := make([]float64, len(s.Summary.Customers))
-	for i, c := range s.Summary.Customers {
+	out := make([]float64, len(s.Summary.Customers()))
+	for i, c := range s.Summary.Customers() {
 		out[i] = float64(c.Frequency)
 	}
 	return out

@@ -16,9 +16,9 @@ func formulaLifetime(cfg Config, sum *summary.Summary) (months float64, note str
 		return cfg.LifetimeMonths, ""
 	}
 	perMonth := cfg.Unit.PeriodsPerMonth()
-	recency := make([]float64, len(sum.Customers))
-	age := make([]float64, len(sum.Customers))
-	for i, c := range sum.Customers {
+	recency := make([]float64, sum.Len())
+	age := make([]float64, sum.Len())
+	for i, c := range sum.All() {
 		recency[i], age[i] = c.Recency/perMonth, c.Age/perMonth
 	}
 	e := ltv.EstimateChurn(recency, age)
@@ -28,5 +28,5 @@ func formulaLifetime(cfg Config, sum *summary.Summary) (months float64, note str
 	}
 	months = math.Min(e.LifetimeMonths, horizon)
 	return months, fmt.Sprintf("lifetime estimated from churn: %d of %d customers without a purchase in the last %g months over %.0f customer-months, %.4f a month, 1/churn = %.2f months (capped at horizonMonths %d)",
-		e.Churned, len(sum.Customers), ltv.LapseMonths, e.ExposureMonths, e.MonthlyChurnRate, e.LifetimeMonths, cfg.HorizonMonths)
+		e.Churned, sum.Len(), ltv.LapseMonths, e.ExposureMonths, e.MonthlyChurnRate, e.LifetimeMonths, cfg.HorizonMonths)
 }

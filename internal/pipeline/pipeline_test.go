@@ -159,7 +159,7 @@ func TestProbabilisticCLVMatchesTheMonthlySum(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, i := range []int{0, 1, 2, 100, 1000} {
-		c := scores.Summary.Customers[i]
+		c := scores.Summary.Customer(i)
 		v := scores.Values[i]
 		want := 0.0
 		prev := 0.0
@@ -257,10 +257,10 @@ func TestSubscriptionModelRecoversSimulatedParameters(t *testing.T) {
 	}
 	for i, v := range scores.Values {
 		if v.ProbabilityAlive == 0 && v.CLV != 0 {
-			t.Fatalf("churned subscriber %s has value %v", scores.Summary.Customers[i].ID, v.CLV)
+			t.Fatalf("churned subscriber %s has value %v", scores.Summary.Customer(i).ID, v.CLV)
 		}
 		if v.CLV < 0 || v.CLV > 0.8*9.99*12+1e-9 {
-			t.Fatalf("subscriber %s value %v outside [0, 12 payments]", scores.Summary.Customers[i].ID, v.CLV)
+			t.Fatalf("subscriber %s value %v outside [0, 12 payments]", scores.Summary.Customer(i).ID, v.CLV)
 		}
 	}
 }

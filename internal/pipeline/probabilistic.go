@@ -31,11 +31,11 @@ func clvConfig(cfg Config) ltv.CLVConfig {
 
 // probabilistic fits a purchase model and a spend model and predicts every customer's value.
 func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue, res *report.Result) (*fittedModel, error) {
-	n := len(sum.Customers)
+	n := sum.Len()
 	rows := make([]ltv.RFM, n)
 	freq := make([]float64, n)
 	monetary := make([]float64, n)
-	for i, c := range sum.Customers {
+	for i, c := range sum.All() {
 		rows[i] = ltv.RFM{X: float64(c.Frequency), Tx: c.Recency, T: c.Age, Weight: 1}
 		freq[i] = float64(c.Frequency)
 		monetary[i] = c.Monetary
@@ -72,7 +72,7 @@ func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue,
 	}
 	for i := range values {
 		if v := values[i]; math.IsNaN(v.CLV) || math.IsInf(v.CLV, 0) {
-			return nil, permanent(ReasonFitFailed, "%s: prediction for customer %q is not finite", cfg.Model, sum.Customers[i].ID)
+			return nil, permanent(ReasonFitFailed, "%s: prediction for customer %q is not finite", cfg.Model, sum.Customer(int(i)).ID)
 		}
 	}
 
@@ -111,7 +111,7 @@ func validate(cfg Config, sum *summary.Summary, pm ltv.PurchaseModel) *report.Va
 	}
 	groups[7].Frequency = "7+"
 	var absErr float64
-	for _, c := range sum.Customers {
+	for _, c := range sum.All() {
 		pred := pm.ExpectedPurchases(length, float64(c.Frequency), c.Recency, c.Age)
 		actual := float64(c.HoldoutTransactions)
 		v.PredictedTransactions += pred
@@ -122,7 +122,7 @@ func validate(cfg Config, sum *summary.Summary, pm ltv.PurchaseModel) *report.Va
 		groups[g].Predicted += pred
 		groups[g].Actual += actual
 	}
-	if n := len(sum.Customers); n > 0 {
+	if n := sum.Len(); n > 0 {
 		v.MeanAbsoluteError = absErr / float64(n)
 	}
 	for g := range groups {

@@ -74,7 +74,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		return nil, nil, Classify(err)
 	}
 
-	n := len(sum.Customers)
+	n := sum.Len()
 	values := make([]ltv.CustomerValue, n)
 	res := &report.Result{
 		ObservationEnd: cfg.ObservationEnd.Format(time.DateOnly),
@@ -97,8 +97,8 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	for _, s := range sum.InvalidSamples {
 		res.InvalidSamples = append(res.InvalidSamples, s.Error())
 	}
-	for i := range sum.Customers {
-		if sum.Customers[i].Frequency > 0 {
+	for i := range sum.Len() {
+		if sum.Customer(int(i)).Frequency > 0 {
 			res.RepeatCustomers++
 		}
 	}
@@ -224,7 +224,7 @@ func compileSegments(specs []SegmentSpec) ([]segment.Definition, error) {
 
 // historical is the value customers already brought, as margin.
 func historical(cfg Config, sum *summary.Summary, values []ltv.CustomerValue) {
-	for i, c := range sum.Customers {
+	for i, c := range sum.All() {
 		values[i] = ltv.CustomerValue{CLV: cfg.GrossMargin * c.HistoricValue}
 	}
 }
@@ -253,7 +253,7 @@ func formula(cfg Config, sum *summary.Summary, values []ltv.CustomerValue) repor
 	monthly := clvConfig(cfg).MonthlyDiscountRate()
 	annuity := annuityFactor(lifetime, monthly)
 	var orders, repeats, months float64
-	for i, c := range sum.Customers {
+	for i, c := range sum.All() {
 		n := float64(c.Frequency + 1)
 		observed := math.Max(c.Age/perMonth, 1)
 		aov := c.HistoricValue / n
@@ -288,8 +288,8 @@ func acquisitionCosts(cfg Config, sum *summary.Summary) []float64 {
 		return nil
 	}
 	idx := attributeIndex(cfg.Columns.Attributes, ac.ByAttribute)
-	out := make([]float64, len(sum.Customers))
-	for i, c := range sum.Customers {
+	out := make([]float64, sum.Len())
+	for i, c := range sum.All() {
 		out[i] = ac.Default
 		if idx >= 0 {
 			if v, ok := ac.Values[c.Attributes[idx]]; ok {
@@ -316,7 +316,7 @@ func breakdowns(cfg Config, sum *summary.Summary, cv *customerValues, cac []floa
 	for _, attr := range cfg.BreakdownBy {
 		idx := attributeIndex(cfg.Columns.Attributes, attr)
 		groups := map[string][]int32{}
-		for i, c := range sum.Customers {
+		for i, c := range sum.All() {
 			v := c.Attributes[idx]
 			groups[v] = append(groups[v], int32(i))
 		}
@@ -343,8 +343,8 @@ func breakdowns(cfg Config, sum *summary.Summary, cv *customerValues, cac []floa
 }
 
 func segmentCustomers(sum *summary.Summary, values []ltv.CustomerValue, cv *customerValues) []segment.Customer {
-	out := make([]segment.Customer, len(sum.Customers))
-	for i, c := range sum.Customers {
+	out := make([]segment.Customer, sum.Len())
+	for i, c := range sum.All() {
 		attrs := make(map[string]string, len(sum.AttributeNames))
 		for j, name := range sum.AttributeNames {
 			attrs[name] = c.Attributes[j]
@@ -379,7 +379,7 @@ func topCustomers(cfg Config, s *Scores) []report.CustomerRow {
 		if va != vb {
 			return va > vb
 		}
-		return s.Summary.Customers[idx[a]].ID < s.Summary.Customers[idx[b]].ID
+		return s.Summary.ID(int(idx[a])) < s.Summary.ID(int(idx[b]))
 	})
 	segs := s.segmentsByCustomer()
 	out := make([]report.CustomerRow, 0, k)
@@ -403,7 +403,7 @@ func (s *Scores) segmentsByCustomer() map[int][]string {
 // Rows calls fn with every customer's scores, in Summary order, stopping at the first error.
 func (s *Scores) Rows(fn func(report.CustomerRow) error) error {
 	segs := s.segmentsByCustomer()
-	for i := range s.Summary.Customers {
+	for i := range s.Summary.Len() {
 		if err := fn(s.Row(i, segs[i])); err != nil {
 			return err
 		}
@@ -413,9 +413,9 @@ func (s *Scores) Rows(fn func(report.CustomerRow) error) error {
 
 // Row is customer i's scores.
 func (s *Scores) Row(i int, segments []string) report.CustomerRow {
-	c := &s.Summary.Customers[i]
+	c := s.Summary.Customer(i)
 	v := s.Values[i]
-	historic, predicted, total := valueOf(s.GrossMargin, s.PredictsFuture, c, v)
+	historic, predicted, total := valueOf(s.GrossMargin, s.PredictsFuture, c.HistoricValue, v)
 	var attrs map[string]string
 	if len(s.Summary.AttributeNames) > 0 {
 		attrs = make(map[string]string, len(s.Summary.AttributeNames))

@@ -14,8 +14,8 @@ import (
 // before the end of observation has churned. Active subscribers are worth their expected
 // discounted future payments over the horizon; churned ones nothing.
 func subscription(cfg Config, sum *summary.Summary, values []ltv.CustomerValue, res *report.Result) (*ltv.SubscriptionModel, error) {
-	subs := make([]ltv.Subscriber, len(sum.Customers))
-	for i, c := range sum.Customers {
+	subs := make([]ltv.Subscriber, sum.Len())
+	for i, c := range sum.All() {
 		renewals := int(math.Round(c.Recency))
 		observed := int(math.Floor(c.Age + 1e-9))
 		subs[i] = ltv.Subscriber{Renewals: renewals, Churned: observed > renewals+1}
@@ -29,7 +29,7 @@ func subscription(cfg Config, sum *summary.Summary, values []ltv.CustomerValue, 
 	periodsPerYear := 12 * perMonth
 	discount := 1 / math.Pow(1+cfg.AnnualDiscountRate, 1/periodsPerYear)
 	retentionPerPeriod := cfg.RetentionCostPerMonth / perMonth
-	for i, c := range sum.Customers {
+	for i, c := range sum.All() {
 		if subs[i].Churned {
 			continue
 		}

@@ -23,8 +23,8 @@ type customerValues struct {
 func predictsFuture(model string) bool { return model != ModelHistorical }
 
 // valueOf is customer c's historic, predicted and total value.
-func valueOf(margin float64, future bool, c *summary.Customer, v ltv.CustomerValue) (historic, predicted, total float64) {
-	historic = margin * c.HistoricValue
+func valueOf(margin float64, future bool, historicRevenue float64, v ltv.CustomerValue) (historic, predicted, total float64) {
+	historic = margin * historicRevenue
 	total = historic
 	if future {
 		total += v.CLV
@@ -33,11 +33,11 @@ func valueOf(margin float64, future bool, c *summary.Customer, v ltv.CustomerVal
 }
 
 func newCustomerValues(cfg Config, sum *summary.Summary, values []ltv.CustomerValue) *customerValues {
-	n := len(sum.Customers)
+	n := sum.Len()
 	cv := &customerValues{historic: make([]float64, n), predicted: make([]float64, n), total: make([]float64, n)}
 	future := predictsFuture(cfg.Model)
-	for i := range sum.Customers {
-		cv.historic[i], cv.predicted[i], cv.total[i] = valueOf(cfg.GrossMargin, future, &sum.Customers[i], values[i])
+	for i := range sum.Len() {
+		cv.historic[i], cv.predicted[i], cv.total[i] = valueOf(cfg.GrossMargin, future, sum.Customer(i).HistoricValue, values[i])
 	}
 	return cv
 }

@@ -39,7 +39,7 @@ func TestHistoricPredictedTotalValue(t *testing.T) {
 		if res.TotalValue != res.HistoricValue || res.PredictedValue.Total != 40 || res.TotalLTV != 40 {
 			t.Errorf("total %+v, predicted %+v, totalLTV %g", res.TotalValue, res.PredictedValue, res.TotalLTV)
 		}
-		for i := range scores.Summary.Customers {
+		for i := range scores.Summary.Customers() {
 			row := scores.Row(i, nil)
 			if row.HistoricValue != wantHistoric[row.ID] || row.TotalValue != row.HistoricValue ||
 				row.HistoricRevenue != wantHistoric[row.ID]/margin {
@@ -57,7 +57,7 @@ func TestHistoricPredictedTotalValue(t *testing.T) {
 			t.Fatal(err)
 		}
 		var sumPredicted float64
-		for i := range scores.Summary.Customers {
+		for i := range scores.Summary.Customers() {
 			row := scores.Row(i, nil)
 			if row.HistoricValue != wantHistoric[row.ID] || math.Abs(row.TotalValue-(row.HistoricValue+row.PredictedValue)) > 1e-12 {
 				t.Errorf("%s: historic %g total %g predicted %g", row.ID, row.HistoricValue, row.TotalValue, row.PredictedValue)

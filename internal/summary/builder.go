@@ -91,6 +91,11 @@ type Builder struct {
 	rows, future, excluded, invalid int
 	samples                         []*RowError
 	firstInvalid                    *RowError
+
+	// activity holds the admitted rows while Options.ActivityCustomers allows (see
+	// recordActivity); nil when not asked for or given up, and activityNote then says why.
+	activity     []Activity
+	activityNote string
 }
 
 // NewBuilder returns a Builder for the options; attributeNames name the attribute values that Add
@@ -127,6 +132,9 @@ func NewBuilder(opts Options, attributeNames []string) *Builder {
 			b.err = fmt.Errorf("%w: the observation end %s is before the calibration end %s", ErrInvalidOptions,
 				dayTime(b.obsEnd).Format(time.DateOnly), dayTime(b.calEnd).Format(time.DateOnly))
 		}
+	}
+	if opts.ActivityCustomers > 0 {
+		b.activity = make([]Activity, 0, 1024)
 	}
 	// tuple 0: no attribute values (customers created by a holdout row before their first
 	// calibration row, until one arrives).
@@ -290,6 +298,7 @@ func (b *Builder) addDay(t *dayTracker, idx, d int32) {
 // update adds an admitted row to customer idx. It reports whether the row is now the customer's
 // first transaction, whose attribute values the caller must then record with setAttrs*.
 func (b *Builder) update(idx, day int32, nanos int64, amount float64) (setAttrs bool) {
+	b.recordActivity(idx, day, amount)
 	s := b.st(idx)
 	if day > b.calEnd {
 		h := b.hs(idx)
@@ -566,13 +575,24 @@ func (b *Builder) Finish() (*Summary, error) {
 	})
 
 	if logBytes > freeOSThreshold {
-		// The day log and the index are garbage now, and the Customers slice is about to take
-		// 160 bytes per customer: hand their memory back to the OS first, so that the peak
-		// resident size is not their sum (at 1M customers and 10M rows: 250 MB instead of 350).
+		// The day log and the index are garbage now, and the customers' rows are about to be
+		// allocated: hand their memory back to the OS first, so that the peak resident size is
+		// not their sum.
 		debug.FreeOSMemory()
 	}
 	unit := b.opts.Unit
-	out := make([]Customer, len(keys))
+	out := make([]row, len(keys))
+	var holdout []float64
+	if b.hold != nil {
+		holdout = make([]float64, len(keys))
+	}
+	var pos []int32 // builder index -> position, for the activity
+	if b.activity != nil {
+		pos = make([]int32, b.n)
+		for i := range pos {
+			pos[i] = -1
+		}
+	}
 	var sink uint64
 	var revenue numeric.Sum
 	for i, k := range keys {
@@ -586,32 +606,66 @@ func (b *Builder) Finish() (*Summary, error) {
 			}
 		}
 		s := b.st(k.idx)
-		c := &out[i]
-		c.ID = b.ids.str(s.id)
-		c.Attributes = b.tuples[s.attr]
-		c.FirstPurchase = dayTime(s.cal.first)
-		c.LastPurchase = dayTime(s.cal.last)
-		c.Frequency = int(s.cal.n) - 1
-		c.Recency = unit.FromDays(float64(s.cal.last - s.cal.first))
-		c.Age = unit.FromDays(float64(b.calEnd - s.cal.first))
-		if c.Frequency > 0 {
-			c.Monetary = (s.sum - s.firstAmt) / float64(c.Frequency)
+		r := &out[i]
+		r.id = s.id
+		r.attr = s.attr
+		r.firstDay, r.lastDay = s.cal.first, s.cal.last
+		r.frequency = s.cal.n - 1
+		if r.frequency > 0 {
+			r.monetary = (s.sum - s.firstAmt) / float64(r.frequency)
 		}
-		c.HistoricValue = s.sum
-		c.Orders = int(s.orders)
+		r.historicValue = s.sum
+		r.orders = s.orders
 		if b.hold != nil {
 			h := b.hs(k.idx)
-			c.HoldoutTransactions = int(h.days.n)
-			c.HoldoutValue = h.sum
+			r.holdoutDays = h.days.n
+			holdout[i] = h.sum
+		}
+		if pos != nil {
+			pos[k.idx] = int32(i)
 		}
 		sum.Transactions += int(s.cal.n)
 		revenue.Add(s.sum)
 	}
 	sum.Revenue = revenue.Value()
-	sum.Customers = out
+	sum.rows, sum.holdoutValue = out, holdout
+	sum.ids, sum.tuples = b.ids.chunks, b.tuples
+	sum.calEnd, sum.unit = b.calEnd, unit
+	sum.Activity, sum.ActivityNote = b.finishActivity(pos)
 	b.sink += sink
-	b.cust, b.hold, b.nanos, b.tuples = nil, nil, nil, nil
+	b.cust, b.hold, b.nanos, b.tuples, b.ids.chunks = nil, nil, nil, nil, nil
 	return sum, nil
+}
+
+// recordActivity keeps an admitted row for Summary.Activity while the customers are not more
+// than asked for.
+func (b *Builder) recordActivity(idx, day int32, amount float64) {
+	if b.activity == nil {
+		return
+	}
+	if int(b.n) > b.opts.ActivityCustomers {
+		b.activity = nil
+		b.activityNote = fmt.Sprintf("more than %d customers: their rows are not kept", b.opts.ActivityCustomers)
+		return
+	}
+	b.activity = append(b.activity, Activity{Customer: idx, Day: day, Amount: amount})
+}
+
+// finishActivity renumbers the activity's customers by their position in the summary (pos), and
+// drops the rows of customers without a calibration transaction.
+func (b *Builder) finishActivity(pos []int32) ([]Activity, string) {
+	if b.activity == nil {
+		return nil, b.activityNote
+	}
+	out := b.activity[:0]
+	for _, a := range b.activity {
+		if p := pos[a.Customer]; p >= 0 {
+			a.Customer = p
+			out = append(out, a)
+		}
+	}
+	b.activity = nil
+	return slices.Clip(out), ""
 }
 
 func (b *Builder) noData() error {

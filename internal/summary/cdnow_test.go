@@ -49,11 +49,11 @@ func TestCDNOWReproducesPublishedRFM(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := readCSVFile(t, "cdnow_sample_rfm_39w.csv")[1:]
-	if len(s.Customers) != len(want) || len(want) != 2357 {
-		t.Fatalf("got %d customers, the published summary has %d", len(s.Customers), len(want))
+	if len(s.Customers()) != len(want) || len(want) != 2357 {
+		t.Fatalf("got %d customers, the published summary has %d", len(s.Customers()), len(want))
 	}
-	byID := make(map[string]Customer, len(s.Customers))
-	for _, c := range s.Customers {
+	byID := make(map[string]Customer, len(s.Customers()))
+	for _, c := range s.Customers() {
 		byID[c.ID] = c
 	}
 	var repeat, transactions int

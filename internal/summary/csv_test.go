@@ -33,7 +33,7 @@ func read(t *testing.T, input string, cols Columns, opts Options) *Summary {
 
 func customer(t *testing.T, s *Summary, id string) Customer {
 	t.Helper()
-	for _, c := range s.Customers {
+	for _, c := range s.Customers() {
 		if c.ID == id {
 			return c
 		}
@@ -78,8 +78,8 @@ func TestSummaryByHand(t *testing.T) {
 		"a,1997-11-15,3,x\n" + // holdout
 		"b,1998-01-01,100,x\n" // after the observation end
 	s := read(t, in, withAttr, Options{CalibrationEnd: calEnd97, ObservationEnd: date("1997-12-31"), Unit: Week})
-	if len(s.Customers) != 2 || s.HoldoutOnlyCustomers != 1 || s.FutureRows != 1 || s.Rows != 11 || s.Transactions != 4 {
-		t.Fatalf("customers %d holdout-only %d future %d rows %d transactions %d", len(s.Customers), s.HoldoutOnlyCustomers, s.FutureRows, s.Rows, s.Transactions)
+	if len(s.Customers()) != 2 || s.HoldoutOnlyCustomers != 1 || s.FutureRows != 1 || s.Rows != 11 || s.Transactions != 4 {
+		t.Fatalf("customers %d holdout-only %d future %d rows %d transactions %d", len(s.Customers()), s.HoldoutOnlyCustomers, s.FutureRows, s.Rows, s.Transactions)
 	}
 	a := customer(t, s, "a")
 	want := Customer{
@@ -124,8 +124,8 @@ func TestReturnsPolicies(t *testing.T) {
 	if c.Frequency != 1 || c.HistoricValue != 8 || c.Monetary != 12 || !c.FirstPurchase.Equal(date("1997-06-01")) {
 		t.Errorf("Net, c: %+v", c)
 	}
-	if len(s.Customers) != 2 || s.ExcludedReturns != 0 {
-		t.Errorf("Net: %d customers, %d excluded", len(s.Customers), s.ExcludedReturns)
+	if len(s.Customers()) != 2 || s.ExcludedReturns != 0 {
+		t.Errorf("Net: %d customers, %d excluded", len(s.Customers()), s.ExcludedReturns)
 	}
 
 	opts.Returns = ReturnsExclude
@@ -190,7 +190,7 @@ func TestTimestampFormats(t *testing.T) {
 	} {
 		in := "customer_id,date,amount\na," + tc.ts + ",1\n"
 		s := read(t, in, simple, Options{CalibrationEnd: date("2001-01-01")})
-		if got := s.Customers[0].FirstPurchase.Format(time.DateOnly); got != tc.day {
+		if got := s.Customer(0).FirstPurchase.Format(time.DateOnly); got != tc.day {
 			t.Errorf("%q: day %s, want %s", tc.ts, got, tc.day)
 		}
 	}
@@ -214,7 +214,7 @@ func TestAmounts(t *testing.T) {
 		{`"7.25"`, 7.25}} {
 		// a zero purchase the same day makes a customer even of a negative amount
 		s := read(t, "customer_id,date,amount\na,2000-01-01,0\na,2000-01-01,"+tc.in+"\n", simple, Options{CalibrationEnd: date("2001-01-01")})
-		if got := s.Customers[0].HistoricValue; got != tc.want {
+		if got := s.Customer(0).HistoricValue; got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.in, got, tc.want)
 		}
 	}
@@ -274,8 +274,8 @@ func TestMaxInvalidRows(t *testing.T) {
 		"c,1997-01-01,1\n"
 	opts := Options{CalibrationEnd: calEnd97, MaxInvalidRows: 3}
 	s := read(t, in, simple, opts)
-	if s.InvalidRows != 3 || len(s.InvalidSamples) != 3 || len(s.Customers) != 3 || s.Rows != 6 {
-		t.Fatalf("invalid %d, samples %d, customers %d, rows %d", s.InvalidRows, len(s.InvalidSamples), len(s.Customers), s.Rows)
+	if s.InvalidRows != 3 || len(s.InvalidSamples) != 3 || len(s.Customers()) != 3 || s.Rows != 6 {
+		t.Fatalf("invalid %d, samples %d, customers %d, rows %d", s.InvalidRows, len(s.InvalidSamples), len(s.Customers()), s.Rows)
 	}
 	for i, line := range []int{3, 5, 6} {
 		if s.InvalidSamples[i].Line != line {
@@ -406,7 +406,7 @@ func TestBuilderAddErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.InvalidRows != 5 || s.Rows != 7 || s.FutureRows != 1 || len(s.Customers) != 1 || s.Digest != "" {
+	if s.InvalidRows != 5 || s.Rows != 7 || s.FutureRows != 1 || len(s.Customers()) != 1 || s.Digest != "" {
 		t.Errorf("%+v", s)
 	}
 	b = NewBuilder(Options{CalibrationEnd: calEnd97}, nil)
@@ -464,8 +464,8 @@ func TestFormats(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			got := read(t, input, withAttr, opts)
-			if !reflect.DeepEqual(got.Customers, want.Customers) {
-				t.Errorf("customers differ:\n got  %+v\n want %+v", got.Customers, want.Customers)
+			if !reflect.DeepEqual(got.Customers(), want.Customers()) {
+				t.Errorf("customers differ:\n got  %+v\n want %+v", got.Customers(), want.Customers())
 			}
 			sum := sha256.Sum256([]byte(input))
 			if got.Digest != "sha256:"+hex.EncodeToString(sum[:]) {
@@ -475,7 +475,7 @@ func TestFormats(t *testing.T) {
 	}
 	// a reader that returns one byte at a time
 	got, err := ReadCSV(iotest.OneByteReader(strings.NewReader(gz(formatsCSV, 1))), withAttr, opts)
-	if err != nil || !reflect.DeepEqual(got.Customers, want.Customers) {
+	if err != nil || !reflect.DeepEqual(got.Customers(), want.Customers()) {
 		t.Errorf("one byte at a time: %v", err)
 	}
 	// a broken gzip stream is an error, not a summary
@@ -529,14 +529,14 @@ func TestChunkBoundaries(t *testing.T) {
 		return s
 	}
 	want := summarize(input)
-	if len(want.Customers) != 5 || customer(t, want, "4").Attributes[0] != `"` || customer(t, want, "5").Attributes[0] != "a\nb" {
-		t.Fatalf("%+v", want.Customers)
+	if len(want.Customers()) != 5 || customer(t, want, "4").Attributes[0] != `"` || customer(t, want, "5").Attributes[0] != "a\nb" {
+		t.Fatalf("%+v", want.Customers())
 	}
 	for i := 0; i <= len(input); i++ {
 		for j := i; j <= len(input); j += 7 {
 			got := summarize(input[:i], input[i:j], input[j:])
-			if !reflect.DeepEqual(got.Customers, want.Customers) || got.Rows != want.Rows {
-				t.Fatalf("cut at %d and %d: got %+v", i, j, got.Customers)
+			if !reflect.DeepEqual(got.Customers(), want.Customers()) || got.Rows != want.Rows {
+				t.Fatalf("cut at %d and %d: got %+v", i, j, got.Customers())
 			}
 		}
 	}
@@ -560,7 +560,7 @@ func TestCustomersSortedByIDCommonPrefix(t *testing.T) {
 	}
 	s := read(t, in.String(), simple, Options{CalibrationEnd: calEnd97})
 	var got []string
-	for _, c := range s.Customers {
+	for _, c := range s.Customers() {
 		got = append(got, c.ID)
 	}
 	want := slices.Clone(ids)
@@ -575,7 +575,7 @@ func TestCustomersSortedByID(t *testing.T) {
 		"customer-000000002,1997-01-01,1\n" + "customer-000000001,1997-01-01,1\n" + "ab,1997-01-01,1\n" + "a\x01,1997-01-01,1\n"
 	s := read(t, in, simple, Options{CalibrationEnd: calEnd97})
 	var ids []string
-	for _, c := range s.Customers {
+	for _, c := range s.Customers() {
 		ids = append(ids, c.ID)
 	}
 	want := []string{"10", "9", "a", "a\x01", "ab", "b", "customer-000000001", "customer-000000002"}

@@ -40,14 +40,14 @@ func FuzzReadCSV(f *testing.F) {
 				}
 				continue
 			}
-			if len(s.Customers) == 0 || s.InvalidRows > opts.MaxInvalidRows || len(s.InvalidSamples) > 5 {
+			if len(s.Customers()) == 0 || s.InvalidRows > opts.MaxInvalidRows || len(s.InvalidSamples) > 5 {
 				t.Fatalf("inconsistent summary %+v", s)
 			}
-			if !sort.SliceIsSorted(s.Customers, func(i, j int) bool { return s.Customers[i].ID < s.Customers[j].ID }) {
+			if !sort.SliceIsSorted(s.Customers(), func(i, j int) bool { return s.Customer(i).ID < s.Customer(j).ID }) {
 				t.Fatal("customers not sorted")
 			}
 			tx := 0
-			for _, c := range s.Customers {
+			for _, c := range s.Customers() {
 				if c.ID == "" || c.Frequency < 0 || c.Recency < 0 || c.Recency > c.Age || c.Orders < c.Frequency+1 ||
 					c.LastPurchase.Before(c.FirstPurchase) || len(c.Attributes) != 1 ||
 					math.IsNaN(c.Monetary) || math.IsInf(c.HistoricValue, 0) || c.HoldoutTransactions < 0 {

@@ -25,7 +25,7 @@ func TestReadCSVRefusesAmountsThatOverflow(t *testing.T) {
 	}
 	// skipped as invalid rows when allowed: the rest is summarised and finite
 	s, err := ReadCSV(strings.NewReader(in), simple, Options{CalibrationEnd: calEnd97, MaxInvalidRows: 2})
-	if err != nil || s.InvalidRows != 2 || len(s.Customers) != 1 || math.IsInf(s.Revenue, 0) {
+	if err != nil || s.InvalidRows != 2 || len(s.Customers()) != 1 || math.IsInf(s.Revenue, 0) {
 		t.Fatalf("%v %+v", err, s)
 	}
 	// the largest accepted amount, and its negative, pass
@@ -77,7 +77,7 @@ func TestCustomerIDsWithNULOrInvalidUTF8AreRefused(t *testing.T) {
 	}
 	// valid multi-byte UTF-8 is a customer like any other
 	s, err := ReadCSV(strings.NewReader("customer_id,date,amount\nzoë,1997-01-01,5\n顧客,1997-01-02,5\n"), simple, Options{CalibrationEnd: calEnd97})
-	if err != nil || len(s.Customers) != 2 {
+	if err != nil || len(s.Customers()) != 2 {
 		t.Fatalf("%v %+v", err, s)
 	}
 }

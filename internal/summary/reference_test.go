@@ -124,14 +124,14 @@ type refCounts struct {
 func compareWithReference(t *testing.T, s *Summary, rows []txRow, opts Options) {
 	t.Helper()
 	want, counts := reference(rows, opts)
-	if len(s.Customers) != len(want) {
-		t.Fatalf("%d customers, reference %d", len(s.Customers), len(want))
+	if len(s.Customers()) != len(want) {
+		t.Fatalf("%d customers, reference %d", len(s.Customers()), len(want))
 	}
-	if !sort.SliceIsSorted(s.Customers, func(i, j int) bool { return s.Customers[i].ID < s.Customers[j].ID }) {
+	if !sort.SliceIsSorted(s.Customers(), func(i, j int) bool { return s.Customer(i).ID < s.Customer(j).ID }) {
 		t.Error("customers not sorted by ID")
 	}
 	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
-	for _, c := range s.Customers {
+	for _, c := range s.Customers() {
 		w, ok := want[c.ID]
 		if !ok {
 			t.Fatalf("unexpected customer %q", c.ID)
@@ -150,7 +150,7 @@ func compareWithReference(t *testing.T, s *Summary, rows []txRow, opts Options) 
 			s.FutureRows, s.ExcludedReturns, s.HoldoutOnlyCustomers, s.Transactions, counts)
 	}
 	var revenue float64
-	for _, c := range s.Customers {
+	for _, c := range s.Customers() {
 		revenue += c.HistoricValue
 	}
 	if !near(s.Revenue, revenue) {
@@ -272,12 +272,12 @@ func TestReadCSVMatchesReference(t *testing.T) {
 
 func sameUpToOrder(t *testing.T, a, b *Summary) {
 	t.Helper()
-	if len(a.Customers) != len(b.Customers) {
-		t.Fatalf("%d vs %d customers", len(a.Customers), len(b.Customers))
+	if len(a.Customers()) != len(b.Customers()) {
+		t.Fatalf("%d vs %d customers", len(a.Customers()), len(b.Customers()))
 	}
 	near := func(x, y float64) bool { return math.Abs(x-y) <= 1e-9*math.Max(1, math.Abs(y)) }
-	for i := range a.Customers {
-		x, y := a.Customers[i], b.Customers[i]
+	for i := range a.Customers() {
+		x, y := a.Customer(i), b.Customer(i)
 		if x.ID != y.ID || x.Frequency != y.Frequency || x.Recency != y.Recency || x.Age != y.Age ||
 			x.Orders != y.Orders || x.HoldoutTransactions != y.HoldoutTransactions ||
 			!near(x.Monetary, y.Monetary) || !near(x.HistoricValue, y.HistoricValue) || !near(x.HoldoutValue, y.HoldoutValue) {
@@ -322,7 +322,7 @@ func TestAmbiguousDaysResolved(t *testing.T) {
 		t.Fatal(err)
 	}
 	compareWithReference(t, s, rows, opts)
-	a := s.Customers[0]
+	a := s.Customer(0)
 	if a.Frequency != 6 || a.HoldoutTransactions != 3 {
 		t.Errorf("customer a: x = %d (want 6: days -30, 0, 50, 100, 120, 190, 200), holdout %d (want 3)", a.Frequency, a.HoldoutTransactions)
 	}
@@ -347,7 +347,7 @@ func TestBuilderMatchesReadCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(viaAdd.Customers, viaCSV.Customers) {
+	if !reflect.DeepEqual(viaAdd.Customers(), viaCSV.Customers()) {
 		t.Error("Builder.Add and ReadCSV disagree")
 	}
 	compareWithReference(t, viaAdd, rows, opts)

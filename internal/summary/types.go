@@ -88,6 +88,9 @@ type Options struct {
 	// MaxInvalidRows is how many malformed rows are skipped (and counted) before the summary
 	// fails. The default 0 fails at the first one.
 	MaxInvalidRows int
+	// ActivityCustomers, when positive, asks for Summary.Activity (16 bytes a row) as long as
+	// the customers are at most this many.
+	ActivityCustomers int
 }
 
 // Customer is one customer's summary over the calibration period, in the literature's notation.
@@ -120,10 +123,20 @@ type Customer struct {
 	HoldoutValue        float64
 }
 
-// Summary is the per-customer summary of a transaction log.
+// Summary is the per-customer summary of a transaction log. Its customers (the calibration
+// customers, sorted by ID in byte order) are read with Len, Customer and All: they are stored in
+// 48 bytes each (see row), and a Customer is a view built on demand.
 type Summary struct {
-	// Customers are the calibration customers, sorted by ID (byte order).
-	Customers      []Customer
+	rows []row
+	// holdoutValue is parallel to rows; nil without a holdout window.
+	holdoutValue []float64
+	// ids holds the customers' ids (row.id points into it); never written where handed out.
+	ids [][]byte
+	// tuples are the distinct attribute tuples (row.attr indexes it); tuple 0 is empty.
+	tuples [][]string
+	calEnd int32
+	unit   TimeUnit
+
 	AttributeNames []string
 	// Transactions is the number of calibration transactions after same-day rows are merged.
 	Transactions int
@@ -140,8 +153,22 @@ type Summary struct {
 	// for summaries built with a Builder.
 	Digest string
 	// HoldoutOnlyCustomers counts customers whose first transaction falls in the holdout
-	// window: they are not calibration customers and are not in Customers.
+	// window: they are not calibration customers and are not among the customers.
 	HoldoutOnlyCustomers int
+	// Activity is every admitted row as (customer, day, amount), in the order read, when
+	// Options.ActivityCustomers asked for it and the customers were not more; else nil, and
+	// ActivityNote says why when it was asked for.
+	Activity     []Activity
+	ActivityNote string
+}
+
+// Activity is one admitted row of a customer: what cohorts are built from.
+type Activity struct {
+	// Customer is the customer's index in the Summary.
+	Customer int32
+	// Day is the row's UTC calendar day, in days since 1970-01-01.
+	Day    int32
+	Amount float64
 }
 
 // maxInvalidSamples bounds Summary.InvalidSamples.

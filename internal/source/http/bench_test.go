@@ -125,7 +125,7 @@ func benchHTTP(b *testing.B, data []byte, format Format) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		customers = len(s.Customers)
+		customers = len(s.Customers())
 	}
 	b.ReportMetric(float64(customers), "customers")
 	b.ReportMetric(float64(processCPU()-cpu0)/1e6/float64(b.N), "cpu-ms/op")

@@ -55,7 +55,7 @@ func checkParsersMatchReadCSV(t *testing.T, ts, amount string) {
 		}
 	}
 	byID := map[string]summary.Customer{}
-	for _, c := range s.Customers {
+	for _, c := range s.Customers() {
 		byID[c.ID] = c
 	}
 

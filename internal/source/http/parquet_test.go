@@ -216,7 +216,7 @@ func TestParquetInvalidRows(t *testing.T) {
 		}
 	}
 	// Null attributes are empty strings, as empty CSV fields.
-	for _, c := range s.Customers {
+	for _, c := range s.Customers() {
 		if len(c.Attributes) != 1 || c.Attributes[0] != "" {
 			t.Fatalf("customer %s attributes %q", c.ID, c.Attributes)
 		}

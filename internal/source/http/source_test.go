@@ -71,8 +71,8 @@ func TestCSVFormatsGiveTheSummaryOfReadCSV(t *testing.T) {
 				t.Fatal(err)
 			}
 			sameSummary(t, got, want)
-			if len(got.Customers) != 2357 {
-				t.Errorf("%d customers, want 2357", len(got.Customers))
+			if len(got.Customers()) != 2357 {
+				t.Errorf("%d customers, want 2357", len(got.Customers()))
 			}
 		})
 	}

@@ -113,7 +113,7 @@ func BenchmarkSummary10MPushdown(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		customers = len(s.Customers)
+		customers = len(s.Customers())
 	}
 	report(b, &n, customers)
 }
@@ -130,7 +130,7 @@ func BenchmarkSummary10MStreamRows(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		customers = len(s.Customers)
+		customers = len(s.Customers())
 	}
 	report(b, &n, customers)
 }
@@ -147,7 +147,7 @@ func BenchmarkSummary10MStreamCSV(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		customers = len(s.Customers)
+		customers = len(s.Customers())
 	}
 	report(b, &n, customers)
 }

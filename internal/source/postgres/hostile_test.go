@@ -73,7 +73,7 @@ func TestAmountsThatOverflowAreInvalidRows(t *testing.T) {
 			t.Errorf("classified %+v", pe)
 		}
 		s, err := (&Source{DSN: dsn, Table: table}).Summarize(context.Background(), cols, summary.Options{CalibrationEnd: date("2024-12-31"), MaxInvalidRows: 2})
-		if err != nil || len(s.Customers) != 1 || math.IsInf(s.Revenue, 0) || s.Revenue != 5 {
+		if err != nil || len(s.Customers()) != 1 || math.IsInf(s.Revenue, 0) || s.Revenue != 5 {
 			t.Fatalf("%s: %v %+v", table, err, s)
 		}
 	}
@@ -98,7 +98,7 @@ func TestInvalidUTF8IDsAreInvalidRows(t *testing.T) {
 		t.Fatalf("want the id refused: %v", err)
 	}
 	s, err := (&Source{DSN: dsn, Table: "orders"}).Summarize(ctx, cols, summary.Options{CalibrationEnd: date("2024-12-31"), MaxInvalidRows: 2})
-	if err != nil || len(s.Customers) != 1 || s.Customers[0].ID != "ok" || s.InvalidRows != 2 || s.Rows != 3 {
+	if err != nil || len(s.Customers()) != 1 || s.Customer(0).ID != "ok" || s.InvalidRows != 2 || s.Rows != 3 {
 		t.Fatalf("%v %+v", err, s)
 	}
 }

@@ -38,7 +38,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -163,7 +162,7 @@ func (s *Source) Summarize(ctx context.Context, cols summary.Columns, opts summa
 			return nil, &summary.InvalidRowsError{Count: stats.invalid, Max: opts.MaxInvalidRows, First: first}
 		}
 	}
-	if len(sum.Customers) == 0 {
+	if sum.Len() == 0 {
 		return nil, noData(sum, opts)
 	}
 	sum.Digest = digest(sum)
@@ -507,7 +506,8 @@ func (s *Source) readSummary(ctx context.Context, tx pgx.Tx, sql string, args []
 		return nil, st, err
 	}
 	defer rows.Close()
-	sum := &summary.Summary{AttributeNames: slices.Clone(attrNames)}
+	app := summary.NewAppender(opts, attrNames)
+	var sum summary.Summary // the counts; the customers are in app
 	nattr := len(attrNames)
 	var (
 		cid                        pgtype.Text
@@ -519,14 +519,13 @@ func (s *Source) readSummary(ctx context.Context, tx pgx.Tx, sql string, args []
 		invalid, future, excluded  pgtype.Int8
 		attrs                      = make([]pgtype.Text, nattr)
 		dest                       = make([]any, 0, 15+nattr)
-		tuples                     = map[string][]string{}
+		tuple                      = make([]string, nattr)
 	)
 	dest = append(dest, &cid, &first, &last, &days, &recency, &age, &monetary, &total, &orders, &holdDays, &holdValue,
 		&nrows, &invalid, &future, &excluded)
 	for i := range attrs {
 		dest = append(dest, &attrs[i])
 	}
-	var key strings.Builder
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return nil, st, err
@@ -561,8 +560,6 @@ func (s *Source) readSummary(ctx context.Context, tx pgx.Tx, sql string, args []
 			FirstPurchase:       first.Time,
 			LastPurchase:        last.Time,
 			Frequency:           int(days - 1),
-			Recency:             recency.Float64,
-			Age:                 age.Float64,
 			Monetary:            monetary,
 			HistoricValue:       total,
 			Orders:              int(orders),
@@ -570,24 +567,12 @@ func (s *Source) readSummary(ctx context.Context, tx pgx.Tx, sql string, args []
 			HoldoutValue:        holdValue,
 		}
 		if nattr > 0 {
-			// customers with equal values share them, as in the Builder
-			key.Reset()
-			for _, a := range attrs {
-				key.WriteString(strconv.Itoa(len(a.String)))
-				key.WriteByte(':')
-				key.WriteString(a.String)
+			for i, a := range attrs {
+				tuple[i] = a.String
 			}
-			t, ok := tuples[key.String()]
-			if !ok {
-				t = make([]string, nattr)
-				for i, a := range attrs {
-					t[i] = a.String
-				}
-				tuples[key.String()] = t
-			}
-			c.Attributes = t
+			c.Attributes = tuple // the Appender shares equal tuples, as the Builder does
 		}
-		sum.Customers = append(sum.Customers, c)
+		app.Append(c)
 		sum.Transactions += int(days)
 	}
 	if err := rows.Err(); err != nil {
@@ -595,15 +580,20 @@ func (s *Source) readSummary(ctx context.Context, tx pgx.Tx, sql string, args []
 	}
 	sum.InvalidRows = st.invalid
 	// byte order, whatever the database's collation did
-	if !slices.IsSortedFunc(sum.Customers, func(a, b summary.Customer) int { return strings.Compare(a.ID, b.ID) }) {
-		slices.SortFunc(sum.Customers, func(a, b summary.Customer) int { return strings.Compare(a.ID, b.ID) })
-	}
+	out := app.Summary()
+	out.Rows, out.FutureRows, out.ExcludedReturns = sum.Rows, sum.FutureRows, sum.ExcludedReturns
+	out.HoldoutOnlyCustomers, out.Transactions, out.InvalidRows = sum.HoldoutOnlyCustomers, sum.Transactions, sum.InvalidRows
+	return withRevenue(out), st, nil
+}
+
+// withRevenue sets sum.Revenue, the compensated sum of the customers' historic values.
+func withRevenue(sum *summary.Summary) *summary.Summary {
 	var revenue numeric.Sum
-	for i := range sum.Customers {
-		revenue.Add(sum.Customers[i].HistoricValue)
+	for i := range sum.Len() {
+		revenue.Add(sum.Customer(i).HistoricValue)
 	}
 	sum.Revenue = revenue.Value()
-	return sum, st, nil
+	return sum
 }
 
 // readSamples reads the first few invalid rows.
@@ -689,8 +679,8 @@ func digest(sum *summary.Summary) string {
 	for _, n := range sum.AttributeNames {
 		str(n)
 	}
-	for i := range sum.Customers {
-		c := &sum.Customers[i]
+	for i := range sum.Len() {
+		c := sum.Customer(i)
 		str(c.ID)
 		for _, a := range c.Attributes {
 			str(a)

@@ -66,8 +66,8 @@ func sameSummary(t *testing.T, want, got *summary.Summary) {
 			t.Errorf(format, args...)
 		}
 	}
-	if len(want.Customers) != len(got.Customers) {
-		t.Fatalf("%d customers from CSV, %d from PostgreSQL", len(want.Customers), len(got.Customers))
+	if len(want.Customers()) != len(got.Customers()) {
+		t.Fatalf("%d customers from CSV, %d from PostgreSQL", len(want.Customers()), len(got.Customers()))
 	}
 	money := func(what string, a, b float64) {
 		t.Helper()
@@ -75,8 +75,8 @@ func sameSummary(t *testing.T, want, got *summary.Summary) {
 			fail("%s: CSV %.12f, PostgreSQL %.12f", what, a, b)
 		}
 	}
-	for i := range want.Customers {
-		w, g := &want.Customers[i], &got.Customers[i]
+	for i := range want.Customers() {
+		w, g := want.Customer(i), got.Customer(i)
 		if w.ID != g.ID {
 			t.Fatalf("customer %d: id %q from CSV, %q from PostgreSQL", i, w.ID, g.ID)
 		}
@@ -149,8 +149,8 @@ func TestCDNOWSameAsCSV(t *testing.T) {
 	}
 	// the published figures, for the record: 2357 customers, 39-week calibration
 	got := summarize(t, &Source{DSN: dsn, Table: "public.cdnow"}, cdnowCols, summary.Options{CalibrationEnd: date("1997-09-30")})
-	if len(got.Customers) != 2357 || got.Rows != 6919 {
-		t.Errorf("CDNOW: %d customers, %d rows", len(got.Customers), got.Rows)
+	if len(got.Customers()) != 2357 || got.Rows != 6919 {
+		t.Errorf("CDNOW: %d customers, %d rows", len(got.Customers()), got.Rows)
 	}
 }
 
@@ -210,7 +210,7 @@ func TestShopSameAsCSV(t *testing.T) {
 	got := summarize(t, &Source{DSN: dsn, Table: "orders"}, shopCols,
 		summary.Options{CalibrationEnd: date("2026-10-31"), ObservationEnd: date("2026-11-30"), Unit: summary.Day})
 	byID := map[string]summary.Customer{}
-	for _, c := range got.Customers {
+	for _, c := range got.Customers() {
 		byID[c.ID] = c
 	}
 	a := byID["a"]
@@ -227,8 +227,8 @@ func TestShopSameAsCSV(t *testing.T) {
 	if h := byID["h"]; h.Frequency != 1 || h.Monetary != 10 || h.Attributes[0] != "search" || h.HistoricValue != 25.5 {
 		t.Errorf("h: %+v", h)
 	}
-	if _, ok := byID["d"]; ok || got.HoldoutOnlyCustomers != 1 || got.FutureRows != 1 || len(got.Customers) != 5 {
-		t.Errorf("customers %d, holdout-only %d, future %d", len(got.Customers), got.HoldoutOnlyCustomers, got.FutureRows)
+	if _, ok := byID["d"]; ok || got.HoldoutOnlyCustomers != 1 || got.FutureRows != 1 || len(got.Customers()) != 5 {
+		t.Errorf("customers %d, holdout-only %d, future %d", len(got.Customers()), got.HoldoutOnlyCustomers, got.FutureRows)
 	}
 	if g := byID["g"]; len(g.Attributes) != 2 || g.Attributes[0] != "" || g.HistoricValue != 100 {
 		t.Errorf("g: %+v", g)
@@ -307,8 +307,8 @@ func TestAttributeTies(t *testing.T) {
 		"a,2024-01-02,5,zeta\na,2024-01-02,5,alpha\na,2024-01-01,-5,aaa-refund\n"+
 		"b,2024-01-02,5,Zeta\nb,2024-01-02,5,alpha\n"))
 	got := summarize(t, &Source{DSN: dsn, Table: "ties"}, cols, summary.Options{CalibrationEnd: date("2024-12-31")})
-	if got.Customers[0].Attributes[0] != "alpha" || got.Customers[1].Attributes[0] != "Zeta" {
-		t.Errorf("attributes %v %v, want alpha (the refund is no purchase) and Zeta (byte order)", got.Customers[0].Attributes, got.Customers[1].Attributes)
+	if got.Customer(0).Attributes[0] != "alpha" || got.Customer(1).Attributes[0] != "Zeta" {
+		t.Errorf("attributes %v %v, want alpha (the refund is no purchase) and Zeta (byte order)", got.Customer(0).Attributes, got.Customer(1).Attributes)
 	}
 }
 
@@ -372,8 +372,8 @@ b,2024-03-01,20
 		 ('a', NULL, 1), ('a', 'infinity', 1), ('a', '-infinity', 1), ('a', '2024-01-03', NULL),
 		 ('a', '2024-01-03', 'NaN'), ('a', '2024-01-03', 'Infinity'), ('b', '2024-01-04', 3)`)
 	got = summarize(t, &Source{DSN: dsn, Table: "bad_typed"}, cols, summary.Options{CalibrationEnd: date("2024-12-31"), MaxInvalidRows: 8})
-	if got.InvalidRows != 8 || got.Rows != 10 || len(got.Customers) != 2 {
-		t.Errorf("typed: %d invalid of %d rows, %d customers", got.InvalidRows, got.Rows, len(got.Customers))
+	if got.InvalidRows != 8 || got.Rows != 10 || len(got.Customers()) != 2 {
+		t.Errorf("typed: %d invalid of %d rows, %d customers", got.InvalidRows, got.Rows, len(got.Customers()))
 	}
 }
 
@@ -440,8 +440,8 @@ func TestHostileNames(t *testing.T) {
 		pgx.Identifier{schema, table}.Sanitize()))
 	name := `"` + strings.ReplaceAll(schema, `"`, `""`) + `"."` + strings.ReplaceAll(table, `"`, `""`) + `"`
 	got := summarize(t, &Source{DSN: dsn, Table: name}, cols, summary.Options{CalibrationEnd: date("2024-12-31")})
-	if len(got.Customers) != 1 || got.Customers[0].Frequency != 1 || fmt.Sprint(got.Customers[0].Attributes) != "[x y z]" {
-		t.Errorf("hostile names: %+v", got.Customers)
+	if len(got.Customers()) != 1 || got.Customer(0).Frequency != 1 || fmt.Sprint(got.Customer(0).Attributes) != "[x y z]" {
+		t.Errorf("hostile names: %+v", got.Customers())
 	}
 	// a hostile name that does not exist is a missing column or table, nothing else
 	for _, tc := range []struct {

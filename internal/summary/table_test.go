@@ -1,0 +1,89 @@
+package summary
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+func TestRowIsAtMost48Bytes(t *testing.T) {
+	if n := unsafe.Sizeof(row{}); n > 48 {
+		t.Fatalf("a customer takes %d bytes in a Summary, want at most 48", n)
+	}
+}
+
+const tableCSV = `customer_id,date,amount,channel
+b,2024-01-03,10,email
+a,2024-01-01,5,social
+b,2024-02-03,-2,email
+c,2024-03-01,7,email
+a,2024-01-20,4,web
+b,2024-02-10,6,email
+`
+
+func TestAppenderRebuildsTheSameSummary(t *testing.T) {
+	opts := Options{CalibrationEnd: time.Date(2024, 3, 31, 0, 0, 0, 0, time.UTC), Unit: Month}
+	want, err := ReadCSV(strings.NewReader(tableCSV), Columns{CustomerID: "customer_id", Timestamp: "date", Amount: "amount", Attributes: []string{"channel"}}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// appended out of order: the Appender sorts by id
+	app := NewAppender(opts, []string{"channel"})
+	for _, i := range []int{2, 0, 1} {
+		app.Append(want.Customer(i))
+	}
+	got := app.Summary()
+	if !reflect.DeepEqual(got.Customers(), want.Customers()) {
+		t.Fatalf("got\n %+v\nwant\n %+v", got.Customers(), want.Customers())
+	}
+	// Recency and Age follow from the days: b bought on Jan 3 and Feb 10, the end is Mar 31
+	b := got.Customer(1)
+	if b.ID != "b" || b.Recency != 38/(365.25/12) || b.Age != 88/(365.25/12) {
+		t.Errorf("b: recency %v age %v, want %v %v", b.Recency, b.Age, 38/(365.25/12), 88/(365.25/12))
+	}
+	// equal attribute tuples are stored once
+	if a, c := got.Attributes(0), got.Attributes(2); &a[0] == &c[0] {
+		t.Errorf("a (social) and c (email) share a tuple")
+	}
+	if b, c := got.Attributes(1), got.Attributes(2); &b[0] != &c[0] {
+		t.Errorf("b and c (both email) do not share their tuple")
+	}
+}
+
+func TestActivityKeepsEveryAdmittedRow(t *testing.T) {
+	cols := Columns{CustomerID: "customer_id", Timestamp: "date", Amount: "amount"}
+	opts := Options{CalibrationEnd: time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), ActivityCustomers: 3}
+	s, err := ReadCSV(strings.NewReader(tableCSV), cols, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// c's row is after the end: a and b remain, with 2 and 3 rows in the order read
+	type act struct {
+		id     string
+		day    string
+		amount float64
+	}
+	var got []act
+	for _, a := range s.Activity {
+		got = append(got, act{s.ID(int(a.Customer)), time.Unix(int64(a.Day)*86400, 0).UTC().Format(time.DateOnly), a.Amount})
+	}
+	want := []act{{"b", "2024-01-03", 10}, {"a", "2024-01-01", 5}, {"b", "2024-02-03", -2}, {"a", "2024-01-20", 4}, {"b", "2024-02-10", 6}}
+	if !reflect.DeepEqual(got, want) || s.ActivityNote != "" {
+		t.Fatalf("activity %v (note %q), want %v", got, s.ActivityNote, want)
+	}
+
+	opts.ActivityCustomers = 1
+	s, err = ReadCSV(strings.NewReader(tableCSV), cols, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Activity != nil || !strings.Contains(s.ActivityNote, "more than 1 customers") {
+		t.Fatalf("over the limit: %d rows kept, note %q", len(s.Activity), s.ActivityNote)
+	}
+	opts.ActivityCustomers = 0
+	if s, err = ReadCSV(strings.NewReader(tableCSV), cols, opts); err != nil || s.Activity != nil || s.ActivityNote != "" {
+		t.Fatalf("not asked for: %d rows kept, note %q, %v", len(s.Activity), s.ActivityNote, err)
+	}
+}
