@@ -8,8 +8,11 @@ package cohort
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
+
+	"github.com/ltv-operator/ltv-operator/internal/summary"
 )
 
 // ErrTooManyCustomers is returned by Add once more customers than Builder.MaxCustomers were seen:
@@ -83,16 +86,45 @@ func (b *Builder) Add(id string, ts time.Time, amount float64, attrs []string) e
 	} else if day == c.firstDay {
 		c.firstAmount += amount
 	}
-	m := monthIndex(ts.UTC())
+	c.addMonth(monthIndex(ts.UTC()), amount)
+	return nil
+}
+
+func (c *customer) addMonth(m int, amount float64) {
 	for i := range c.months {
 		if c.months[i].month == m {
 			c.months[i].amount += amount
 			c.months[i].purchased = c.months[i].purchased || amount > 0
-			return nil
+			return
 		}
 	}
 	c.months = append(c.months, monthActivity{month: m, amount: amount, purchased: amount > 0})
-	return nil
+}
+
+// FromActivity builds the cohorts of a summary's customers from its activity (every admitted row
+// as customer index, day, amount): customer i has the attribute values attrs(i). It is what
+// repeated Add calls would build, without a second reading of the transactions.
+func FromActivity(end time.Time, attributeNames []string, customers int, attrs func(i int) []string, rows []summary.Activity) *Builder {
+	b := NewBuilder(end, attributeNames, 0)
+	b.order = make([]*customer, customers)
+	for _, r := range rows {
+		if r.Day > b.endDay {
+			continue
+		}
+		c := b.order[r.Customer]
+		switch {
+		case c == nil:
+			c = &customer{firstDay: r.Day, firstAmount: r.Amount, attrs: attrs(int(r.Customer))}
+			b.order[r.Customer] = c
+		case r.Day < c.firstDay:
+			c.firstDay, c.firstAmount = r.Day, r.Amount
+		case r.Day == c.firstDay:
+			c.firstAmount += r.Amount
+		}
+		c.addMonth(monthIndex(dayTime(r.Day)), r.Amount)
+	}
+	b.order = slices.DeleteFunc(b.order, func(c *customer) bool { return c == nil })
+	return b
 }
 
 // Cohort is the customers acquired in one calendar month, month by month since.
@@ -187,7 +219,7 @@ func (co *Cohort) addDay(d time.Time) {
 }
 
 // Customers is the number of customers seen.
-func (b *Builder) Customers() int { return len(b.customers) }
+func (b *Builder) Customers() int { return len(b.order) }
 
 // daysPerMonth is the mean length of a Gregorian month, the unit of the models' horizon.
 const daysPerMonth = 365.25 / 12

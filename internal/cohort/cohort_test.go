@@ -3,8 +3,12 @@ package cohort
 import (
 	"errors"
 	"math"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/ltv-operator/ltv-operator/internal/summary"
 )
 
 func day(s string) time.Time {
@@ -118,5 +122,34 @@ func TestMaxCustomers(t *testing.T) {
 	}
 	if err := b.Add("b", day("2026-01-01"), 1, nil); !errors.Is(err, ErrTooManyCustomers) {
 		t.Errorf("second customer: %v", err)
+	}
+}
+
+// The cohorts from a summary's activity are the cohorts Add builds from the same rows.
+func TestFromActivityEqualsAdd(t *testing.T) {
+	const csv = `customer_id,date,amount,channel
+a,2026-01-10,20,email
+a,2026-01-10,5,email
+a,2026-02-03,30,email
+a,2026-03-20,99,email
+b,2026-01-31,40,social
+b,2026-03-01,-10,social
+c,2026-02-14,15,paid
+c,2026-02-01,10,email
+`
+	s, err := summary.ReadCSV(strings.NewReader(csv), summary.Columns{CustomerID: "customer_id", Timestamp: "date", Amount: "amount", Attributes: []string{"channel"}},
+		summary.Options{CalibrationEnd: day("2026-03-15"), ActivityCustomers: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := FromActivity(day("2026-03-15"), []string{"channel"}, s.Len(), s.Attributes, s.Activity)
+	if b.Customers() != 3 {
+		t.Fatalf("%d customers, want 3", b.Customers())
+	}
+	email := func(a []string) bool { return a[0] == "email" }
+	for _, keep := range []func([]string) bool{nil, email} {
+		if got, want := b.Cohorts(keep), handShop(t).Cohorts(keep); !reflect.DeepEqual(got, want) {
+			t.Errorf("from the activity\n %+v\nfrom Add\n %+v", got, want)
+		}
 	}
 }

@@ -1,16 +1,7 @@
 package pipeline
 
 import (
-	"bufio"
-	"context"
-	"encoding/csv"
-	"errors"
-	"fmt"
-	"io"
 	"sort"
-	"sync"
-
-	"github.com/klauspost/compress/gzip"
 
 	"github.com/ltv-operator/ltv-operator/internal/cohort"
 	"github.com/ltv-operator/ltv-operator/internal/report"
@@ -27,131 +18,27 @@ const (
 	maxCohortsPerValue  = 24
 	maxCohortValues     = 20
 	maxStatusCohorts    = 12
-	cohortSourceMissing = "cohorts need the transactions row by row: only CSV sources read by the operator itself (configMap, ltvctl --data) provide them"
+	cohortSourceMissing = "cohorts need the transactions row by row: a PostgreSQL source summarised inside the database does not provide them"
 )
 
-// cohortCollector feeds a cohort builder from a copy of the CSV stream the summary reads.
-type cohortCollector struct {
-	builder *cohort.Builder
-	wg      sync.WaitGroup
-	err     error // why cohorts are not available
-}
-
-// withCohorts returns src wrapped so that its rows also reach a cohort builder, or src and nil
-// when the source cannot provide rows.
-func withCohorts(src Source, cfg Config) (Source, *cohortCollector) {
-	csvSrc, ok := src.(CSVSource)
-	if !ok {
-		return src, nil
+// cohortsOf builds the cohorts from the summary's activity (see summary.Options.ActivityCustomers),
+// then drops the activity, or says why there are none.
+func cohortsOf(cfg Config, sum *summary.Summary) (*cohort.Builder, string) {
+	if sum.Activity == nil {
+		if sum.ActivityNote != "" {
+			return nil, "cohorts skipped: " + sum.ActivityNote
+		}
+		return nil, cohortSourceMissing
 	}
-	cc := &cohortCollector{builder: cohort.NewBuilder(cfg.ObservationEnd, cfg.Columns.Attributes, maxCohortCustomers)}
-	open := csvSrc.Open
-	return CSVSource{Open: func(ctx context.Context) (io.ReadCloser, error) {
-		rc, err := open(ctx)
-		if err != nil {
-			return nil, err
-		}
-		pr, pw := io.Pipe()
-		cc.wg.Add(1)
-		go func() {
-			defer cc.wg.Done()
-			cc.err = cc.read(pr, cfg)
-			_, _ = io.Copy(io.Discard, pr) // never block the summary's reads
-		}()
-		return teeCloser{Reader: io.TeeReader(rc, pw), rc: rc, pw: pw}, nil
-	}}, cc
-}
-
-type teeCloser struct {
-	io.Reader
-	rc io.Closer
-	pw *io.PipeWriter
-}
-
-func (t teeCloser) Close() error {
-	_ = t.pw.Close()
-	return t.rc.Close()
-}
-
-// read parses the CSV copy (gzip recognised) into the builder. Malformed rows are skipped: the
-// summary reports them.
-func (cc *cohortCollector) read(r io.Reader, cfg Config) error {
-	br := bufio.NewReaderSize(r, 1<<16)
-	var in io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return err
-		}
-		in = zr
-	}
-	cr := csv.NewReader(in)
-	cr.ReuseRecord = true
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if err != nil {
-		return err
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[h] = i
-	}
-	idCol, tsCol, amtCol := col[cfg.Columns.CustomerID], col[cfg.Columns.Timestamp], col[cfg.Columns.Amount]
-	attrCols := make([]int, len(cfg.Columns.Attributes))
-	for i, a := range cfg.Columns.Attributes {
-		attrCols[i] = col[a]
-	}
-	attrs := make([]string, len(attrCols))
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				continue
-			}
-			return err
-		}
-		if idCol >= len(rec) || tsCol >= len(rec) || amtCol >= len(rec) {
-			continue
-		}
-		ts, ok := summary.ParseTimestamp([]byte(rec[tsCol]))
-		amount, ok2 := summary.ParseAmount([]byte(rec[amtCol]))
-		if !ok || !ok2 || (amount < 0 && cfg.Returns == summary.ReturnsExclude) {
-			continue
-		}
-		for i, c := range attrCols {
-			attrs[i] = ""
-			if c < len(rec) {
-				attrs[i] = rec[c]
-			}
-		}
-		if err := cc.builder.Add(rec[idCol], ts, amount, attrs); err != nil {
-			return err
-		}
-	}
-}
-
-// wait returns the builder once the stream has been read, or the reason there are no cohorts.
-func (cc *cohortCollector) wait() (*cohort.Builder, error) {
-	cc.wg.Wait()
-	if cc.err != nil {
-		return nil, cc.err
-	}
-	return cc.builder, nil
+	b := cohort.FromActivity(cfg.ObservationEnd, cfg.Columns.Attributes, sum.Len(), sum.Attributes, sum.Activity)
+	sum.Activity = nil
+	return b, ""
 }
 
 // cohortResults adds the cohort tables and their status summary to res.
-func cohortResults(cfg Config, cc *cohortCollector, curves *acquisitionCurves, res *report.Result) {
-	if cc == nil {
-		res.CohortsNote = cohortSourceMissing
-		return
-	}
-	b, err := cc.wait()
-	if err != nil {
-		res.CohortsNote = fmt.Sprintf("cohorts skipped: %v", err)
+func cohortResults(cfg Config, b *cohort.Builder, note string, curves *acquisitionCurves, res *report.Result) {
+	if b == nil {
+		res.CohortsNote = note
 		return
 	}
 	all := b.Cohorts(nil)

@@ -61,12 +61,11 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		Unit:           cfg.Unit,
 		Returns:        cfg.Returns,
 		MaxInvalidRows: cfg.MaxInvalidRows,
+		// Cohorts keep every row of every customer: up to a bound, not with the transactions of
+		// any number of customers.
+		ActivityCustomers: maxCohortCustomers,
 	}
-	src, cohorts := withCohorts(src, cfg)
 	sum, err := src.Summarize(ctx, cfg.Columns, opts)
-	if cohorts != nil {
-		defer cohorts.wg.Wait() // the copy of the stream is closed with it
-	}
 	if err != nil {
 		return nil, nil, Classify(err)
 	}
@@ -74,6 +73,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		return nil, nil, Classify(err)
 	}
 
+	cohorts, cohortsNote := cohortsOf(cfg, sum)
 	n := sum.Len()
 	values := make([]ltv.CustomerValue, n)
 	res := &report.Result{
@@ -138,7 +138,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	if err != nil {
 		return nil, nil, err
 	}
-	cohortResults(cfg, cohorts, curves, res)
+	cohortResults(cfg, cohorts, cohortsNote, curves, res)
 
 	scores := &Scores{Summary: sum, Values: values, Unit: cfg.Unit, GrossMargin: cfg.GrossMargin, PredictsFuture: predictsFuture(cfg.Model)}
 	if model != nil {
