@@ -81,9 +81,9 @@ type clvPrep struct {
 	uxi      []int32   // unique row -> index into xs
 }
 
-func newCLVPrep(rows []RFM, cfg CLVConfig, factorized bool) *clvPrep {
+func newCLVPrep(cells Cells, cfg CLVConfig, factorized bool) *clvPrep {
 	p := &clvPrep{cfg: cfg}
-	p.unique, p.index = Compress(rows)
+	p.unique, p.index = cells.Rows, cells.Index
 	xd := newDistinctIndex(64)
 	p.uxi = make([]int32, len(p.unique))
 	for u, r := range p.unique {
@@ -203,24 +203,34 @@ func (p *clvPrep) terms(pm PurchaseModel, rt *rowTerms, parallel, approximate bo
 // once per unique (X, T); for Pareto/NBD once per distinct (X, time) cell), spread over GOMAXPROCS
 // goroutines.
 func PredictCustomers(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []float64, cfg CLVConfig, out []CustomerValue) error {
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("CLV: %w", err)
-	}
-	if len(monetary) != len(rows) || len(out) != len(rows) {
-		return fmt.Errorf("CLV: rows, monetary and out differ in length (%d, %d, %d)", len(rows), len(monetary), len(out))
-	}
 	if err := validateRFM("CLV", rows); err != nil {
 		return err
 	}
+	return PredictCells(pm, sm, NewCells(rows), monetary, cfg, out)
+}
+
+// PredictCells is PredictCustomers for customers already collapsed into cells: customer i has
+// the row cells.Rows[cells.Index[i]] and the mean repeat spend monetary[i].
+func PredictCells(pm PurchaseModel, sm SpendModel, cells Cells, monetary []float64, cfg CLVConfig, out []CustomerValue) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("CLV: %w", err)
+	}
+	n := len(cells.Index)
+	if len(monetary) != n || len(out) != n {
+		return fmt.Errorf("CLV: rows, monetary and out differ in length (%d, %d, %d)", n, len(monetary), len(out))
+	}
+	if err := validateRFM("CLV", cells.Rows); err != nil {
+		return err
+	}
 	_, factorized := pm.(aliveFactorizer)
-	p := newCLVPrep(rows, cfg, factorized)
+	p := newCLVPrep(cells, cfg, factorized)
 	var rt rowTerms
 	p.terms(pm, &rt, true, false)
 	margin, cost := cfg.GrossMargin, cfg.MonthlyRetentionCost
-	parallelFor(len(rows), 32768, func(lo, hi, _ int) {
+	parallelFor(n, 32768, func(lo, hi, _ int) {
 		for i := lo; i < hi; i++ {
 			u := p.index[i]
-			spend := finiteOr(sm.ExpectedSpend(rows[i].X, monetary[i]), 0)
+			spend := finiteOr(sm.ExpectedSpend(cells.Rows[u].X, monetary[i]), 0)
 			out[i] = CustomerValue{
 				ExpectedPurchases: rt.expected[u],
 				ProbabilityAlive:  rt.pa[u],

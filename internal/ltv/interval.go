@@ -65,7 +65,10 @@ const DefaultIntervalDraws = 200
 // fails when a model has no LogCovariance (its Hessian was not positive definite), naming the model.
 func AverageCLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []float64, cfg CLVConfig,
 	groups []IntervalRequest, draws int, seed int64, level float64) ([]Interval, error) {
-	out, _, err := clvIntervals(pm, sm, rows, monetary, cfg, groups, draws, seed, level, false)
+	if err := validateRFM("CLV interval", rows); err != nil {
+		return nil, err
+	}
+	out, _, err := clvIntervals(pm, sm, NewCells(rows), monetary, cfg, groups, draws, seed, level, false)
 	return out, err
 }
 
@@ -95,19 +98,29 @@ type CustomerBounds struct {
 // the randomness of the customer's own future purchases (which is far wider for one customer).
 func CLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []float64, cfg CLVConfig,
 	groups []IntervalRequest, draws int, seed int64, level float64) ([]Interval, *CustomerBounds, error) {
-	return clvIntervals(pm, sm, rows, monetary, cfg, groups, draws, seed, level, true)
+	if err := validateRFM("CLV interval", rows); err != nil {
+		return nil, nil, err
+	}
+	return clvIntervals(pm, sm, NewCells(rows), monetary, cfg, groups, draws, seed, level, true)
 }
 
-func clvIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []float64, cfg CLVConfig,
+// CellIntervals is CLVIntervals for customers already collapsed into cells (see PredictCells).
+func CellIntervals(pm PurchaseModel, sm SpendModel, cells Cells, monetary []float64, cfg CLVConfig,
+	groups []IntervalRequest, draws int, seed int64, level float64) ([]Interval, *CustomerBounds, error) {
+	if err := validateRFM("CLV interval", cells.Rows); err != nil {
+		return nil, nil, err
+	}
+	return clvIntervals(pm, sm, cells, monetary, cfg, groups, draws, seed, level, true)
+}
+
+func clvIntervals(pm PurchaseModel, sm SpendModel, cells Cells, monetary []float64, cfg CLVConfig,
 	groups []IntervalRequest, draws int, seed int64, level float64, perCustomer bool) ([]Interval, *CustomerBounds, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("CLV interval: %w", err)
 	}
-	if len(monetary) != len(rows) {
-		return nil, nil, fmt.Errorf("CLV interval: rows and monetary differ in length (%d, %d)", len(rows), len(monetary))
-	}
-	if err := validateRFM("CLV interval", rows); err != nil {
-		return nil, nil, err
+	n := len(cells.Index)
+	if len(monetary) != n {
+		return nil, nil, fmt.Errorf("CLV interval: rows and monetary differ in length (%d, %d)", n, len(monetary))
 	}
 	if draws <= 0 {
 		draws = DefaultIntervalDraws
@@ -120,7 +133,7 @@ func clvIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []float6
 	}
 	for _, g := range groups {
 		for _, i := range g.Members {
-			if i < 0 || int(i) >= len(rows) {
+			if i < 0 || int(i) >= n {
 				return nil, nil, fmt.Errorf("CLV interval: group %q: customer index %d out of range", g.Name, i)
 			}
 		}
@@ -139,9 +152,9 @@ func clvIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []float6
 	}
 
 	_, factorized := pm.(aliveFactorizer)
-	prep := newCLVPrep(rows, cfg, factorized)
+	prep := newCLVPrep(cells, cfg, factorized)
 	_, linear := sm.(linearSpender)
-	gs := buildGroups(prep, groups, monetary, linear, len(rows))
+	gs := buildGroups(prep, groups, monetary, linear, n)
 
 	// Column 0 is the point estimate, columns 1..draws the draws.
 	values := make([][]float64, len(groups))
@@ -522,7 +535,7 @@ func sampleGroups(prep *clvPrep, rt *rowTerms, gs []groupAgg, sm SpendModel, lin
 			}
 		}
 	}
-	sub := newCLVPrep(subRows, prep.cfg, prep.tb != nil)
+	sub := newCLVPrep(NewCells(subRows), prep.cfg, prep.tb != nil)
 	out := make([]groupAgg, len(gs))
 	for g, pg := range picks {
 		agg := groupAgg{customers: gs[g].customers, entries: make([]groupEntry, len(pg))}

@@ -205,7 +205,7 @@ func TestPairTermsInterpolated(t *testing.T) {
 		for _, model := range []*betaGeo{withFit(newBetaGeo(false, benchBG)), withFit(newBetaGeo(true, []float64{0.525, 6.183, 0.891, 1.614})), withFit(newBetaGeo(false, []float64{1.5, 0.05, 3, 8}))} {
 			for _, horizon := range []int{1, 12, 36} {
 				cfg := CLVConfig{HorizonMonths: horizon, PeriodsPerMonth: 365.25 / 12 / 7, AnnualDiscountRate: 0.1, GrossMargin: 0.3, MonthlyRetentionCost: 1}
-				prep := newCLVPrep(data, cfg, true)
+				prep := newCLVPrep(NewCells(data), cfg, true)
 				var exact, approx rowTerms
 				prep.terms(model, &exact, false, false)
 				prep.terms(model, &approx, false, true)
@@ -375,7 +375,7 @@ func TestSampleGroupsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	sm := FitMeanSpend(d.freq, d.monetary, nil)
-	prep := newCLVPrep(d.rows, benchCLV, true)
+	prep := newCLVPrep(NewCells(d.rows), benchCLV, true)
 	var rt rowTerms
 	prep.terms(pm, &rt, true, true)
 	a, b := make([]float64, len(prep.xs)), make([]float64, len(prep.xs))

@@ -247,6 +247,20 @@ func (t *hashTable[K]) grow() {
 	}
 }
 
+// Cells are per-customer rows collapsed into their distinct (X, Tx, T) values: customer i has the
+// row Rows[Index[i]], and a row's Weight is its number of customers. Models, predictions and
+// intervals work on the distinct rows; only what differs per customer (the spend) is per customer.
+type Cells struct {
+	Rows  []RFM
+	Index []int32
+}
+
+// NewCells collapses per-customer rows (see Compress).
+func NewCells(rows []RFM) Cells {
+	u, idx := Compress(rows)
+	return Cells{Rows: u, Index: idx}
+}
+
 // Compress collapses per-customer rows into unique (X, Tx, T) rows (Tx and T compared after rounding
 // to 1e-9) whose Weight is the total weight of the rows merged into them (an input row's weight is its
 // Weight when positive, else 1, so per-customer rows give counts). It returns the unique rows, in

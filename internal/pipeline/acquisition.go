@@ -271,7 +271,8 @@ func fitPartitions(cfg Config, sum *summary.Summary, pooled *fittedModel, a *acq
 		monetary := make([]float64, len(members))
 		var repeaters int64
 		for j, i := range members {
-			rows[j] = pooled.rows[i]
+			rows[j] = pooled.cells.Rows[pooled.cells.Index[i]]
+			rows[j].Weight = 1
 			freq[j] = rows[j].X
 			monetary[j] = pooled.monetary[i]
 			if rows[j].X > 0 {

@@ -15,33 +15,19 @@ const defaultChurnWindowDays = 90
 
 // outlooks computes every customer's churn outlook (once per distinct (x, tx, T)) and the
 // overall averages.
-func outlooks(cfg Config, pm ltv.PurchaseModel, s *Scores, res *report.Result) {
+func outlooks(cfg Config, pm ltv.PurchaseModel, cells ltv.Cells, s *Scores, res *report.Result) {
 	days := cfg.ChurnWindowDays
 	if days <= 0 {
 		days = defaultChurnWindowDays
 	}
 	w := cfg.Unit.FromDays(float64(days))
-	// one outlook per distinct (x, tx, T); ltv.Outlooks shares the work per (x, T)
-	idx := make([]int32, s.Summary.Len())
-	seen := map[[3]float64]int32{}
-	var rows []ltv.RFM
-	for i, c := range s.Summary.All() {
-		k := [3]float64{float64(c.Frequency), c.Recency, c.Age}
-		j, ok := seen[k]
-		if !ok {
-			j = int32(len(rows))
-			seen[k] = j
-			rows = append(rows, ltv.RFM{X: k[0], Tx: k[1], T: k[2]})
-		}
-		idx[i] = j
-	}
-	seen = nil
-	unique, ok := ltv.Outlooks(pm, rows, w)
+	// one outlook per cell; ltv.Outlooks shares the work per (x, T)
+	unique, ok := ltv.Outlooks(pm, cells.Rows, w)
 	if !ok {
 		return
 	}
-	out := make([]ltv.Outlook, s.Summary.Len())
-	for i, j := range idx {
+	out := make([]ltv.Outlook, len(cells.Index))
+	for i, j := range cells.Index {
 		out[i] = unique[j]
 	}
 	s.Outlooks, s.OutlookEnd, s.churnDays = out, endOfDay(cfg.ObservationEnd), days

@@ -14,7 +14,7 @@ import (
 type fittedModel struct {
 	purchase ltv.PurchaseModel
 	spend    ltv.SpendModel
-	rows     []ltv.RFM
+	cells    ltv.Cells
 	monetary []float64
 	clv      ltv.CLVConfig
 }
@@ -31,16 +31,12 @@ func clvConfig(cfg Config) ltv.CLVConfig {
 
 // probabilistic fits a purchase model and a spend model and predicts every customer's value.
 func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue, res *report.Result) (*fittedModel, error) {
-	n := sum.Len()
-	rows := make([]ltv.RFM, n)
-	freq := make([]float64, n)
-	monetary := make([]float64, n)
-	for i, c := range sum.All() {
-		rows[i] = ltv.RFM{X: float64(c.Frequency), Tx: c.Recency, T: c.Age, Weight: 1}
-		freq[i] = float64(c.Frequency)
-		monetary[i] = c.Monetary
+	cells, monetary := cellsOf(sum)
+	unique := cells.Rows
+	freq := make([]float64, len(monetary))
+	for i, u := range cells.Index {
+		freq[i] = unique[u].X
 	}
-	unique, _ := ltv.Compress(rows)
 	var pm ltv.PurchaseModel
 	var err error
 	switch cfg.Model {
@@ -67,7 +63,7 @@ func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue,
 		sm = ltv.FitMeanSpend(freq, monetary, nil)
 	}
 	clv := clvConfig(cfg)
-	if err := ltv.PredictCustomers(pm, sm, rows, monetary, clv, values); err != nil {
+	if err := ltv.PredictCells(pm, sm, cells, monetary, clv, values); err != nil {
 		return nil, permanent(ReasonFitFailed, "%s: %v", cfg.Model, err)
 	}
 	for i := range values {
@@ -98,7 +94,7 @@ func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue,
 		sll := sf.LogLikelihood
 		res.Model.SpendLogLikelihood = &sll
 	}
-	return &fittedModel{purchase: pm, spend: sm, rows: rows, monetary: monetary, clv: clv}, nil
+	return &fittedModel{purchase: pm, spend: sm, cells: cells, monetary: monetary, clv: clv}, nil
 }
 
 // validate compares the model's expected transactions in the holdout with what happened.
@@ -170,7 +166,7 @@ func intervals(cfg Config, m *fittedModel, sum *summary.Summary, res *report.Res
 			}
 		}
 	}
-	ivs, bounds, err := ltv.CLVIntervals(m.purchase, m.spend, m.rows, m.monetary, m.clv, groups, draws, 1, level)
+	ivs, bounds, err := ltv.CellIntervals(m.purchase, m.spend, m.cells, m.monetary, m.clv, groups, draws, 1, level)
 	if err != nil {
 		// An interval needs a positive-definite Hessian; without one the point estimates stand.
 		return nil

@@ -142,7 +142,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 
 	scores := &Scores{Summary: sum, Values: values, Unit: cfg.Unit, GrossMargin: cfg.GrossMargin, PredictsFuture: predictsFuture(cfg.Model)}
 	if model != nil {
-		outlooks(cfg, model.purchase, scores, res)
+		outlooks(cfg, model.purchase, model.cells, scores, res)
 	}
 	if len(defs) > 0 {
 		customers := segmentCustomers(sum, values, cv)

@@ -193,3 +193,13 @@ func (a *Appender) Summary() *Summary {
 
 // CalibrationEnd is the last calibration day (UTC midnight).
 func (s *Summary) CalibrationEnd() time.Time { return dayTime(s.calEnd) }
+
+// RFMDays returns customer i's frequency, and recency and age in whole days: the integers its
+// Recency and Age are computed from (so equal triples mean equal (Frequency, Recency, Age)).
+func (s *Summary) RFMDays(i int) (frequency, recencyDays, ageDays int32) {
+	r := &s.rows[i]
+	return r.frequency, r.lastDay - r.firstDay, s.calEnd - r.firstDay
+}
+
+// Monetary returns customer i's mean repeat-transaction value.
+func (s *Summary) Monetary(i int) float64 { return s.rows[i].monetary }
