@@ -421,7 +421,7 @@ func betaGeoStarts(rows []RFM) [][]float64 {
 
 // subsampleThreshold is the number of unique rows above which the multi-start search runs on a
 // subsample and only the best optimum is polished on all rows.
-const subsampleThreshold = 40000
+const subsampleThreshold = 10000
 
 // subsampleRows keeps every row without repeat purchases (few unique rows carrying much weight) and
 // every stride-th other row with its weight multiplied by stride.

@@ -15,20 +15,107 @@ func cellsOf(sum *summary.Summary) (ltv.Cells, []float64) {
 	unit := sum.Unit()
 	cells := ltv.Cells{Index: make([]int32, n)}
 	monetary := make([]float64, n)
-	seen := make(map[uint64]int32, n/4)
-	for i := range n {
-		x, rec, age := sum.RFMDays(i)
-		// 22 bits of frequency, 21 of days each (5,700 years): more than a summary holds
-		k := uint64(uint32(x))<<42 | uint64(uint32(rec))<<21 | uint64(uint32(age))
-		j, ok := seen[k]
-		if !ok {
-			j = int32(len(cells.Rows))
-			seen[k] = j
-			cells.Rows = append(cells.Rows, ltv.RFM{X: float64(x), Tx: unit.FromDays(float64(rec)), T: unit.FromDays(float64(age))})
+	t := newCellTable(n / 4)
+	var keys [warmCells]uint64
+	for lo := 0; lo < n; lo += warmCells {
+		hi := min(lo+warmCells, n)
+		// Compute a group's keys and touch their slots first: the loads are independent, so
+		// their cache misses overlap instead of being paid one insert after the other.
+		for i := lo; i < hi; i++ {
+			x, rec, age := sum.RFMDays(i)
+			// 21 bits each: 2 million days is 5,700 years, more than a summary spans
+			keys[i-lo] = uint64(uint32(x))<<42 | uint64(uint32(rec))<<21 | uint64(uint32(age))
 		}
-		cells.Rows[j].Weight++
-		cells.Index[i] = j
-		monetary[i] = sum.Monetary(i)
+		t.warm(keys[:hi-lo])
+		for i := lo; i < hi; i++ {
+			j, added := t.insert(keys[i-lo], int32(len(cells.Rows)))
+			if added {
+				x, rec, age := sum.RFMDays(i)
+				cells.Rows = append(cells.Rows, ltv.RFM{X: float64(x), Tx: unit.FromDays(float64(rec)), T: unit.FromDays(float64(age))})
+			}
+			cells.Rows[j].Weight++
+			cells.Index[i] = j
+			monetary[i] = sum.Monetary(i)
+		}
 	}
 	return cells, monetary
+}
+
+// cellTable maps 63-bit keys to cell numbers: open addressing in one slice of key|used<<63 and
+// value pairs, without the pointers and tombstones a map carries.
+type cellTable struct {
+	slots []cellSlot
+	n     int
+	mask  uint64
+	sink  uint64 // keeps warm's loads
+}
+
+type cellSlot struct {
+	key uint64 // the key with bit 63 set; 0 when free
+	val int32
+}
+
+const cellUsed = 1 << 63
+
+func newCellTable(capacity int) *cellTable {
+	size := 1024
+	for size < 2*capacity {
+		size *= 2
+	}
+	return &cellTable{slots: make([]cellSlot, size), mask: uint64(size - 1)}
+}
+
+// warmCells is how many keys cellsOf looks up together.
+const warmCells = 128
+
+// warm loads the home slots of keys.
+func (t *cellTable) warm(keys []uint64) {
+	var sink uint64
+	for _, k := range keys {
+		sink += t.slots[mix(k|cellUsed)&t.mask].key
+	}
+	t.sink += sink
+}
+
+// insert returns the value of key, inserting val for it when absent.
+func (t *cellTable) insert(key uint64, val int32) (int32, bool) {
+	key |= cellUsed
+	for i := mix(key) & t.mask; ; i = (i + 1) & t.mask {
+		switch t.slots[i].key {
+		case key:
+			return t.slots[i].val, false
+		case 0:
+			t.slots[i] = cellSlot{key, val}
+			if t.n++; 2*t.n > len(t.slots) {
+				t.grow()
+			}
+			return val, true
+		}
+	}
+}
+
+func (t *cellTable) grow() {
+	old := t.slots
+	t.slots = make([]cellSlot, 2*len(old))
+	t.mask = uint64(len(t.slots) - 1)
+	for _, s := range old {
+		if s.key == 0 {
+			continue
+		}
+		i := mix(s.key) & t.mask
+		for t.slots[i].key != 0 {
+			i = (i + 1) & t.mask
+		}
+		t.slots[i] = s
+	}
+}
+
+// mix is a 64-bit finaliser (from MurmurHash3): neighbouring keys land far apart.
+func mix(k uint64) uint64 {
+	k ^= k >> 33
+	k *= 0xff51afd7ed558ccd
+	k ^= k >> 33
+	k *= 0xc4ceb9fe1a85ec53
+	k ^= k >> 33
+	return k
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -370,17 +371,54 @@ func topCustomers(cfg Config, s *Scores) []report.CustomerRow {
 	if k > n {
 		k = n
 	}
-	idx := make([]int32, n)
-	for i := range idx {
-		idx[i] = int32(i)
-	}
-	sort.Slice(idx, func(a, b int) bool {
-		va, vb := s.Values[idx[a]].CLV, s.Values[idx[b]].CLV
+	// before reports whether customer a ranks before b: higher value, then smaller id
+	before := func(a, b int32) bool {
+		va, vb := s.Values[a].CLV, s.Values[b].CLV
 		if va != vb {
 			return va > vb
 		}
-		return s.Summary.ID(int(idx[a])) < s.Summary.ID(int(idx[b]))
+		return s.Summary.ID(int(a)) < s.Summary.ID(int(b))
+	}
+	// the k best in a heap whose root is the worst of them: one comparison for most customers
+	top := make([]int32, 0, k)
+	down := func(i int) {
+		for {
+			w, l, r := i, 2*i+1, 2*i+2
+			if l < len(top) && before(top[w], top[l]) {
+				w = l
+			}
+			if r < len(top) && before(top[w], top[r]) {
+				w = r
+			}
+			if w == i {
+				return
+			}
+			top[i], top[w] = top[w], top[i]
+			i = w
+		}
+	}
+	for i := range int32(n) {
+		switch {
+		case len(top) < k:
+			top = append(top, i)
+			for j := len(top) - 1; j > 0 && before(top[(j-1)/2], top[j]); j = (j - 1) / 2 {
+				top[j], top[(j-1)/2] = top[(j-1)/2], top[j]
+			}
+		case before(i, top[0]):
+			top[0] = i
+			down(0)
+		}
+	}
+	slices.SortFunc(top, func(a, b int32) int {
+		switch {
+		case a == b:
+			return 0
+		case before(a, b):
+			return -1
+		}
+		return 1
 	})
+	idx := top
 	segs := s.segmentsByCustomer()
 	out := make([]report.CustomerRow, 0, k)
 	for _, i := range idx[:k] {

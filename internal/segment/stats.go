@@ -68,11 +68,11 @@ func Aggregate(values []float64, members []int32, total float64) Aggregates {
 	}
 	a := Aggregates{Customers: n, TotalLTV: s.Value()}
 	a.AverageLTV = a.TotalLTV / float64(n)
-	slices.Sort(vs)
+	nthElement(vs, n/2)
 	if n%2 == 1 {
 		a.MedianLTV = vs[n/2]
 	} else {
-		a.MedianLTV = vs[n/2-1]/2 + vs[n/2]/2
+		a.MedianLTV = slices.Max(vs[:n/2])/2 + vs[n/2]/2
 	}
 	if total > 0 {
 		a.ValueShare = a.TotalLTV / total
@@ -100,10 +100,10 @@ func TopShare(values []float64, fraction float64) float64 {
 	if k <= 0 {
 		return 0
 	}
-	sorted := slices.Clone(values)
-	slices.Sort(sorted)
+	vs := slices.Clone(values)
+	nthElement(vs, n-k)
 	var top sum
-	for _, v := range sorted[n-k:] {
+	for _, v := range vs[n-k:] {
 		top.Add(v)
 	}
 	return top.Value() / t
