@@ -29,7 +29,12 @@ var betaGeoNames = []string{"r", "alpha", "a", "b"}
 // FitBGNBD fits the BG/NBD model by maximum likelihood. rows may be per-customer (Weight 0 or 1) or
 // already unique rows with weights; they are compressed to unique (X, Tx, T) rows before fitting.
 func FitBGNBD(rows []RFM) (PurchaseModel, error) {
-	return fitBetaGeo(rows, false)
+	return fitBetaGeo(rows, false, false)
+}
+
+// FitBGNBDCells is FitBGNBD on customers already collapsed into cells (their rows are distinct).
+func FitBGNBDCells(c Cells) (PurchaseModel, error) {
+	return fitBetaGeo(c.Rows, false, true)
 }
 
 func (m *betaGeo) modelName() string {
@@ -447,13 +452,13 @@ func subsampleRows(rows []RFM, target int) []RFM {
 	return out
 }
 
-func fitBetaGeo(rows []RFM, modified bool) (PurchaseModel, error) {
+func fitBetaGeo(rows []RFM, modified, distinct bool) (PurchaseModel, error) {
 	name := "BGNBD"
 	var k float64
 	if modified {
 		name, k = "ModifiedBGNBD", 1
 	}
-	unique, err := fittableRows(name, rows)
+	unique, err := fittableRows(name, rows, distinct)
 	if err != nil {
 		return nil, err
 	}
@@ -470,16 +475,20 @@ func fitBetaGeo(rows []RFM, modified bool) (PurchaseModel, error) {
 	return m, nil
 }
 
-// fittableRows checks a purchase model's data and compresses it: customers, valid (x, t_x, T),
-// and at least one repeat transaction, without which purchase rates cannot be estimated.
-func fittableRows(name string, rows []RFM) ([]RFM, error) {
+// fittableRows checks a purchase model's data and compresses it (unless its rows are distinct
+// already): customers, valid (x, t_x, T), and at least one repeat transaction, without which
+// purchase rates cannot be estimated.
+func fittableRows(name string, rows []RFM, distinct bool) ([]RFM, error) {
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("%s: %w: no customers", name, errFit)
 	}
 	if err := validateRFM(name, rows); err != nil {
 		return nil, err
 	}
-	unique, _ := Compress(rows)
+	unique := rows
+	if !distinct {
+		unique, _ = Compress(rows)
+	}
 	for _, r := range unique {
 		if r.X > 0 {
 			return unique, nil

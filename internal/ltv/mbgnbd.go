@@ -11,5 +11,10 @@ package ltv
 // (a+b+x)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x+1; a+b+x; t/(alpha+T+t))] P(alive).
 // Parameter names: r, alpha, a, b. rows are compressed to unique (X, Tx, T) rows before fitting.
 func FitModifiedBGNBD(rows []RFM) (PurchaseModel, error) {
-	return fitBetaGeo(rows, true)
+	return fitBetaGeo(rows, true, false)
+}
+
+// FitModifiedBGNBDCells is FitModifiedBGNBD on customers already collapsed into cells.
+func FitModifiedBGNBDCells(c Cells) (PurchaseModel, error) {
+	return fitBetaGeo(c.Rows, true, true)
 }

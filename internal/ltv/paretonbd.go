@@ -608,13 +608,25 @@ func pnbdSameParams(a, b []float64) bool {
 // hypergeometric terms are computed once per cell. Several starts are tried; with more than 60,000 unique
 // rows they run on a 20,000-row subsample (stopping once two agree) and the best is then refined on all rows.
 func FitParetoNBD(rows []RFM) (PurchaseModel, error) {
+	return fitParetoNBD(rows, false)
+}
+
+// FitParetoNBDCells is FitParetoNBD on customers already collapsed into cells.
+func FitParetoNBDCells(c Cells) (PurchaseModel, error) {
+	return fitParetoNBD(c.Rows, true)
+}
+
+func fitParetoNBD(rows []RFM, distinct bool) (PurchaseModel, error) {
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("%s: %w: no customers", paretoNBDModel, errFit)
 	}
 	if err := validateRFM(paretoNBDModel, rows); err != nil {
 		return nil, err
 	}
-	unique, _ := Compress(rows)
+	unique := rows
+	if !distinct {
+		unique, _ = Compress(rows)
+	}
 	var sx float64
 	for _, r := range unique {
 		sx += r.X

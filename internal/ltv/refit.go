@@ -22,7 +22,7 @@ func RefitPurchase(pm PurchaseModel, rows []RFM, share float64) (PurchaseModel, 
 		return FitBGNBD(rows)
 	}
 	name := m.modelName()
-	unique, err := fittableRows(name, rows)
+	unique, err := fittableRows(name, rows, false)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,8 @@ import (
 func cellsOf(sum *summary.Summary) (ltv.Cells, []float64) {
 	n := sum.Len()
 	unit := sum.Unit()
-	cells := ltv.Cells{Index: make([]int32, n)}
+	// most customers have a row of their own at large sizes: room for half of them up front
+	cells := ltv.Cells{Rows: make([]ltv.RFM, 0, n/2+16), Index: make([]int32, n)}
 	monetary := make([]float64, n)
 	t := newCellTable(n / 4)
 	var keys [warmCells]uint64

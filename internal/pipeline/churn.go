@@ -26,11 +26,8 @@ func outlooks(cfg Config, pm ltv.PurchaseModel, cells ltv.Cells, s *Scores, res 
 	if !ok {
 		return
 	}
-	out := make([]ltv.Outlook, len(cells.Index))
-	for i, j := range cells.Index {
-		out[i] = unique[j]
-	}
-	s.Outlooks, s.OutlookEnd, s.churnDays = out, endOfDay(cfg.ObservationEnd), days
+	s.outlooks, s.outlookOf = unique, cells.Index
+	s.OutlookEnd, s.churnDays = endOfDay(cfg.ObservationEnd), days
 	res.Churn = s.churnAverages(nil, days)
 }
 
@@ -47,12 +44,12 @@ func (s *Scores) churnAverages(members []int32, days int) *report.ChurnOutlook {
 		n++
 	}
 	if members == nil {
-		for _, o := range s.Outlooks {
-			add(o)
+		for _, j := range s.outlookOf {
+			add(s.outlooks[j])
 		}
 	} else {
 		for _, i := range members {
-			add(s.Outlooks[i])
+			add(s.Outlook(int(i)))
 		}
 	}
 	if n > 0 {
@@ -65,7 +62,7 @@ func (s *Scores) churnAverages(members []int32, days int) *report.ChurnOutlook {
 // nextPurchase is customer i's median next-purchase date (zero: none): the observation end plus
 // NextPurchase time units, as a calendar day.
 func (s *Scores) nextPurchase(i int) time.Time {
-	t := s.Outlooks[i].NextPurchase
+	t := s.Outlook(i).NextPurchase
 	if math.IsNaN(t) {
 		return time.Time{}
 	}
@@ -75,30 +72,37 @@ func (s *Scores) nextPurchase(i int) time.Time {
 }
 
 func (s *Scores) withOutlooks(customers []segment.Customer) {
-	if s.Outlooks == nil {
+	if !s.HasOutlooks() {
 		return
 	}
 	for i := range customers {
-		customers[i].ProbabilityAliveAfterWindow = s.Outlooks[i].AliveAfter
-		customers[i].ProbabilityNoPurchase = s.Outlooks[i].NoPurchase
+		o := s.Outlook(i)
+		customers[i].ProbabilityAliveAfterWindow = o.AliveAfter
+		customers[i].ProbabilityNoPurchase = o.NoPurchase
 		customers[i].NextPurchase = s.nextPurchase(i)
 	}
 }
 
 func (s *Scores) segmentOutlook(seg *report.Segment, members []int32) {
-	if s.Outlooks == nil {
+	if !s.HasOutlooks() {
 		return
 	}
 	seg.Churn = s.churnAverages(members, s.churnDays)
 }
 
 func (s *Scores) addOutlook(i int, row *report.CustomerRow) {
-	if s.Outlooks == nil {
+	if !s.HasOutlooks() {
 		return
 	}
-	o := s.Outlooks[i]
+	o := s.Outlook(i)
 	row.ProbabilityAliveAfterWindow, row.ProbabilityNoPurchase = &o.AliveAfter, &o.NoPurchase
 	if d := s.nextPurchase(i); !d.IsZero() {
 		row.NextPurchaseDate = d.Format(time.DateOnly)
 	}
 }
+
+// HasOutlooks reports whether the customers have churn outlooks (probabilistic purchase models).
+func (s *Scores) HasOutlooks() bool { return s.outlooks != nil }
+
+// Outlook is customer i's churn outlook (see HasOutlooks).
+func (s *Scores) Outlook(i int) ltv.Outlook { return s.outlooks[s.outlookOf[i]] }

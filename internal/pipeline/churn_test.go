@@ -75,13 +75,13 @@ func TestChurnOutlookParetoNBDMatchesPerRow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(scores.Outlooks) != len(scores.Summary.Customers()) {
-		t.Fatalf("%d outlooks for %d customers", len(scores.Outlooks), len(scores.Summary.Customers()))
+	if !scores.HasOutlooks() || len(scores.outlookOf) != scores.Summary.Len() {
+		t.Fatalf("%d outlooks for %d customers", len(scores.outlookOf), scores.Summary.Len())
 	}
 	withNext := 0
 	for i, c := range scores.Summary.Customers() {
 		want, _ := ltv.CustomerOutlook(pm, float64(c.Frequency), c.Recency, c.Age, 90.0/7)
-		o := scores.Outlooks[i]
+		o := scores.Outlook(i)
 		if math.Abs(o.AliveAfter-want.AliveAfter) > 1e-9 || math.Abs(o.NoPurchase-want.NoPurchase) > 1e-9 ||
 			math.IsNaN(o.NextPurchase) != math.IsNaN(want.NextPurchase) ||
 			(!math.IsNaN(want.NextPurchase) && math.Abs(o.NextPurchase-want.NextPurchase) > 1e-7*want.NextPurchase) {

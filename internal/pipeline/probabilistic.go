@@ -41,11 +41,11 @@ func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue,
 	var err error
 	switch cfg.Model {
 	case ModelBGNBD:
-		pm, err = ltv.FitBGNBD(unique)
+		pm, err = ltv.FitBGNBDCells(cells)
 	case ModelParetoNBD:
-		pm, err = ltv.FitParetoNBD(unique)
+		pm, err = ltv.FitParetoNBDCells(cells)
 	case ModelModifiedBGNBD:
-		pm, err = ltv.FitModifiedBGNBD(unique)
+		pm, err = ltv.FitModifiedBGNBDCells(cells)
 	}
 	if err != nil {
 		return nil, permanent(ReasonFitFailed, "%v", err)

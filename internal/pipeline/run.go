@@ -25,11 +25,13 @@ type Scores struct {
 	// historic, predicted and total value (see valueOf).
 	GrossMargin    float64
 	PredictsFuture bool
-	// Members lists, per segment, the indexes of its customers in Summary.Customers.
+	// Members lists, per segment, the indexes of its customers in Summary.
 	Members [][]int32
-	// Outlooks are the customers' churn outlooks (probabilistic purchase models only), and
-	// OutlookEnd the observation end they start from.
-	Outlooks   []ltv.Outlook
+	// outlooks are the churn outlooks (probabilistic purchase models only) of the cells (one per
+	// distinct (x, tx, T)), outlookOf every customer's cell (see Outlook), and OutlookEnd the
+	// observation end they start from.
+	outlooks   []ltv.Outlook
+	outlookOf  []int32
 	OutlookEnd time.Time
 	// ValueLower and ValueUpper are the customers' 90% bounds of predicted value (nil without an
 	// interval: see ltv.CLVIntervals).
