@@ -162,20 +162,34 @@ func deltaBounds(pm PurchaseModel, sm SpendModel, prep *clvPrep, rt0 *rowTerms, 
 	withCost := cfg.MonthlyRetentionCost != 0
 	// Per unique row: sum_k dP_k^2, dP_k dL_k, dL_k^2 over the purchase directions, P the discounted
 	// purchases and L the discounted alive months.
-	pp, pl, ll := make([]float64, nu), make([]float64, nu), make([]float64, nu)
-	var rtP, rtM rowTerms
+	pp := make([]float64, nu)
+	var pl, ll []float64 // only with a retention cost (else dL is 0)
+	if withCost {
+		pl, ll = make([]float64, nu), make([]float64, nu)
+	}
+	// One rowTerms serves both sides of a difference (the + side's two sums are copied out first):
+	// at a million distinct rows a second one would hold another ~30 MB.
+	var rt rowTerms
+	plusP := make([]float64, nu)
+	var plusL []float64
+	if withCost {
+		plusL = make([]float64, nu)
+	}
 	for k := range pf.Params {
-		prep.terms(pm.WithParams(alongColumn(pf.Params, lp, k, h)), &rtP, true, true)
-		prep.terms(pm.WithParams(alongColumn(pf.Params, lp, k, -h)), &rtM, true, true)
+		prep.terms(pm.WithParams(alongColumn(pf.Params, lp, k, h)), &rt, true, true)
+		copy(plusP, rt.discPurchases)
+		if withCost {
+			copy(plusL, rt.discAlive)
+		}
+		prep.terms(pm.WithParams(alongColumn(pf.Params, lp, k, -h)), &rt, true, true)
 		for u := 0; u < nu; u++ {
-			dp := (rtP.discPurchases[u] - rtM.discPurchases[u]) / (2 * h)
-			dl := 0.0
-			if withCost {
-				dl = (rtP.discAlive[u] - rtM.discAlive[u]) / (2 * h)
-			}
+			dp := (plusP[u] - rt.discPurchases[u]) / (2 * h)
 			pp[u] += dp * dp
-			pl[u] += dp * dl
-			ll[u] += dl * dl
+			if withCost {
+				dl := (plusL[u] - rt.discAlive[u]) / (2 * h)
+				pl[u] += dp * dl
+				ll[u] += dl * dl
+			}
 		}
 	}
 	// Spend directions: per distinct x the sums of dA^2, dA dB, dB^2 (affine spend), else the
@@ -228,12 +242,12 @@ func deltaBounds(pm PurchaseModel, sm SpendModel, prep *clvPrep, rt0 *rowTerms, 
 					ds2 += d * d
 				}
 			}
-			P, L := rt0.discPurchases[u], 0.0
+			P, L, cross, alive := rt0.discPurchases[u], 0.0, 0.0, 0.0
 			if withCost {
-				L = rt0.discAlive[u]
+				L, cross, alive = rt0.discAlive[u], pl[u], ll[u]
 			}
 			v := margin*spend*P - cost*L
-			variance := margin*margin*spend*spend*pp[u] - 2*margin*cost*spend*pl[u] + cost*cost*ll[u] + margin*margin*P*P*ds2
+			variance := margin*margin*spend*spend*pp[u] - 2*margin*cost*spend*cross + cost*cost*alive + margin*margin*P*P*ds2
 			sd := math.Sqrt(math.Max(variance, 0))
 			l, hgh := v-z*sd, v+z*sd
 			if !withCost {

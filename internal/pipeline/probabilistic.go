@@ -62,10 +62,13 @@ func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue,
 	if sm == nil {
 		sm = ltv.FitMeanSpend(freq, monetary, nil)
 	}
+	freq = nil
+	collectPhase(len(monetary))
 	clv := clvConfig(cfg)
 	if err := ltv.PredictCells(pm, sm, cells, monetary, clv, values); err != nil {
 		return nil, permanent(ReasonFitFailed, "%s: %v", cfg.Model, err)
 	}
+	collectPhase(len(monetary))
 	for i := range values {
 		if v := values[i]; math.IsNaN(v.CLV) || math.IsInf(v.CLV, 0) {
 			return nil, permanent(ReasonFitFailed, "%s: prediction for customer %q is not finite", cfg.Model, sum.Customer(int(i)).ID)

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"strings"
 	"context"
 	"math"
 	"slices"
@@ -121,7 +122,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	for i := range all {
 		all[i] = int32(i)
 	}
-	res.HistoricValue, res.PredictedValue, res.TotalValue = totals(cv.historic, all), totals(cv.predicted, all), totals(cv.total, all)
+	res.HistoricValue, res.PredictedValue, res.TotalValue = totals(cv.historic, all), totals(cv.predicted, all), cv.totalTotals(all)
 	total := segment.Sum(ltvs)
 	overall := segment.Aggregate(ltvs, all, total)
 	res.AverageLTV, res.MedianLTV, res.TotalLTV = overall.AverageLTV, overall.MedianLTV, total
@@ -160,7 +161,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 			res.Segments = append(res.Segments, report.Segment{
 				Name: d.Name, Customers: int64(a.Customers), AverageLTV: a.AverageLTV, MedianLTV: a.MedianLTV,
 				TotalLTV: a.TotalLTV, ValueShare: a.ValueShare,
-				HistoricValue: totals(cv.historic, members[i]), TotalValue: totals(cv.total, members[i]),
+				HistoricValue: totals(cv.historic, members[i]), TotalValue: cv.totalTotals(members[i]),
 			})
 			scores.segmentOutlook(&res.Segments[len(res.Segments)-1], members[i])
 			scores.SegmentNames = append(scores.SegmentNames, d.Name)
@@ -168,10 +169,12 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		scores.Members = members
 	}
 	if model != nil {
+		collectPhase(n)
 		if err := intervals(cfg, model, sum, res, scores); err != nil {
 			return nil, nil, err
 		}
 	}
+	collectPhase(n)
 	res.Top = topCustomers(cfg, scores)
 	now := time.Now
 	if cfg.Now != nil {
@@ -327,7 +330,7 @@ func breakdowns(cfg Config, sum *summary.Summary, cv *customerValues, cac []floa
 		for value, members := range groups {
 			a := segment.Aggregate(ltvs, members, total)
 			bv := report.BreakdownValue{Value: value, Customers: int64(a.Customers), AverageLTV: a.AverageLTV, TotalLTV: a.TotalLTV, ValueShare: a.ValueShare,
-				HistoricValue: totals(cv.historic, members), TotalValue: totals(cv.total, members)}
+				HistoricValue: totals(cv.historic, members), TotalValue: cv.totalTotals(members)}
 			if cac != nil {
 				c := meanOf(cac, members)
 				bv.AcquisitionCost = &c // LTV:CAC on the new-customer LTV: see acquisition
@@ -354,7 +357,7 @@ func segmentCustomers(sum *summary.Summary, values []ltv.CustomerValue, cv *cust
 		}
 		out[i] = segment.Customer{
 			ID: c.ID, Frequency: int64(c.Frequency), Recency: c.Recency, Age: c.Age, Monetary: c.Monetary,
-			HistoricRevenue: c.HistoricValue, HistoricValue: cv.historic[i], TotalValue: cv.total[i], FirstPurchase: c.FirstPurchase, LastPurchase: c.LastPurchase,
+			HistoricRevenue: c.HistoricValue, HistoricValue: cv.historic[i], TotalValue: cv.total(int32(i)), FirstPurchase: c.FirstPurchase, LastPurchase: c.LastPurchase,
 			Attributes: attrs, Orders: int64(c.Orders),
 			ExpectedPurchases: values[i].ExpectedPurchases, ProbabilityAlive: values[i].ProbabilityAlive,
 			PredictedValue: values[i].CLV,
