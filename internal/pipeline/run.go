@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"strings"
 	"context"
 	"math"
 	"slices"
