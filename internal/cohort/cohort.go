@@ -8,7 +8,6 @@ package cohort
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"time"
 
@@ -106,25 +105,49 @@ func (c *customer) addMonth(m int, amount float64) {
 // repeated Add calls would build, without a second reading of the transactions.
 func FromActivity(end time.Time, attributeNames []string, customers int, attrs func(i int) []string, rows []summary.Activity) *Builder {
 	b := NewBuilder(end, attributeNames, 0)
-	b.order = make([]*customer, customers)
+	slab := make([]customer, customers) // one allocation, not one per customer
+	seen := make([]bool, customers)
+	months := monthTable{first: 1} // empty
 	for _, r := range rows {
 		if r.Day > b.endDay {
 			continue
 		}
-		c := b.order[r.Customer]
+		c := &slab[r.Customer]
 		switch {
-		case c == nil:
-			c = &customer{firstDay: r.Day, firstAmount: r.Amount, attrs: attrs(int(r.Customer))}
-			b.order[r.Customer] = c
+		case !seen[r.Customer]:
+			seen[r.Customer] = true
+			c.firstDay, c.firstAmount, c.attrs = r.Day, r.Amount, attrs(int(r.Customer))
 		case r.Day < c.firstDay:
 			c.firstDay, c.firstAmount = r.Day, r.Amount
 		case r.Day == c.firstDay:
 			c.firstAmount += r.Amount
 		}
-		c.addMonth(monthIndex(dayTime(r.Day)), r.Amount)
+		c.addMonth(months.of(r.Day), r.Amount)
 	}
-	b.order = slices.DeleteFunc(b.order, func(c *customer) bool { return c == nil })
+	b.order = make([]*customer, 0, customers)
+	for i := range slab {
+		if seen[i] {
+			b.order = append(b.order, &slab[i])
+		}
+	}
 	return b
+}
+
+// monthTable caches the month index of the days of one month: rows come in runs of nearby days.
+type monthTable struct {
+	first, last int32 // days of the cached month; last < first when empty
+	month       int
+}
+
+func (m *monthTable) of(day int32) int {
+	if day < m.first || day > m.last || m.last < m.first {
+		t := dayTime(day)
+		m.month = monthIndex(t)
+		start := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+		m.first = dayNumber(start)
+		m.last = dayNumber(start.AddDate(0, 1, -1))
+	}
+	return m.month
 }
 
 // Cohort is the customers acquired in one calendar month, month by month since.

@@ -20,12 +20,16 @@ import (
 func Outlooks(pm PurchaseModel, rows []RFM, w float64) (out []Outlook, ok bool) {
 	m, isPNBD := pm.(*ParetoNBD)
 	if !isPNBD {
-		out = make([]Outlook, len(rows))
-		for i, r := range rows {
-			if out[i], ok = CustomerOutlook(pm, r.X, r.Tx, r.T, w); !ok {
-				return nil, false
-			}
+		if _, ok = CustomerOutlook(pm, 1, 1, 2, w); !ok {
+			return nil, false // the model says nothing of the sort, whatever the row
 		}
+		out = make([]Outlook, len(rows))
+		parallelFor(len(rows), 8192, func(lo, hi, _ int) {
+			for i := lo; i < hi; i++ {
+				r := rows[i]
+				out[i], _ = CustomerOutlook(pm, r.X, r.Tx, r.T, w)
+			}
+		})
 		return out, true
 	}
 	order := make([]int32, len(rows))

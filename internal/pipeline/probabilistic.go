@@ -37,6 +37,28 @@ func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue,
 	for i, u := range cells.Index {
 		freq[i] = unique[u].X
 	}
+	// The two fits are independent: the spend model's runs alongside (both search on small
+	// subsamples first, one core each, before their passes over all rows).
+	type spendFit struct {
+		model       ltv.SpendModel
+		spend, note string
+	}
+	spendDone := make(chan spendFit, 1)
+	go func() {
+		f := spendFit{spend: cfg.Spend}
+		if cfg.Spend == SpendGammaGamma {
+			var err error
+			if f.model, err = ltv.FitGammaGamma(freq, monetary, nil); err != nil {
+				// Gamma-Gamma needs repeat buyers whose spend varies (q > 1); without them the
+				// customers' own means are the honest estimate.
+				f.spend, f.note = SpendMean, fmt.Sprintf("Gamma-Gamma could not be fitted (%v); spend model Mean used instead", err)
+			}
+		}
+		if f.model == nil {
+			f.model = ltv.FitMeanSpend(freq, monetary, nil)
+		}
+		spendDone <- f
+	}()
 	var pm ltv.PurchaseModel
 	var err error
 	switch cfg.Model {
@@ -47,21 +69,11 @@ func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue,
 	case ModelModifiedBGNBD:
 		pm, err = ltv.FitModifiedBGNBDCells(cells)
 	}
+	spent := <-spendDone
 	if err != nil {
 		return nil, permanent(ReasonFitFailed, "%v", err)
 	}
-	var sm ltv.SpendModel
-	spend, note := cfg.Spend, ""
-	if cfg.Spend == SpendGammaGamma {
-		if sm, err = ltv.FitGammaGamma(freq, monetary, nil); err != nil {
-			// Gamma-Gamma needs repeat buyers whose spend varies (q > 1); without them the
-			// customers' own means are the honest estimate.
-			spend, note = SpendMean, fmt.Sprintf("Gamma-Gamma could not be fitted (%v); spend model Mean used instead", err)
-		}
-	}
-	if sm == nil {
-		sm = ltv.FitMeanSpend(freq, monetary, nil)
-	}
+	sm, spend, note := spent.model, spent.spend, spent.note
 	freq = nil
 	collectPhase(len(monetary))
 	clv := clvConfig(cfg)
