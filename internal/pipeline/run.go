@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/ltv-operator/ltv-operator/internal/cohort"
 	"github.com/ltv-operator/ltv-operator/internal/ltv"
 	"github.com/ltv-operator/ltv-operator/internal/report"
 	"github.com/ltv-operator/ltv-operator/internal/segment"
@@ -76,7 +77,16 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		return nil, nil, Classify(err)
 	}
 
-	cohorts, cohortsNote := cohortsOf(cfg, sum)
+	// The cohorts need only the summary's activity: built alongside the fits.
+	type cohortBuild struct {
+		b    *cohort.Builder
+		note string
+	}
+	cohortsDone := make(chan cohortBuild, 1)
+	go func() {
+		b, note := cohortsOf(cfg, sum)
+		cohortsDone <- cohortBuild{b, note}
+	}()
 	n := sum.Len()
 	values := make([]ltv.CustomerValue, n)
 	res := &report.Result{
@@ -141,7 +151,8 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	if err != nil {
 		return nil, nil, err
 	}
-	cohortResults(cfg, cohorts, cohortsNote, curves, res)
+	cohorts := <-cohortsDone
+	cohortResults(cfg, cohorts.b, cohorts.note, curves, res)
 
 	scores := &Scores{Summary: sum, Values: values, Unit: cfg.Unit, GrossMargin: cfg.GrossMargin, PredictsFuture: predictsFuture(cfg.Model)}
 	if model != nil {
