@@ -347,11 +347,26 @@ func timestampExpr(c string, oid uint32) string {
 	case oidTimestamp:
 		return fmt.Sprintf("CASE WHEN isfinite(%[1]s) THEN %[1]s END", c)
 	case oidTimestz:
-		return fmt.Sprintf("CASE WHEN isfinite(%[1]s) THEN %[1]s AT TIME ZONE 'UTC' END", c)
+		// AT TIME ZONE with an interval, not 'UTC': the same conversion, but a function of
+		// the value alone, which postgres_fdw sends to a shard (it ships no function of a text
+		// constant that depends on a collation)
+		return fmt.Sprintf("CASE WHEN isfinite(%[1]s) THEN %[1]s AT TIME ZONE INTERVAL '00:00' END", c)
 	}
 	// text or anything else: the CSV path's formats, zone-less values in UTC (the session's
 	// TimeZone is UTC)
 	return fmt.Sprintf("CASE WHEN %[1]s::text ~ '%[2]s' THEN %[1]s::text::timestamptz AT TIME ZONE 'UTC' END", c, timestampPattern)
+}
+
+// typedTimestamp says whether timestampExpr converts a typed value (no text parsing).
+func typedTimestamp(oid uint32) bool { return oid == oidDate || oid == oidTimestamp || oid == oidTimestz }
+
+// typedAmount says whether amountExpr converts a typed value (no text parsing).
+func typedAmount(oid uint32) bool {
+	switch oid {
+	case oidInt2, oidInt4, oidInt8, oidMoney, oidFloat4, oidFloat8, oidNumeric:
+		return true
+	}
+	return false
 }
 
 // amountExpr converts column c into numeric, NULL when it is missing or not a finite number.
@@ -372,104 +387,135 @@ func amountExpr(c string, oid uint32, major int) string {
 
 type queries struct{ summary, samples string }
 
+// Type OIDs whose text form is the value itself (text-like) or is one-to-one with the value
+// (integers, uuid): a column of these types is grouped or ordered by as it is, which a
+// distributed database can do on its shards (postgres_fdw ships no I/O conversion to text).
+const (
+	oidText, oidVarchar, oidBpchar, oidName = 25, 1043, 1042, 19
+	oidUUID                                 = 2950
+)
+
+func isTextLike(oid uint32) bool {
+	return oid == oidText || oid == oidVarchar || oid == oidBpchar || oid == oidName
+}
+
 // buildQuery writes the summary statement and the invalid-row sample statement.
 // Parameters: $1 calibration end (date), $2 observation end (date), $3 days per time unit
 // (float8), $4 returns policy (Net, Exclude, Reject).
 //
-// The plan is one scan and one sort, by (customer, day, purchases first, time, attribute
-// values), which a window and a group aggregate then stream through. Each step is a subquery with OFFSET 0: without
-// the fence PostgreSQL would inline the conversions into every expression that uses them and
-// compute them many times per row.
+// The summary is one GROUP BY over the customer key of the raw table with plain aggregates
+// (FILTER, DISTINCT, ORDER BY inside the aggregate): no window, no subquery between the table
+// and the GROUP BY. That is the shape a distributed database runs next to the data, once per
+// shard: postgres_fdw ships it whole to each foreign partition (partitionwise aggregation),
+// Citus to each worker when the table is distributed by the customer column. A statement
+// around it (c) converts, sorts nothing and reads one row per customer.
+//
+// Each row's typed values (the LATERAL items, pulled up into the aggregate by the planner)
+// are plain immutable expressions of typed columns, which the database may re-evaluate per
+// aggregate but which cost a few comparisons; a text timestamp or amount is parsed once per
+// row behind an OFFSET 0 fence instead (such a conversion depends on the session and cannot
+// run on a shard anyway).
+//
+// The first purchase day's value (refunds of that day included) is the one field an aggregate
+// cannot filter for, since the day is itself an aggregate: the calibration rows' amounts and
+// days are collected in day order and the slice of the first purchase day's rows is kept
+// (array_position and array_positions find it), usually one or two values per customer, which
+// the outer statement sums.
 func buildQuery(rel string, names []string, fields []pgconn.FieldDescription, major int) queries {
 	id, ts, amt := "src."+ident(names[0]), "src."+ident(names[1]), "src."+ident(names[2])
 	nattr := len(names) - 3
-	attrs := func(format string) string {
-		var s strings.Builder
-		for i := range nattr {
-			fmt.Fprintf(&s, format, i)
-		}
-		return s.String()
+
+	// the customer key: text as it is, integers and uuids raw (converted to text outside the
+	// aggregate), anything else converted to text first
+	idOID := fields[0].DataTypeOID
+	key, outID := id+"::text", "c.gid"
+	switch {
+	case idOID == oidInt2 || idOID == oidInt4 || idOID == oidInt8 || idOID == oidUUID:
+		key, outID = id, "c.gid::text"
 	}
-	// the typed row: NULL where a value is missing or invalid
-	typed := func(raw bool) string {
-		var b strings.Builder
-		fmt.Fprintf(&b, "SELECT %s::text COLLATE \"C\" AS id,\n    %s AS ts,\n    %s AS amt",
-			id, timestampExpr(ts, fields[1].DataTypeOID), amountExpr(amt, fields[2].DataTypeOID, major))
-		for i := range nattr {
-			fmt.Fprintf(&b, ",\n    coalesce(src.%s::text, '') COLLATE \"C\" AS a%d", ident(names[3+i]), i)
-		}
-		if raw {
-			fmt.Fprintf(&b, ",\n    %s::text AS raw_id, %s::text AS raw_ts, %s::text AS raw_amt", id, ts, amt)
-		}
-		fmt.Fprintf(&b, "\n  FROM %s AS src", rel)
-		return b.String()
+	tsExpr, amtExpr := timestampExpr(ts, fields[1].DataTypeOID), amountExpr(amt, fields[2].DataTypeOID, major)
+	fence := ""
+	if !typedTimestamp(fields[1].DataTypeOID) || !typedAmount(fields[2].DataTypeOID) {
+		fence = "\n    OFFSET 0"
 	}
 
-	// k is the row's class: 1 invalid, 2 after the observation end, 3 an excluded return, 0
-	// valid (the order of the checks is the CSV path's); cid is the customer of a valid row (the
-	// others form the NULL customer); pur marks a purchase (a non-negative amount), buy a
-	// calibration purchase.
-	//
-	// The window orders each customer's rows by day with the day's purchases first, then by
-	// time and attribute values, so that in one pass over the sorted rows:
-	//   - newday marks the first row of a day, a purchase if the day has one: counting the
-	//     purchase days needs no grouping by day;
-	//   - nbuy counts the calibration purchases so far: the row where it is 1 is the first
-	//     purchase, whose attributes the customer gets;
-	//   - fd is the first purchase day, from the first purchase on: the rows of that day (all
-	//     after its purchases) make the first transaction's value, refunds included.
+	var row, aggs, outAttrs strings.Builder
+	fmt.Fprintf(&row, "SELECT %s AS gid, %s AS ts, %s AS amt", key, tsExpr, amtExpr)
+	order := "t.ts"
+	for i := range nattr {
+		a := "src." + ident(names[3+i])
+		if isTextLike(fields[3+i].DataTypeOID) {
+			// NULL is "", ties broken in byte order (~<~ compares bytes, whatever the collation)
+			fmt.Fprintf(&row, ", CASE WHEN %[1]s IS NULL THEN '' ELSE %[1]s::text END AS a%[2]d", a, i)
+			order += fmt.Sprintf(", t.a%d USING ~<~", i)
+			fmt.Fprintf(&outAttrs, ", a%d", i)
+		} else {
+			// typed: ties broken in the type's order, the value converted to text outside
+			fmt.Fprintf(&row, ", %s AS a%d", a, i)
+			order += fmt.Sprintf(", t.a%d", i)
+			fmt.Fprintf(&outAttrs, ", coalesce(a%d::text, '')", i)
+		}
+	}
+	const (
+		// ok: the timestamp and the amount are valid (a NULL id is a group of its own)
+		ok = "d.day IS NOT NULL AND abs(t.amt) <= " + maxAmountLiteral
+		// valid: a transaction that counts, up to the observation end (Reject: a negative
+		// amount is invalid; Exclude: it is excluded)
+		valid    = ok + " AND d.day <= $2::date AND (t.amt >= 0 OR $4::text = 'Net')"
+		cal      = ok + " AND d.day <= $1::date AND (t.amt >= 0 OR $4::text = 'Net')"
+		buy      = ok + " AND d.day <= $1::date AND t.amt >= 0"
+		hold     = ok + " AND d.day > $1::date AND d.day <= $2::date AND (t.amt >= 0 OR $4::text = 'Net')"
+		holdBuy  = ok + " AND d.day > $1::date AND d.day <= $2::date AND t.amt >= 0"
+		future   = ok + " AND d.day > $2::date"
+		excluded = ok + " AND d.day <= $2::date AND t.amt < 0 AND $4::text = 'Exclude'"
+	)
+	for i := range nattr {
+		fmt.Fprintf(&aggs, ",\n    (array_agg(t.a%d ORDER BY %s) FILTER (WHERE %s))[1] AS a%[1]d", i, order, buy)
+	}
+	days := fmt.Sprintf("array_agg(d.day ORDER BY d.day) FILTER (WHERE %s)", cal)
+	first := fmt.Sprintf("min(d.day) FILTER (WHERE %s)", buy)
+
 	var q strings.Builder
-	fmt.Fprintf(&q, `WITH t AS (
-  %s
-  OFFSET 0
-), r AS (
-  SELECT CASE WHEN k = 0 THEN id END AS cid, day, ts, amt, k,
-    (k = 0 AND amt >= 0) AS pur, (k = 0 AND amt >= 0 AND day <= $1::date) AS buy%s
+	fmt.Fprintf(&q, `WITH c AS (
+  SELECT t.gid,
+    count(*) AS all_rows,
+    count(*) FILTER (WHERE %[1]s) AS nrows,
+    count(*) FILTER (WHERE %[2]s) AS future,
+    count(*) FILTER (WHERE %[3]s) AS excluded,
+    %[4]s AS first_day,
+    max(d.day) FILTER (WHERE %[5]s) AS last_day,
+    count(DISTINCT d.day) FILTER (WHERE %[5]s) AS days,
+    sum(t.amt) FILTER (WHERE %[6]s) AS total,
+    count(*) FILTER (WHERE %[6]s) AS orders,
+    (array_agg(t.amt ORDER BY d.day) FILTER (WHERE %[6]s))[
+      array_position(%[7]s, %[4]s) :
+      array_position(%[7]s, %[4]s) + cardinality(array_positions(%[7]s, %[4]s)) - 1] AS first_values,
+    count(DISTINCT d.day) FILTER (WHERE %[8]s) AS holdout_days,
+    sum(t.amt) FILTER (WHERE %[9]s) AS holdout_value%[10]s
   FROM (
-    SELECT *, CASE WHEN id IS NULL OR id = '' OR octet_length(id) > %d OR ts IS NULL OR amt IS NULL OR abs(amt) > %s THEN 1
-                   WHEN day > $2::date THEN 2
-                   WHEN amt < 0 AND $4::text = 'Reject' THEN 1
-                   WHEN amt < 0 AND $4::text = 'Exclude' THEN 3
-                   ELSE 0 END AS k
-    FROM (SELECT *, ts::date AS day FROM t) AS t1
-    OFFSET 0
-  ) AS t2
-  OFFSET 0
-), v AS (
-  SELECT cid, day, amt, k, pur, buy%s,
-    lag(day) OVER w IS DISTINCT FROM day AS newday,
-    count(*) FILTER (WHERE buy) OVER w AS nbuy,
-    min(day) FILTER (WHERE buy) OVER w AS fd
-  FROM r
-  WINDOW w AS (PARTITION BY cid ORDER BY day, NOT pur, ts%s ROWS UNBOUNDED PRECEDING)
-), c AS (
-  SELECT cid,
-    min(day) FILTER (WHERE buy) AS first_day,
-    max(day) FILTER (WHERE buy) AS last_day,
-    count(*) FILTER (WHERE buy AND newday) AS days,
-    coalesce(sum(amt) FILTER (WHERE k = 0 AND day <= $1::date), 0) AS total,
-    coalesce(sum(amt) FILTER (WHERE k = 0 AND day = fd), 0) AS first_value,
-    count(*) FILTER (WHERE k = 0 AND day <= $1::date) AS orders,
-    count(*) FILTER (WHERE pur AND newday AND day > $1::date) AS holdout_days,
-    coalesce(sum(amt) FILTER (WHERE k = 0 AND day > $1::date), 0) AS holdout_value,
-    count(*) FILTER (WHERE k = 0) AS nrows,
-    count(*) FILTER (WHERE k = 1) AS invalid,
-    count(*) FILTER (WHERE k = 2) AS future,
-    count(*) FILTER (WHERE k = 3) AS excluded%s
-  FROM v GROUP BY cid
+    %[11]s
+    FROM %[12]s AS src%[13]s
+  ) AS t,
+    LATERAL (SELECT t.ts::date AS day) AS d
+  GROUP BY t.gid
+), r AS (
+  SELECT %[14]s AS cid, c.*, coalesce((SELECT sum(v) FROM unnest(c.first_values) AS v), 0) AS first_value
+  FROM c
 )
-SELECT cid, first_day, last_day, days::int4,
+SELECT CASE WHEN cid = '' OR octet_length(cid) > %[15]d THEN NULL ELSE cid END,
+  first_day, last_day, days::int4,
   CASE WHEN days > 0 THEN (last_day - first_day)::float8 / $3::float8 END AS recency,
   CASE WHEN days > 0 THEN ($1::date - first_day)::float8 / $3::float8 END AS age,
   CASE WHEN days > 1 THEN ((total - first_value) / (days - 1))::float8 ELSE 0 END AS monetary,
-  total::float8, orders::int4, holdout_days::int4, holdout_value::float8, nrows::int8,
-  CASE WHEN cid IS NULL THEN invalid::int8 END, CASE WHEN cid IS NULL THEN future::int8 END,
-  CASE WHEN cid IS NULL THEN excluded::int8 END%s
-FROM c ORDER BY cid`,
-		typed(false), attrs(", a%d"), maxIDLengthLiteral, maxAmountLiteral,
-		attrs(", a%d"), attrs(", a%d"),
-		attrs(",\n    max(a%[1]d) FILTER (WHERE buy AND nbuy = 1) AS a%[1]d"),
-		attrs(", a%d"))
+  coalesce(total, 0)::float8, orders::int4, holdout_days::int4, coalesce(holdout_value, 0)::float8,
+  -- a customer whose id is unusable (NULL, empty, too long) is only invalid rows
+  CASE WHEN cid IS NULL OR cid = '' OR octet_length(cid) > %[15]d THEN 0 ELSE nrows END::int8,
+  CASE WHEN cid IS NULL OR cid = '' OR octet_length(cid) > %[15]d THEN all_rows ELSE all_rows - nrows - future - excluded END::int8,
+  CASE WHEN cid IS NULL OR cid = '' OR octet_length(cid) > %[15]d THEN 0 ELSE future END::int8,
+  CASE WHEN cid IS NULL OR cid = '' OR octet_length(cid) > %[15]d THEN 0 ELSE excluded END::int8%[16]s
+FROM r`,
+		valid, future, excluded, first, buy, cal, days, holdBuy, hold, aggs.String(),
+		row.String(), rel, fence, outID, maxIDLengthLiteral, outAttrs.String())
 
 	// why: the reason of an invalid row, in the order of the CSV path's checks.
 	// ($1 and $3 are unused here: they are mentioned so that their types are known.)
@@ -483,12 +529,14 @@ FROM c ORDER BY cid`,
          WHEN ts::date <= $2::date AND amt < 0 AND $4::text = 'Reject' THEN %d
          ELSE 0 END AS why
   FROM (
-  %s
+  SELECT %s::text AS id, %s AS ts, %s AS amt,
+    %s::text AS raw_id, %s::text AS raw_ts, %s::text AS raw_amt
+  FROM %s AS src
   ) AS t
 ) AS s
 WHERE why <> 0 AND $1::date IS NOT NULL AND $3::float8 > 0
 LIMIT %d`, reasonEmptyID, maxIDLengthLiteral, reasonLongID, reasonBadTimestamp, reasonBadAmout, maxAmountLiteral, reasonAmountTooLarge, reasonRejectedReturn,
-		typed(true), maxInvalidSamples)
+		id, tsExpr, amtExpr, id, ts, amt, rel, maxInvalidSamples)
 	return queries{summary: q.String(), samples: samples}
 }
 
@@ -531,12 +579,13 @@ func (s *Source) readSummary(ctx context.Context, tx pgx.Tx, sql string, args []
 		if err := rows.Scan(dest...); err != nil {
 			return nil, st, err
 		}
-		sum.Rows += int(nrows)
+		// every group counts its rows: a customer's valid, invalid, future and excluded rows,
+		// or all rows of an unusable id (NULL cid) as invalid
+		sum.Rows += int(nrows + invalid.Int64 + future.Int64 + excluded.Int64)
+		st.invalid += int(invalid.Int64)
+		sum.FutureRows += int(future.Int64)
+		sum.ExcludedReturns += int(excluded.Int64)
 		if !cid.Valid { // the rows of no customer
-			sum.Rows += int(invalid.Int64 + future.Int64 + excluded.Int64)
-			st.invalid += int(invalid.Int64)
-			sum.FutureRows += int(future.Int64)
-			sum.ExcludedReturns += int(excluded.Int64)
 			continue
 		}
 		if !utf8.ValidString(cid.String) || strings.IndexByte(cid.String, 0) >= 0 {
