@@ -358,7 +358,9 @@ func timestampExpr(c string, oid uint32) string {
 }
 
 // typedTimestamp says whether timestampExpr converts a typed value (no text parsing).
-func typedTimestamp(oid uint32) bool { return oid == oidDate || oid == oidTimestamp || oid == oidTimestz }
+func typedTimestamp(oid uint32) bool {
+	return oid == oidDate || oid == oidTimestamp || oid == oidTimestz
+}
 
 // typedAmount says whether amountExpr converts a typed value (no text parsing).
 func typedAmount(oid uint32) bool {
