@@ -130,12 +130,7 @@ func (s *Source) Summarize(ctx context.Context, cols summary.Columns, opts summa
 	major := serverMajor(conn)
 	q := buildQuery(rel, names, sd.Fields, major)
 
-	args := []any{
-		pgtype.Date{Time: dateOf(opts.CalibrationEnd), Valid: true},
-		pgtype.Date{Time: dateOf(opts.ObservationEnd), Valid: true},
-		unitDays,
-		string(opts.Returns),
-	}
+	args := queryArgs(opts, unitDays)
 	sum, stats, err := s.readSummary(ctx, tx, q.summary, args, cols.Attributes, opts)
 	if err != nil {
 		return nil, fail(err)
@@ -168,6 +163,16 @@ func (s *Source) Summarize(ctx context.Context, cols summary.Columns, opts summa
 	}
 	sum.Digest = digest(sum)
 	return sum, nil
+}
+
+// queryArgs are the parameters of both statements of buildQuery.
+func queryArgs(opts summary.Options, unitDays float64) []any {
+	return []any{
+		pgtype.Date{Time: dateOf(opts.CalibrationEnd), Valid: true},
+		pgtype.Date{Time: dateOf(opts.ObservationEnd), Valid: true},
+		unitDays,
+		string(opts.Returns),
+	}
 }
 
 // normalize applies the defaults of summary.Options and validates them as the Builder does.
