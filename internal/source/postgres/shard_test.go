@@ -171,7 +171,7 @@ func explainSummary(t *testing.T, dsn, table string, cols summary.Columns, opts 
 	}
 	q := buildQuery(rel, names, sd.Fields, serverMajor(conn))
 	var plan []byte
-	if err := tx.QueryRow(ctx, "EXPLAIN (VERBOSE, FORMAT JSON) "+q.summary, queryArgs(opts, unitDays)...).Scan(&plan); err != nil {
+	if err := tx.QueryRow(ctx, "EXPLAIN (VERBOSE, FORMAT JSON) "+q.summary, queryArgs(opts, unitDays, q.bound)...).Scan(&plan); err != nil {
 		t.Fatal(err)
 	}
 	return plan

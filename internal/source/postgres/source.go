@@ -130,13 +130,13 @@ func (s *Source) Summarize(ctx context.Context, cols summary.Columns, opts summa
 	major := serverMajor(conn)
 	q := buildQuery(rel, names, sd.Fields, major)
 
-	args := queryArgs(opts, unitDays)
+	args := queryArgs(opts, unitDays, q.bound)
 	sum, stats, err := s.readSummary(ctx, tx, q.summary, args, cols.Attributes, opts)
 	if err != nil {
 		return nil, fail(err)
 	}
 	if stats.invalid > 0 {
-		samples, err := readSamples(ctx, tx, q.samples, args, cols)
+		samples, err := readSamples(ctx, tx, q.samples, args[:4], cols)
 		if err != nil {
 			return nil, fail(err)
 		}
@@ -165,13 +165,26 @@ func (s *Source) Summarize(ctx context.Context, cols summary.Columns, opts summa
 	return sum, nil
 }
 
-// queryArgs are the parameters of both statements of buildQuery.
-func queryArgs(opts summary.Options, unitDays float64) []any {
+// queryArgs are the parameters of the summary statement of buildQuery; the sample statement
+// takes the first four. bound is queries.bound.
+func queryArgs(opts summary.Options, unitDays float64, bound uint32) []any {
+	cal, obs := dateOf(opts.CalibrationEnd), dateOf(opts.ObservationEnd)
+	// the exclusive bounds: midnight (UTC) after the calibration and the observation end
+	var calNext, obsNext any
+	switch next := func(d time.Time) time.Time { return d.AddDate(0, 0, 1) }; bound {
+	case oidDate:
+		calNext, obsNext = pgtype.Date{Time: next(cal), Valid: true}, pgtype.Date{Time: next(obs), Valid: true}
+	case oidTimestz:
+		calNext, obsNext = pgtype.Timestamptz{Time: next(cal), Valid: true}, pgtype.Timestamptz{Time: next(obs), Valid: true}
+	default:
+		calNext, obsNext = pgtype.Timestamp{Time: next(cal), Valid: true}, pgtype.Timestamp{Time: next(obs), Valid: true}
+	}
 	return []any{
-		pgtype.Date{Time: dateOf(opts.CalibrationEnd), Valid: true},
-		pgtype.Date{Time: dateOf(opts.ObservationEnd), Valid: true},
+		pgtype.Date{Time: cal, Valid: true},
+		pgtype.Date{Time: obs, Valid: true},
 		unitDays,
 		string(opts.Returns),
+		calNext, obsNext,
 	}
 }
 
@@ -392,7 +405,12 @@ func amountExpr(c string, oid uint32, major int) string {
 	return fmt.Sprintf("CASE WHEN %[1]s::text ~ '%[2]s' THEN %[1]s::text::numeric END", c, amountPattern)
 }
 
-type queries struct{ summary, samples string }
+type queries struct {
+	summary, samples string
+	// bound is the type of the summary's time bounds $5 and $6: the time column's (date,
+	// timestamp or timestamptz), or timestamp for a time parsed from text
+	bound uint32
+}
 
 // Type OIDs whose text form is the value itself (text-like) or is one-to-one with the value
 // (integers, uuid): a column of these types is grouped or ordered by as it is, which a
@@ -440,15 +458,44 @@ func buildQuery(rel string, names []string, fields []pgconn.FieldDescription, ma
 	case idOID == oidInt2 || idOID == oidInt4 || idOID == oidInt8 || idOID == oidUUID:
 		key, outID = id, "c.gid::text"
 	}
-	tsExpr, amtExpr := timestampExpr(ts, fields[1].DataTypeOID), amountExpr(amt, fields[2].DataTypeOID, major)
-	fence := ""
-	if !typedTimestamp(fields[1].DataTypeOID) || !typedAmount(fields[2].DataTypeOID) {
-		fence = "\n    OFFSET 0"
-	}
+	tsOID, amtOID := fields[1].DataTypeOID, fields[2].DataTypeOID
+	tsExpr, amtExpr := timestampExpr(ts, tsOID), amountExpr(amt, amtOID, major)
 
+	// The row: gid the customer key; tm the time, compared with the bounds $5 and $6 as it
+	// is (typed columns) or as parsed (text); day its UTC calendar day; amt the amount,
+	// compared as it is; num the amount as numeric, for the exact sums.
 	var row, aggs, outAttrs strings.Builder
-	fmt.Fprintf(&row, "SELECT %s AS gid, %s AS ts, %s AS amt", key, tsExpr, amtExpr)
-	order := "t.ts"
+	fence := ""
+	maxAmt := maxAmountLiteral
+	bound := uint32(oidTimestamp)
+	switch {
+	case !typedTimestamp(tsOID) || !typedAmount(amtOID) || amtOID == oidMoney:
+		// text (or money, whose conversion depends on the session): converted once per row
+		// behind a fence; such a conversion cannot run on a shard anyway
+		fmt.Fprintf(&row, "SELECT %s AS gid, %s AS tm, (%[2]s)::date AS day, %s AS amt, %[3]s AS num", key, tsExpr, amtExpr)
+		fence = "\n    OFFSET 0"
+	default:
+		day := ts
+		switch tsOID {
+		case oidTimestamp:
+			day = ts + "::date"
+		case oidTimestz:
+			// AT TIME ZONE with an interval, not 'UTC': the same conversion, but a function
+			// of the value alone, which postgres_fdw ships (see timestampExpr)
+			day = "(" + ts + " AT TIME ZONE INTERVAL '00:00')::date"
+		}
+		num := amt
+		switch amtOID {
+		case oidNumeric:
+		case oidFloat4, oidFloat8:
+			num, maxAmt = amt+"::numeric", maxAmountLiteral+"::float8"
+		default: // integers
+			num, maxAmt = amt+"::numeric", "1000000000000000"
+		}
+		fmt.Fprintf(&row, "SELECT %s AS gid, %s AS tm, %s AS day, %s AS amt, %s AS num", key, ts, day, amt, num)
+		bound = tsOID
+	}
+	order := "t.tm"
 	for i := range nattr {
 		a := "src." + ident(names[3+i])
 		if isTextLike(fields[3+i].DataTypeOID) {
@@ -463,24 +510,27 @@ func buildQuery(rel string, names []string, fields []pgconn.FieldDescription, ma
 			fmt.Fprintf(&outAttrs, ", coalesce(a%d::text, '')", i)
 		}
 	}
-	const (
-		// ok: the timestamp and the amount are valid (a NULL id is a group of its own)
-		ok = "d.day IS NOT NULL AND abs(t.amt) <= " + maxAmountLiteral
+	// ok: the time and the amount are valid (NULL, infinite, NaN or too large are not; a NULL
+	// or empty id is a group of its own). The time is compared with the exclusive bounds $5
+	// (the day after the calibration end) and $6 (the day after the observation end) in its
+	// own type, so that a condition costs a comparison, not a conversion.
+	ok := fmt.Sprintf("isfinite(t.tm) AND t.amt BETWEEN -%[1]s AND %[1]s", maxAmt)
+	var (
 		// valid: a transaction that counts, up to the observation end (Reject: a negative
 		// amount is invalid; Exclude: it is excluded)
-		valid    = ok + " AND d.day <= $2::date AND (t.amt >= 0 OR $4::text = 'Net')"
-		cal      = ok + " AND d.day <= $1::date AND (t.amt >= 0 OR $4::text = 'Net')"
-		buy      = ok + " AND d.day <= $1::date AND t.amt >= 0"
-		hold     = ok + " AND d.day > $1::date AND d.day <= $2::date AND (t.amt >= 0 OR $4::text = 'Net')"
-		holdBuy  = ok + " AND d.day > $1::date AND d.day <= $2::date AND t.amt >= 0"
-		future   = ok + " AND d.day > $2::date"
-		excluded = ok + " AND d.day <= $2::date AND t.amt < 0 AND $4::text = 'Exclude'"
+		valid    = ok + " AND t.tm < $6 AND (t.amt >= 0 OR $4::text = 'Net')"
+		cal      = ok + " AND t.tm < $5 AND (t.amt >= 0 OR $4::text = 'Net')"
+		buy      = ok + " AND t.tm < $5 AND t.amt >= 0"
+		hold     = ok + " AND t.tm >= $5 AND t.tm < $6 AND (t.amt >= 0 OR $4::text = 'Net')"
+		holdBuy  = ok + " AND t.tm >= $5 AND t.tm < $6 AND t.amt >= 0"
+		future   = ok + " AND t.tm >= $6"
+		excluded = ok + " AND t.tm < $6 AND t.amt < 0 AND $4::text = 'Exclude'"
 	)
 	for i := range nattr {
 		fmt.Fprintf(&aggs, ",\n    (array_agg(t.a%d ORDER BY %s) FILTER (WHERE %s))[1] AS a%[1]d", i, order, buy)
 	}
-	days := fmt.Sprintf("array_agg(d.day ORDER BY d.day) FILTER (WHERE %s)", cal)
-	first := fmt.Sprintf("min(d.day) FILTER (WHERE %s)", buy)
+	days := fmt.Sprintf("array_agg(t.day ORDER BY t.day) FILTER (WHERE %s)", cal)
+	first := fmt.Sprintf("min(t.day) FILTER (WHERE %s)", buy)
 
 	var q strings.Builder
 	fmt.Fprintf(&q, `WITH c AS (
@@ -490,20 +540,19 @@ func buildQuery(rel string, names []string, fields []pgconn.FieldDescription, ma
     count(*) FILTER (WHERE %[2]s) AS future,
     count(*) FILTER (WHERE %[3]s) AS excluded,
     %[4]s AS first_day,
-    max(d.day) FILTER (WHERE %[5]s) AS last_day,
-    count(DISTINCT d.day) FILTER (WHERE %[5]s) AS days,
-    sum(t.amt) FILTER (WHERE %[6]s) AS total,
+    max(t.day) FILTER (WHERE %[5]s) AS last_day,
+    count(DISTINCT t.day) FILTER (WHERE %[5]s) AS days,
+    sum(t.num) FILTER (WHERE %[6]s) AS total,
     count(*) FILTER (WHERE %[6]s) AS orders,
-    (array_agg(t.amt ORDER BY d.day) FILTER (WHERE %[6]s))[
+    (array_agg(t.num ORDER BY t.day) FILTER (WHERE %[6]s))[
       array_position(%[7]s, %[4]s) :
       array_position(%[7]s, %[4]s) + cardinality(array_positions(%[7]s, %[4]s)) - 1] AS first_values,
-    count(DISTINCT d.day) FILTER (WHERE %[8]s) AS holdout_days,
-    sum(t.amt) FILTER (WHERE %[9]s) AS holdout_value%[10]s
+    count(DISTINCT t.day) FILTER (WHERE %[8]s) AS holdout_days,
+    sum(t.num) FILTER (WHERE %[9]s) AS holdout_value%[10]s
   FROM (
     %[11]s
     FROM %[12]s AS src%[13]s
-  ) AS t,
-    LATERAL (SELECT t.ts::date AS day) AS d
+  ) AS t
   GROUP BY t.gid
 ), r AS (
   SELECT %[14]s AS cid, c.*, coalesce((SELECT sum(v) FROM unnest(c.first_values) AS v), 0) AS first_value
@@ -520,7 +569,8 @@ SELECT CASE WHEN cid = '' OR octet_length(cid) > %[15]d THEN NULL ELSE cid END,
   CASE WHEN cid IS NULL OR cid = '' OR octet_length(cid) > %[15]d THEN all_rows ELSE all_rows - nrows - future - excluded END::int8,
   CASE WHEN cid IS NULL OR cid = '' OR octet_length(cid) > %[15]d THEN 0 ELSE future END::int8,
   CASE WHEN cid IS NULL OR cid = '' OR octet_length(cid) > %[15]d THEN 0 ELSE excluded END::int8%[16]s
-FROM r`,
+FROM r
+WHERE $2::date IS NOT NULL -- $2 is not used otherwise: mentioned so that its type is known`,
 		valid, future, excluded, first, buy, cal, days, holdBuy, hold, aggs.String(),
 		row.String(), rel, fence, outID, maxIDLengthLiteral, outAttrs.String())
 
@@ -544,7 +594,7 @@ FROM r`,
 WHERE why <> 0 AND $1::date IS NOT NULL AND $3::float8 > 0
 LIMIT %d`, reasonEmptyID, maxIDLengthLiteral, reasonLongID, reasonBadTimestamp, reasonBadAmout, maxAmountLiteral, reasonAmountTooLarge, reasonRejectedReturn,
 		id, tsExpr, amtExpr, id, ts, amt, rel, maxInvalidSamples)
-	return queries{summary: q.String(), samples: samples}
+	return queries{summary: q.String(), samples: samples, bound: bound}
 }
 
 type stats struct {
