@@ -67,6 +67,9 @@ type Source struct {
 	// Timeout bounds the connection attempt and the statement (statement_timeout); 0 means no
 	// bound beyond the context's.
 	Timeout time.Duration
+	// Mode is ModeAggregate (the summary computed by the database; the default when empty) or
+	// ModeStream (the rows read with COPY and summarised by the operator).
+	Mode Mode
 	// Configure, when not nil, adjusts the connection configuration (tests and benchmarks wrap
 	// the network connection with it).
 	Configure func(*pgx.ConnConfig)
@@ -87,6 +90,9 @@ func (s *Source) Summarize(ctx context.Context, cols summary.Columns, opts summa
 	}
 	if err := checkColumns(cols); err != nil {
 		return nil, err
+	}
+	if s.Mode != "" && s.Mode != ModeAggregate && s.Mode != ModeStream {
+		return nil, invalidSpec("spec.source.postgres.mode: unknown mode %q (want Aggregate or Stream)", s.Mode)
 	}
 	conn, err := Connect(ctx, s.DSN, s.Timeout, s.Configure)
 	if err != nil {
@@ -128,6 +134,13 @@ func (s *Source) Summarize(ctx context.Context, cols summary.Columns, opts summa
 		return nil, fail(err)
 	}
 	major := serverMajor(conn)
+	if s.Mode == ModeStream {
+		// dates written as ReadCSV reads them, whatever the database's DateStyle
+		if _, err := tx.Exec(ctx, "SET LOCAL DateStyle = 'ISO, YMD'", pgx.QueryExecModeSimpleProtocol); err != nil {
+			return nil, fail(err)
+		}
+		return s.stream(ctx, tx, rel, names, sd.Fields, major, cols, opts, fail)
+	}
 	q := buildQuery(rel, names, sd.Fields, major)
 
 	args := queryArgs(opts, unitDays, q.bound)

@@ -519,26 +519,30 @@ func TestErrors(t *testing.T) {
 		{"query syntax", &Source{DSN: dsn, Query: "SELEKT 1"}, pipeline.ReasonInvalidSpec, true, "42601", srv.Password},
 		{"statement timeout", &Source{DSN: dsn, Query: "SELECT o.* FROM orders o, pg_sleep(3)", Timeout: time.Second}, pipeline.ReasonSourceUnavailable, false, "57014", srv.Password},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c := cols
-			if tc.name == "missing column" {
-				c.Amount = "total"
-			}
-			_, err := tc.src.Summarize(context.Background(), c, opts)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			pe := pipeline.Classify(err)
-			if pe.Reason != tc.reason || pe.Permanent != tc.permanent || !strings.Contains(err.Error(), tc.contains) {
-				t.Errorf("%q: reason %s permanent %v, want %s %v containing %q", err, pe.Reason, pe.Permanent, tc.reason, tc.permanent, tc.contains)
-			}
-			for _, leak := range []string{tc.secret, tc.src.DSN} {
-				if strings.Contains(err.Error(), leak) {
-					t.Errorf("%q contains a secret", err)
+		for _, mode := range []Mode{ModeAggregate, ModeStream} {
+			t.Run(tc.name+"/"+string(mode), func(t *testing.T) {
+				c := cols
+				if tc.name == "missing column" {
+					c.Amount = "total"
 				}
-			}
-			t.Log(err)
-		})
+				src := *tc.src
+				src.Mode = mode
+				_, err := src.Summarize(context.Background(), c, opts)
+				if err == nil {
+					t.Fatal("no error")
+				}
+				pe := pipeline.Classify(err)
+				if pe.Reason != tc.reason || pe.Permanent != tc.permanent || !strings.Contains(err.Error(), tc.contains) {
+					t.Errorf("%q: reason %s permanent %v, want %s %v containing %q", err, pe.Reason, pe.Permanent, tc.reason, tc.permanent, tc.contains)
+				}
+				for _, leak := range []string{tc.secret, tc.src.DSN} {
+					if strings.Contains(err.Error(), leak) {
+						t.Errorf("%q contains a secret", err)
+					}
+				}
+				t.Log(err)
+			})
+		}
 	}
 }
 
