@@ -214,7 +214,29 @@ type PostgresSource struct {
 	// +kubebuilder:validation:Maximum=86400
 	// +optional
 	TimeoutSeconds *int32 `json:"timeoutSeconds,omitempty"`
+
+	// Mode is where the per-customer summary is computed. Aggregate: inside the database, one
+	// GROUP BY over the customer column, so that one row per customer crosses the network; a
+	// distributed database (Citus, Redshift, Greenplum, a partitioned table whose partitions are
+	// postgres_fdw foreign tables) runs it on each shard when the table is distributed by the
+	// customer column. Stream: every row is read (COPY ... TO STDOUT) and summarised by the
+	// operator, with no sort or GROUP BY in the database; quicker on a single server with a fast
+	// network, but every row crosses it (docs/scaling.md compares the two).
+	// +kubebuilder:default=Aggregate
+	// +optional
+	Mode PostgresMode `json:"mode,omitempty"`
 }
+
+// PostgresMode is where a PostgreSQL source's per-customer summary is computed.
+// +kubebuilder:validation:Enum=Aggregate;Stream
+type PostgresMode string
+
+const (
+	// PostgresModeAggregate computes the summary inside the database.
+	PostgresModeAggregate PostgresMode = "Aggregate"
+	// PostgresModeStream reads every row and computes the summary in the operator.
+	PostgresModeStream PostgresMode = "Stream"
+)
 
 // LocalObjectReference names an object in the same namespace.
 type LocalObjectReference struct {
