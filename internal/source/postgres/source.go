@@ -3,6 +3,20 @@
 // so that one row per customer crosses the network instead of one row per transaction. The same
 // wire protocol reaches PostgreSQL-compatible warehouses.
 //
+// # Modes
+//
+// ModeAggregate (the default) runs that statement. Its core is a single GROUP BY over the
+// customer column of the table, with aggregates only (FILTER, DISTINCT and ORDER BY inside
+// aggregates; no window, no subquery between the table and the GROUP BY), so that a distributed
+// database computes each customer's row where the customer's transactions are: postgres_fdw
+// sends it to each foreign partition of a table hash-partitioned by the customer column
+// (enable_partitionwise_aggregate), Citus to each worker of a table distributed by it. See
+// docs/scaling.md for what each kind of database needs.
+//
+// ModeStream reads the rows instead (COPY ... TO STDOUT as CSV) and summarises them with
+// summary.ReadCSV, with no sort or GROUP BY in the database: on one server that is quicker
+// (docs/benchmarks.md), every row crossing the network.
+//
 // # Equivalence with the CSV path
 //
 // For the same transactions the summary equals summary.ReadCSV's: the same day merge (UTC
@@ -16,8 +30,11 @@
 //     fields are, and a NULL attribute is "".
 //   - Rows have no order in SQL, so when a customer's earliest purchases share the same timestamp
 //     (date-only data: several orders on the first day), the attributes are those of the row
-//     with the smallest attribute values (byte order), not of the first row of a file. Invalid
-//     row samples have no line numbers.
+//     with the smallest attribute values (byte order for text columns, the type's order for
+//     others, such as integers), not of the first row of a file. Invalid row samples have no
+//     line numbers. In Stream mode ReadCSV takes the first such row the database sends, and
+//     samples carry the row's line in the COPY output (the header is line 1); ids and
+//     attribute values are trimmed of spaces there, as in CSV.
 //   - A text timestamp column is parsed by PostgreSQL (the formats of the CSV path, in UTC unless
 //     a zone is given); a value of the right shape that is no date (2026-02-30) fails the run
 //     with InvalidData rather than counting as an invalid row. Text amounts that are not plain
@@ -27,7 +44,8 @@
 //
 // The table name and the column names are quoted as identifiers (pgx.Identifier.Sanitize), so
 // they can never inject SQL; dates and the policy are bind parameters. A query is used as a
-// subquery. Everything runs in a read-only transaction with statement_timeout set.
+// subquery. Everything runs in a read-only transaction with statement_timeout set, in both
+// modes.
 package postgres
 
 import (
