@@ -476,7 +476,8 @@ func isTextLike(oid uint32) bool {
 // cannot filter for, since the day is itself an aggregate: the calibration rows' amounts and
 // days are collected in day order and the slice of the first purchase day's rows is kept
 // (array_position and array_positions find it), usually one or two values per customer, which
-// the outer statement sums.
+// readSummary sums: the statement around the GROUP BY has no subquery, so that a distributed
+// database can run it as it is on its coordinator.
 func buildQuery(rel string, names []string, fields []pgconn.FieldDescription, major int) queries {
 	id, ts, amt := "src."+ident(names[0]), "src."+ident(names[1]), "src."+ident(names[2])
 	nattr := len(names) - 3
@@ -586,14 +587,13 @@ func buildQuery(rel string, names []string, fields []pgconn.FieldDescription, ma
   ) AS t
   GROUP BY t.gid
 ), r AS (
-  SELECT %[14]s AS cid, c.*, coalesce((SELECT sum(v) FROM unnest(c.first_values) AS v), 0) AS first_value
-  FROM c
+  SELECT %[14]s AS cid, c.* FROM c
 )
 SELECT CASE WHEN cid = '' OR octet_length(cid) > %[15]d THEN NULL ELSE cid END,
   first_day, last_day, days::int4,
   CASE WHEN days > 0 THEN (last_day - first_day)::float8 / $3::float8 END AS recency,
   CASE WHEN days > 0 THEN ($1::date - first_day)::float8 / $3::float8 END AS age,
-  CASE WHEN days > 1 THEN ((total - first_value) / (days - 1))::float8 ELSE 0 END AS monetary,
+  first_values::float8[],
   coalesce(total, 0)::float8, orders::int4, holdout_days::int4, coalesce(holdout_value, 0)::float8,
   -- a customer whose id is unusable (NULL, empty, too long) is only invalid rows
   CASE WHEN cid IS NULL OR cid = '' OR octet_length(cid) > %[15]d THEN 0 ELSE nrows END::int8,
@@ -646,18 +646,19 @@ func (s *Source) readSummary(ctx context.Context, tx pgx.Tx, sql string, args []
 	sum := &summary.Summary{AttributeNames: slices.Clone(attrNames)}
 	nattr := len(attrNames)
 	var (
-		cid                        pgtype.Text
-		first, last                pgtype.Date
-		days, orders, holdDays     int32
-		recency, age               pgtype.Float8
-		monetary, total, holdValue float64
-		nrows                      int64
-		invalid, future, excluded  pgtype.Int8
-		attrs                      = make([]pgtype.Text, nattr)
-		dest                       = make([]any, 0, 15+nattr)
-		tuples                     = map[string][]string{}
+		cid                       pgtype.Text
+		first, last               pgtype.Date
+		days, orders, holdDays    int32
+		recency, age              pgtype.Float8
+		firstValues               []float64 // the values of the first purchase day's rows
+		total, holdValue          float64
+		nrows                     int64
+		invalid, future, excluded pgtype.Int8
+		attrs                     = make([]pgtype.Text, nattr)
+		dest                      = make([]any, 0, 15+nattr)
+		tuples                    = map[string][]string{}
 	)
-	dest = append(dest, &cid, &first, &last, &days, &recency, &age, &monetary, &total, &orders, &holdDays, &holdValue,
+	dest = append(dest, &cid, &first, &last, &days, &recency, &age, &firstValues, &total, &orders, &holdDays, &holdValue,
 		&nrows, &invalid, &future, &excluded)
 	for i := range attrs {
 		dest = append(dest, &attrs[i])
@@ -692,6 +693,16 @@ func (s *Source) readSummary(ctx context.Context, tx pgx.Tx, sql string, args []
 				sum.HoldoutOnlyCustomers++
 			}
 			continue
+		}
+		// Monetary: the mean value of the repeat days, the calibration total less the first
+		// purchase day's value, refunds of that day included (package summary's convention)
+		monetary := 0.0
+		if days > 1 {
+			first := 0.0
+			for _, v := range firstValues {
+				first += v
+			}
+			monetary = (total - first) / float64(days-1)
 		}
 		c := summary.Customer{
 			ID:                  cid.String,
