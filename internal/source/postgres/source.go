@@ -698,6 +698,9 @@ func (s *Source) readSummary(ctx context.Context, tx pgx.Tx, sql string, args []
 		// purchase day's value, refunds of that day included (package summary's convention)
 		monetary := 0.0
 		if days > 1 {
+			// in a fixed order: the database returns the day's rows in any order, and the
+			// summary (its digest) must not depend on it
+			slices.Sort(firstValues)
 			first := 0.0
 			for _, v := range firstValues {
 				first += v
