@@ -457,27 +457,29 @@ func isTextLike(oid uint32) bool {
 
 // buildQuery writes the summary statement and the invalid-row sample statement.
 // Parameters: $1 calibration end (date), $2 observation end (date), $3 days per time unit
-// (float8), $4 returns policy (Net, Exclude, Reject).
+// (float8), $4 returns policy (Net, Exclude, Reject), $5 and $6 the first instants after the
+// calibration and the observation end in the time column's type (queryArgs).
 //
-// The summary is one GROUP BY over the customer key of the raw table with plain aggregates
-// (FILTER, DISTINCT, ORDER BY inside the aggregate): no window, no subquery between the table
-// and the GROUP BY. That is the shape a distributed database runs next to the data, once per
-// shard: postgres_fdw ships it whole to each foreign partition (partitionwise aggregation),
-// Citus to each worker when the table is distributed by the customer column. A statement
-// around it (c) converts, sorts nothing and reads one row per customer.
+// The summary is one GROUP BY over the customer key of the table with plain aggregates
+// (FILTER, DISTINCT, ORDER BY inside the aggregate): no window, and between the table and the
+// GROUP BY only a derived table of column expressions, which the planner pulls up. That is the
+// shape a distributed database runs next to the data, once per shard: postgres_fdw ships it
+// whole to each foreign partition of a table partitioned by the customer column (partitionwise
+// aggregation), Citus to each worker of a table distributed by it. The statement around it
+// (nested subqueries, no CTE: older servers would materialise one) only converts, one row per
+// customer; it sorts nothing (readSummary sorts the customers by id).
 //
-// Each row's typed values (the LATERAL items, pulled up into the aggregate by the planner)
-// are plain immutable expressions of typed columns, which the database may re-evaluate per
-// aggregate but which cost a few comparisons; a text timestamp or amount is parsed once per
-// row behind an OFFSET 0 fence instead (such a conversion depends on the session and cannot
-// run on a shard anyway).
+// PostgreSQL computes each use of a typed row value again, in every aggregate's FILTER, so
+// the conditions compare the typed columns as they are (the time with typed bounds, the
+// amount with numbers) and the conversion to a day is used only where a day is aggregated. A
+// text timestamp or amount is parsed once per row behind an OFFSET 0 fence instead: such a
+// conversion depends on the session and cannot run on a shard anyway.
 //
 // The first purchase day's value (refunds of that day included) is the one field an aggregate
 // cannot filter for, since the day is itself an aggregate: the calibration rows' amounts and
 // days are collected in day order and the slice of the first purchase day's rows is kept
 // (array_position and array_positions find it), usually one or two values per customer, which
-// readSummary sums: the statement around the GROUP BY has no subquery, so that a distributed
-// database can run it as it is on its coordinator.
+// readSummary sums, so that the statement around the GROUP BY needs no subquery.
 func buildQuery(rel string, names []string, fields []pgconn.FieldDescription, major int) queries {
 	id, ts, amt := "src."+ident(names[0]), "src."+ident(names[1]), "src."+ident(names[2])
 	nattr := len(names) - 3
@@ -565,31 +567,7 @@ func buildQuery(rel string, names []string, fields []pgconn.FieldDescription, ma
 	first := fmt.Sprintf("min(t.day) FILTER (WHERE %s)", buy)
 
 	var q strings.Builder
-	fmt.Fprintf(&q, `WITH c AS (
-  SELECT t.gid,
-    count(*) AS all_rows,
-    count(*) FILTER (WHERE %[1]s) AS nrows,
-    count(*) FILTER (WHERE %[2]s) AS future,
-    count(*) FILTER (WHERE %[3]s) AS excluded,
-    %[4]s AS first_day,
-    max(t.day) FILTER (WHERE %[5]s) AS last_day,
-    count(DISTINCT t.day) FILTER (WHERE %[5]s) AS days,
-    sum(t.num) FILTER (WHERE %[6]s) AS total,
-    count(*) FILTER (WHERE %[6]s) AS orders,
-    (array_agg(t.num ORDER BY t.day) FILTER (WHERE %[6]s))[
-      array_position(%[7]s, %[4]s) :
-      array_position(%[7]s, %[4]s) + cardinality(array_positions(%[7]s, %[4]s)) - 1] AS first_values,
-    count(DISTINCT t.day) FILTER (WHERE %[8]s) AS holdout_days,
-    sum(t.num) FILTER (WHERE %[9]s) AS holdout_value%[10]s
-  FROM (
-    %[11]s
-    FROM %[12]s AS src%[13]s
-  ) AS t
-  GROUP BY t.gid
-), r AS (
-  SELECT %[14]s AS cid, c.* FROM c
-)
-SELECT CASE WHEN cid = '' OR octet_length(cid) > %[15]d THEN NULL ELSE cid END,
+	fmt.Fprintf(&q, `SELECT CASE WHEN cid = '' OR octet_length(cid) > %[15]d THEN NULL ELSE cid END,
   first_day, last_day, days::int4,
   CASE WHEN days > 0 THEN (last_day - first_day)::float8 / $3::float8 END AS recency,
   CASE WHEN days > 0 THEN ($1::date - first_day)::float8 / $3::float8 END AS age,
@@ -600,7 +578,30 @@ SELECT CASE WHEN cid = '' OR octet_length(cid) > %[15]d THEN NULL ELSE cid END,
   CASE WHEN cid IS NULL OR cid = '' OR octet_length(cid) > %[15]d THEN all_rows ELSE all_rows - nrows - future - excluded END::int8,
   CASE WHEN cid IS NULL OR cid = '' OR octet_length(cid) > %[15]d THEN 0 ELSE future END::int8,
   CASE WHEN cid IS NULL OR cid = '' OR octet_length(cid) > %[15]d THEN 0 ELSE excluded END::int8%[16]s
-FROM r
+FROM (
+  SELECT %[14]s AS cid, c.* FROM (
+    SELECT t.gid,
+      count(*) AS all_rows,
+      count(*) FILTER (WHERE %[1]s) AS nrows,
+      count(*) FILTER (WHERE %[2]s) AS future,
+      count(*) FILTER (WHERE %[3]s) AS excluded,
+      %[4]s AS first_day,
+      max(t.day) FILTER (WHERE %[5]s) AS last_day,
+      count(DISTINCT t.day) FILTER (WHERE %[5]s) AS days,
+      sum(t.num) FILTER (WHERE %[6]s) AS total,
+      count(*) FILTER (WHERE %[6]s) AS orders,
+      (array_agg(t.num ORDER BY t.day) FILTER (WHERE %[6]s))[
+        array_position(%[7]s, %[4]s) :
+        array_position(%[7]s, %[4]s) + cardinality(array_positions(%[7]s, %[4]s)) - 1] AS first_values,
+      count(DISTINCT t.day) FILTER (WHERE %[8]s) AS holdout_days,
+      sum(t.num) FILTER (WHERE %[9]s) AS holdout_value%[10]s
+    FROM (
+      %[11]s
+      FROM %[12]s AS src%[13]s
+    ) AS t
+    GROUP BY t.gid
+  ) AS c
+) AS r
 WHERE $2::date IS NOT NULL -- $2 is not used otherwise: mentioned so that its type is known`,
 		valid, future, excluded, first, buy, cal, days, holdBuy, hold, aggs.String(),
 		row.String(), rel, fence, outID, maxIDLengthLiteral, outAttrs.String())
