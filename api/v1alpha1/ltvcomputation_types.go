@@ -217,11 +217,11 @@ type PostgresSource struct {
 
 	// Mode is where the per-customer summary is computed. Aggregate: inside the database, one
 	// GROUP BY over the customer column, so that one row per customer crosses the network; a
-	// distributed database (Citus, Redshift, Greenplum, a partitioned table whose partitions are
-	// postgres_fdw foreign tables) runs it on each shard when the table is distributed by the
-	// customer column. Stream: every row is read (COPY ... TO STDOUT) and summarised by the
-	// operator, with no sort or GROUP BY in the database; quicker on a single server with a fast
-	// network, but every row crosses it (docs/scaling.md compares the two).
+	// distributed PostgreSQL (a table hash-partitioned by the customer column over postgres_fdw
+	// shards, or distributed by it in Citus) computes it on each shard. Stream: every row is read
+	// (COPY ... TO STDOUT) and summarised by the operator, with no sort or GROUP BY in the
+	// database; several times quicker on a single server with a fast network, but every row
+	// crosses it. docs/scaling.md compares the two and lists what other warehouses support.
 	// +kubebuilder:default=Aggregate
 	// +optional
 	Mode PostgresMode `json:"mode,omitempty"`
