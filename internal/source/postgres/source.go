@@ -96,7 +96,8 @@ type Source struct {
 // maxInvalidSamples is how many invalid rows are reported, as in the CSV path.
 const maxInvalidSamples = 5
 
-// Summarize computes the summary inside the database.
+// Summarize computes the summary: inside the database (ModeAggregate), or from the rows it
+// reads (ModeStream).
 func (s *Source) Summarize(ctx context.Context, cols summary.Columns, opts summary.Options) (*summary.Summary, error) {
 	opts, unitDays, err := normalize(opts)
 	if err != nil {

@@ -23,6 +23,8 @@ func TestStreamSameAsAggregate(t *testing.T) {
 	load(t, dsn, "orders_text", "customer_id text, ordered_at text, amount text, channel text, country text", shop)
 	exec(t, dsn, `CREATE TABLE orders_naive AS SELECT customer_id::varchar(10), ordered_at AT TIME ZONE 'UTC' AS ordered_at,
 		amount::float8 AS amount, channel, country::char(2) AS country FROM orders`)
+	// money: converted with the session's lc_monetary, in both modes
+	exec(t, dsn, `CREATE TABLE orders_money AS SELECT customer_id, ordered_at, amount::money AS amount, channel, country FROM orders`)
 	cdnow := cdnowCSV(t)
 	load(t, dsn, "cdnow", "customer_id bigint, date date, amount numeric(12,2)", cdnow)
 	calEnd := date("2024-06-30")
@@ -38,6 +40,7 @@ func TestStreamSameAsAggregate(t *testing.T) {
 		{"orders", shop, shopCols, summary.Options{CalibrationEnd: date("2026-10-31"), ObservationEnd: date("2026-11-30"), Unit: summary.Day}},
 		{"orders_text", shop, shopCols, summary.Options{CalibrationEnd: date("2026-10-31"), Unit: summary.Week, Returns: summary.ReturnsExclude}},
 		{"orders_naive", shop, shopCols, summary.Options{CalibrationEnd: date("2026-12-31"), Unit: summary.Month}},
+		{"orders_money", shop, shopCols, summary.Options{CalibrationEnd: date("2026-10-31"), ObservationEnd: date("2026-11-30"), Unit: summary.Week}},
 		{"cdnow", cdnow, cdnowCols, summary.Options{CalibrationEnd: date("1997-09-30"), ObservationEnd: date("1998-06-30")}},
 		{"random", random, shardCols, summary.Options{CalibrationEnd: calEnd, ObservationEnd: calEnd.AddDate(0, 2, 0), Unit: summary.Week}},
 		{"random", random, shardCols, summary.Options{CalibrationEnd: calEnd, Unit: summary.Day, Returns: summary.ReturnsReject, MaxInvalidRows: 1 << 20}},
