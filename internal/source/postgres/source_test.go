@@ -439,9 +439,12 @@ func TestHostileNames(t *testing.T) {
 	exec(t, dsn, "CREATE SCHEMA "+ident(schema), ddl, fmt.Sprintf(`INSERT INTO %s VALUES ('a', '2024-01-01', 5, 'x', 'y', 'z'), ('a', '2024-02-01', 7, 'p', 'q', 'r')`,
 		pgx.Identifier{schema, table}.Sanitize()))
 	name := `"` + strings.ReplaceAll(schema, `"`, `""`) + `"."` + strings.ReplaceAll(table, `"`, `""`) + `"`
-	got := summarize(t, &Source{DSN: dsn, Table: name}, cols, summary.Options{CalibrationEnd: date("2024-12-31")})
-	if len(got.Customers) != 1 || got.Customers[0].Frequency != 1 || fmt.Sprint(got.Customers[0].Attributes) != "[x y z]" {
-		t.Errorf("hostile names: %+v", got.Customers)
+	for _, mode := range []Mode{ModeAggregate, ModeStream} {
+		got := summarize(t, &Source{DSN: dsn, Table: name, Mode: mode}, cols, summary.Options{CalibrationEnd: date("2024-12-31")})
+		if len(got.Customers) != 1 || got.Customers[0].Frequency != 1 || fmt.Sprint(got.Customers[0].Attributes) != "[x y z]" ||
+			fmt.Sprint(got.AttributeNames) != fmt.Sprint(cols.Attributes) {
+			t.Errorf("hostile names, %s: %+v", mode, got.Customers)
+		}
 	}
 	// a hostile name that does not exist is a missing column or table, nothing else
 	for _, tc := range []struct {
