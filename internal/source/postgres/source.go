@@ -489,8 +489,7 @@ func buildQuery(rel string, names []string, fields []pgconn.FieldDescription, ma
 	// aggregate), anything else converted to text first
 	idOID := fields[0].DataTypeOID
 	key, outID := id+"::text", "c.gid"
-	switch {
-	case idOID == oidInt2 || idOID == oidInt4 || idOID == oidInt8 || idOID == oidUUID:
+	if idOID == oidInt2 || idOID == oidInt4 || idOID == oidInt8 || idOID == oidUUID {
 		key, outID = id, "c.gid::text"
 	}
 	tsOID, amtOID := fields[1].DataTypeOID, fields[2].DataTypeOID
