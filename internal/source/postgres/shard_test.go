@@ -116,6 +116,33 @@ func TestShardedSameAsSingleServer(t *testing.T) {
 	if err := checkShardPlan(explainSummary(t, dsn, "orders", shardCols, opts, "SET LOCAL enable_partitionwise_aggregate = off"), "id", 2); err == nil {
 		t.Error("a plan without partitionwise aggregation passed the check")
 	}
+	// an integer key (grouped by its value, converted to text on the coordinator) and a date
+	// column: the CDNOW sample, in both layouts
+	cdnowDDL := "customer_id bigint, date date, amount numeric(12,2)"
+	for i, sh := range shards {
+		if err := sh.Exec(ctx, "shard", fmt.Sprintf("CREATE TABLE cdnow_p%d (%s)", i, cdnowDDL)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(t, dsn, fmt.Sprintf("CREATE TABLE cdnow (%s) PARTITION BY HASH (customer_id)", cdnowDDL))
+	for i := range shards {
+		exec(t, dsn, fmt.Sprintf(`CREATE FOREIGN TABLE cdnow_p%[1]d PARTITION OF cdnow FOR VALUES WITH (MODULUS 2, REMAINDER %[1]d)
+			SERVER shard%[1]d OPTIONS (table_name 'cdnow_p%[1]d', batch_size '1000')`, i))
+	}
+	cdnow := cdnowCSV(t)
+	load(t, dsn, "cdnow_single", cdnowDDL, cdnow)
+	exec(t, dsn, "INSERT INTO cdnow SELECT * FROM cdnow_single", "ANALYZE cdnow")
+	cdnowOpts := summary.Options{CalibrationEnd: date("1997-09-30"), ObservationEnd: date("1998-06-30")}
+	single := summarize(t, &Source{DSN: dsn, Table: "cdnow_single"}, cdnowCols, cdnowOpts)
+	sharded := summarize(t, &Source{DSN: dsn, Table: "cdnow"}, cdnowCols, cdnowOpts)
+	sameSummary(t, readCSV(t, cdnow, cdnowCols, cdnowOpts), sharded)
+	if single.Digest != sharded.Digest || len(sharded.Customers) != 2357 {
+		t.Errorf("CDNOW: %d customers, digests %s (one server) and %s (sharded)", len(sharded.Customers), single.Digest, sharded.Digest)
+	}
+	if err := checkShardPlan(explainSummary(t, dsn, "cdnow", cdnowCols, cdnowOpts, ""), "customer_id", 2); err != nil {
+		t.Errorf("CDNOW: the summary is not pushed to the shards: %v", err)
+	}
+
 	window := explainSQL(t, dsn, `SELECT id, count(*) FILTER (WHERE prev IS DISTINCT FROM ts::date) FROM (
 		SELECT id, ts, lag(ts::date) OVER (PARTITION BY id ORDER BY ts) AS prev FROM orders) AS w GROUP BY id`)
 	if err := checkShardPlan(window, "id", 2); err == nil {
