@@ -16,6 +16,7 @@ import (
 
 	v1alpha1 "github.com/ltv-operator/ltv-operator/api/v1alpha1"
 	"github.com/ltv-operator/ltv-operator/internal/pipeline"
+	"github.com/ltv-operator/ltv-operator/internal/plan"
 	pgsink "github.com/ltv-operator/ltv-operator/internal/sink/postgres"
 	pgsource "github.com/ltv-operator/ltv-operator/internal/source/postgres"
 )
@@ -75,7 +76,7 @@ func resolvePostgresSource(ctx context.Context, c client.Client, obj *v1alpha1.L
 			return nil, &runError{kind: kindStalled, reason: v1alpha1.ReasonInvalidSpec, revision: revision, err: fmt.Errorf("spec.source.postgres.table: %w", err)}
 		}
 	}
-	src := &pgsource.Source{DSN: dsn, Table: spec.Table, Query: spec.Query}
+	src := &pgsource.Source{DSN: dsn, Table: spec.Table, Query: spec.Query, Mode: pgsource.Mode(plan.PostgresMode(spec))}
 	if spec.TimeoutSeconds != nil {
 		src.Timeout = time.Duration(*spec.TimeoutSeconds) * time.Second
 	}

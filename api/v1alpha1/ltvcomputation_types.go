@@ -214,7 +214,29 @@ type PostgresSource struct {
 	// +kubebuilder:validation:Maximum=86400
 	// +optional
 	TimeoutSeconds *int32 `json:"timeoutSeconds,omitempty"`
+
+	// Mode is where the per-customer summary is computed. Aggregate: inside the database, one
+	// GROUP BY over the customer column, so that one row per customer crosses the network; a
+	// distributed PostgreSQL (a table hash-partitioned by the customer column over postgres_fdw
+	// shards, or distributed by it in Citus) computes it on each shard. Stream: every row is read
+	// (COPY ... TO STDOUT) and summarised by the operator, with no sort or GROUP BY in the
+	// database; several times quicker on a single server with a fast network, but every row
+	// crosses it. docs/scaling.md compares the two and lists what other warehouses support.
+	// +kubebuilder:default=Aggregate
+	// +optional
+	Mode PostgresMode `json:"mode,omitempty"`
 }
+
+// PostgresMode is where a PostgreSQL source's per-customer summary is computed.
+// +kubebuilder:validation:Enum=Aggregate;Stream
+type PostgresMode string
+
+const (
+	// PostgresModeAggregate computes the summary inside the database.
+	PostgresModeAggregate PostgresMode = "Aggregate"
+	// PostgresModeStream reads every row and computes the summary in the operator.
+	PostgresModeStream PostgresMode = "Stream"
+)
 
 // LocalObjectReference names an object in the same namespace.
 type LocalObjectReference struct {

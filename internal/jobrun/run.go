@@ -176,7 +176,8 @@ func source(spec *Spec, getenv func(string) string) (pipeline.Source, error) {
 		}
 		return httpsource.New(cfg)
 	case s.Postgres != nil:
-		src := &pgsource.Source{DSN: strings.TrimSpace(getenv(EnvSourceDSN)), Table: s.Postgres.Table, Query: s.Postgres.Query}
+		src := &pgsource.Source{DSN: strings.TrimSpace(getenv(EnvSourceDSN)), Table: s.Postgres.Table, Query: s.Postgres.Query,
+			Mode: pgsource.Mode(plan.PostgresMode(s.Postgres))}
 		if s.Postgres.TimeoutSeconds != nil {
 			src.Timeout = time.Duration(*s.Postgres.TimeoutSeconds) * time.Second
 		}

@@ -134,3 +134,11 @@ func orDefault(s, def string) string {
 	}
 	return s
 }
+
+// PostgresMode is spec.source.postgres.mode with its default (Aggregate) applied.
+func PostgresMode(s *v1alpha1.PostgresSource) v1alpha1.PostgresMode {
+	if s == nil || s.Mode == "" {
+		return v1alpha1.PostgresModeAggregate
+	}
+	return s.Mode
+}

@@ -80,3 +80,18 @@ func TestConfigRefusesWhatTheSchemaCannot(t *testing.T) {
 		t.Errorf("err = %v, want InvalidSpec naming breakdownBy", err)
 	}
 }
+
+func TestPostgresMode(t *testing.T) {
+	for _, tc := range []struct {
+		src  *v1alpha1.PostgresSource
+		want v1alpha1.PostgresMode
+	}{
+		{nil, v1alpha1.PostgresModeAggregate},
+		{&v1alpha1.PostgresSource{}, v1alpha1.PostgresModeAggregate},
+		{&v1alpha1.PostgresSource{Mode: v1alpha1.PostgresModeStream}, v1alpha1.PostgresModeStream},
+	} {
+		if got := PostgresMode(tc.src); got != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.src, got, tc.want)
+		}
+	}
+}

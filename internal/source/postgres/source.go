@@ -3,6 +3,20 @@
 // so that one row per customer crosses the network instead of one row per transaction. The same
 // wire protocol reaches PostgreSQL-compatible warehouses.
 //
+// # Modes
+//
+// ModeAggregate (the default) runs that statement. Its core is a single GROUP BY over the
+// customer column of the table, with aggregates only (FILTER, DISTINCT and ORDER BY inside
+// aggregates; no window, no subquery between the table and the GROUP BY), so that a distributed
+// database computes each customer's row where the customer's transactions are: postgres_fdw
+// sends it to each foreign partition of a table hash-partitioned by the customer column
+// (enable_partitionwise_aggregate), Citus to each worker of a table distributed by it. See
+// docs/scaling.md for what each kind of database needs.
+//
+// ModeStream reads the rows instead (COPY ... TO STDOUT as CSV) and summarises them with
+// summary.ReadCSV, with no sort or GROUP BY in the database: on one server that is quicker
+// (docs/benchmarks.md), every row crossing the network.
+//
 // # Equivalence with the CSV path
 //
 // For the same transactions the summary equals summary.ReadCSV's: the same day merge (UTC
@@ -16,8 +30,11 @@
 //     fields are, and a NULL attribute is "".
 //   - Rows have no order in SQL, so when a customer's earliest purchases share the same timestamp
 //     (date-only data: several orders on the first day), the attributes are those of the row
-//     with the smallest attribute values (byte order), not of the first row of a file. Invalid
-//     row samples have no line numbers.
+//     with the smallest attribute values (byte order for text columns, the type's order for
+//     others, such as integers), not of the first row of a file. Invalid row samples have no
+//     line numbers. In Stream mode ReadCSV takes the first such row the database sends, and
+//     samples carry the row's line in the COPY output (the header is line 1); ids and
+//     attribute values are trimmed of spaces there, as in CSV.
 //   - A text timestamp column is parsed by PostgreSQL (the formats of the CSV path, in UTC unless
 //     a zone is given); a value of the right shape that is no date (2026-02-30) fails the run
 //     with InvalidData rather than counting as an invalid row. Text amounts that are not plain
@@ -27,7 +44,8 @@
 //
 // The table name and the column names are quoted as identifiers (pgx.Identifier.Sanitize), so
 // they can never inject SQL; dates and the policy are bind parameters. A query is used as a
-// subquery. Everything runs in a read-only transaction with statement_timeout set.
+// subquery. Everything runs in a read-only transaction with statement_timeout set, in both
+// modes.
 package postgres
 
 import (
@@ -38,6 +56,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +85,9 @@ type Source struct {
 	// Timeout bounds the connection attempt and the statement (statement_timeout); 0 means no
 	// bound beyond the context's.
 	Timeout time.Duration
+	// Mode is ModeAggregate (the summary computed by the database; the default when empty) or
+	// ModeStream (the rows read with COPY and summarised by the operator).
+	Mode Mode
 	// Configure, when not nil, adjusts the connection configuration (tests and benchmarks wrap
 	// the network connection with it).
 	Configure func(*pgx.ConnConfig)
@@ -74,7 +96,8 @@ type Source struct {
 // maxInvalidSamples is how many invalid rows are reported, as in the CSV path.
 const maxInvalidSamples = 5
 
-// Summarize computes the summary inside the database.
+// Summarize computes the summary: inside the database (ModeAggregate), or from the rows it
+// reads (ModeStream).
 func (s *Source) Summarize(ctx context.Context, cols summary.Columns, opts summary.Options) (*summary.Summary, error) {
 	opts, unitDays, err := normalize(opts)
 	if err != nil {
@@ -86,6 +109,9 @@ func (s *Source) Summarize(ctx context.Context, cols summary.Columns, opts summa
 	}
 	if err := checkColumns(cols); err != nil {
 		return nil, err
+	}
+	if s.Mode != "" && s.Mode != ModeAggregate && s.Mode != ModeStream {
+		return nil, invalidSpec("spec.source.postgres.mode: unknown mode %q (want Aggregate or Stream)", s.Mode)
 	}
 	conn, err := Connect(ctx, s.DSN, s.Timeout, s.Configure)
 	if err != nil {
@@ -127,20 +153,22 @@ func (s *Source) Summarize(ctx context.Context, cols summary.Columns, opts summa
 		return nil, fail(err)
 	}
 	major := serverMajor(conn)
+	if s.Mode == ModeStream {
+		// dates written as ReadCSV reads them, whatever the database's DateStyle
+		if _, err := tx.Exec(ctx, "SET LOCAL DateStyle = 'ISO, YMD'", pgx.QueryExecModeSimpleProtocol); err != nil {
+			return nil, fail(err)
+		}
+		return s.stream(ctx, tx, rel, names, sd.Fields, major, cols, opts, fail)
+	}
 	q := buildQuery(rel, names, sd.Fields, major)
 
-	args := []any{
-		pgtype.Date{Time: dateOf(opts.CalibrationEnd), Valid: true},
-		pgtype.Date{Time: dateOf(opts.ObservationEnd), Valid: true},
-		unitDays,
-		string(opts.Returns),
-	}
+	args := queryArgs(opts, unitDays, q.bound)
 	sum, stats, err := s.readSummary(ctx, tx, q.summary, args, cols.Attributes, opts)
 	if err != nil {
 		return nil, fail(err)
 	}
 	if stats.invalid > 0 {
-		samples, err := readSamples(ctx, tx, q.samples, args, cols)
+		samples, err := readSamples(ctx, tx, q.samples, args[:4], cols)
 		if err != nil {
 			return nil, fail(err)
 		}
@@ -167,6 +195,29 @@ func (s *Source) Summarize(ctx context.Context, cols summary.Columns, opts summa
 	}
 	sum.Digest = digest(sum)
 	return sum, nil
+}
+
+// queryArgs are the parameters of the summary statement of buildQuery; the sample statement
+// takes the first four. bound is queries.bound.
+func queryArgs(opts summary.Options, unitDays float64, bound uint32) []any {
+	cal, obs := dateOf(opts.CalibrationEnd), dateOf(opts.ObservationEnd)
+	// the exclusive bounds: midnight (UTC) after the calibration and the observation end
+	var calNext, obsNext any
+	switch next := func(d time.Time) time.Time { return d.AddDate(0, 0, 1) }; bound {
+	case oidDate:
+		calNext, obsNext = pgtype.Date{Time: next(cal), Valid: true}, pgtype.Date{Time: next(obs), Valid: true}
+	case oidTimestz:
+		calNext, obsNext = pgtype.Timestamptz{Time: next(cal), Valid: true}, pgtype.Timestamptz{Time: next(obs), Valid: true}
+	default:
+		calNext, obsNext = pgtype.Timestamp{Time: next(cal), Valid: true}, pgtype.Timestamp{Time: next(obs), Valid: true}
+	}
+	return []any{
+		pgtype.Date{Time: cal, Valid: true},
+		pgtype.Date{Time: obs, Valid: true},
+		unitDays,
+		string(opts.Returns),
+		calNext, obsNext,
+	}
 }
 
 // normalize applies the defaults of summary.Options and validates them as the Builder does.
@@ -346,11 +397,28 @@ func timestampExpr(c string, oid uint32) string {
 	case oidTimestamp:
 		return fmt.Sprintf("CASE WHEN isfinite(%[1]s) THEN %[1]s END", c)
 	case oidTimestz:
-		return fmt.Sprintf("CASE WHEN isfinite(%[1]s) THEN %[1]s AT TIME ZONE 'UTC' END", c)
+		// AT TIME ZONE with an interval, not 'UTC': the same conversion, but a function of
+		// the value alone, which postgres_fdw sends to a shard (it ships no function of a text
+		// constant that depends on a collation)
+		return fmt.Sprintf("CASE WHEN isfinite(%[1]s) THEN %[1]s AT TIME ZONE INTERVAL '00:00' END", c)
 	}
 	// text or anything else: the CSV path's formats, zone-less values in UTC (the session's
 	// TimeZone is UTC)
 	return fmt.Sprintf("CASE WHEN %[1]s::text ~ '%[2]s' THEN %[1]s::text::timestamptz AT TIME ZONE 'UTC' END", c, timestampPattern)
+}
+
+// typedTimestamp says whether timestampExpr converts a typed value (no text parsing).
+func typedTimestamp(oid uint32) bool {
+	return oid == oidDate || oid == oidTimestamp || oid == oidTimestz
+}
+
+// typedAmount says whether amountExpr converts a typed value (no text parsing).
+func typedAmount(oid uint32) bool {
+	switch oid {
+	case oidInt2, oidInt4, oidInt8, oidMoney, oidFloat4, oidFloat8, oidNumeric:
+		return true
+	}
+	return false
 }
 
 // amountExpr converts column c into numeric, NULL when it is missing or not a finite number.
@@ -369,106 +437,174 @@ func amountExpr(c string, oid uint32, major int) string {
 	return fmt.Sprintf("CASE WHEN %[1]s::text ~ '%[2]s' THEN %[1]s::text::numeric END", c, amountPattern)
 }
 
-type queries struct{ summary, samples string }
+type queries struct {
+	summary, samples string
+	// bound is the type of the summary's time bounds $5 and $6: the time column's (date,
+	// timestamp or timestamptz), or timestamp for a time parsed from text
+	bound uint32
+}
+
+// Type OIDs whose text form is the value itself (text-like) or is one-to-one with the value
+// (integers, uuid): a column of these types is grouped or ordered by as it is, which a
+// distributed database can do on its shards (postgres_fdw ships no I/O conversion to text).
+const (
+	oidText, oidVarchar, oidBpchar, oidName = 25, 1043, 1042, 19
+	oidUUID                                 = 2950
+)
+
+func isTextLike(oid uint32) bool {
+	return oid == oidText || oid == oidVarchar || oid == oidBpchar || oid == oidName
+}
 
 // buildQuery writes the summary statement and the invalid-row sample statement.
 // Parameters: $1 calibration end (date), $2 observation end (date), $3 days per time unit
-// (float8), $4 returns policy (Net, Exclude, Reject).
+// (float8), $4 returns policy (Net, Exclude, Reject), $5 and $6 the first instants after the
+// calibration and the observation end in the time column's type (queryArgs).
 //
-// The plan is one scan and one sort, by (customer, day, purchases first, time, attribute
-// values), which a window and a group aggregate then stream through. Each step is a subquery with OFFSET 0: without
-// the fence PostgreSQL would inline the conversions into every expression that uses them and
-// compute them many times per row.
+// The summary is one GROUP BY over the customer key of the table with plain aggregates
+// (FILTER, DISTINCT, ORDER BY inside the aggregate): no window, and between the table and the
+// GROUP BY only a derived table of column expressions, which the planner pulls up. That is the
+// shape a distributed database runs next to the data, once per shard: postgres_fdw ships it
+// whole to each foreign partition of a table partitioned by the customer column (partitionwise
+// aggregation), Citus to each worker of a table distributed by it. The statement around it
+// (nested subqueries, no CTE: older servers would materialise one) only converts, one row per
+// customer; it sorts nothing (readSummary sorts the customers by id).
+//
+// PostgreSQL computes each use of a typed row value again, in every aggregate's FILTER, so
+// the conditions compare the typed columns as they are (the time with typed bounds, the
+// amount with numbers) and the conversion to a day is used only where a day is aggregated. A
+// text timestamp or amount is parsed once per row behind an OFFSET 0 fence instead: such a
+// conversion depends on the session and cannot run on a shard anyway.
+//
+// The first purchase day's value (refunds of that day included) is the one field an aggregate
+// cannot filter for, since the day is itself an aggregate: the calibration rows' amounts and
+// days are collected in day order and the slice of the first purchase day's rows is kept
+// (array_position and array_positions find it), usually one or two values per customer, which
+// readSummary sums, so that the statement around the GROUP BY needs no subquery.
 func buildQuery(rel string, names []string, fields []pgconn.FieldDescription, major int) queries {
 	id, ts, amt := "src."+ident(names[0]), "src."+ident(names[1]), "src."+ident(names[2])
 	nattr := len(names) - 3
-	attrs := func(format string) string {
-		var s strings.Builder
-		for i := range nattr {
-			fmt.Fprintf(&s, format, i)
-		}
-		return s.String()
-	}
-	// the typed row: NULL where a value is missing or invalid
-	typed := func(raw bool) string {
-		var b strings.Builder
-		fmt.Fprintf(&b, "SELECT %s::text COLLATE \"C\" AS id,\n    %s AS ts,\n    %s AS amt",
-			id, timestampExpr(ts, fields[1].DataTypeOID), amountExpr(amt, fields[2].DataTypeOID, major))
-		for i := range nattr {
-			fmt.Fprintf(&b, ",\n    coalesce(src.%s::text, '') COLLATE \"C\" AS a%d", ident(names[3+i]), i)
-		}
-		if raw {
-			fmt.Fprintf(&b, ",\n    %s::text AS raw_id, %s::text AS raw_ts, %s::text AS raw_amt", id, ts, amt)
-		}
-		fmt.Fprintf(&b, "\n  FROM %s AS src", rel)
-		return b.String()
-	}
 
-	// k is the row's class: 1 invalid, 2 after the observation end, 3 an excluded return, 0
-	// valid (the order of the checks is the CSV path's); cid is the customer of a valid row (the
-	// others form the NULL customer); pur marks a purchase (a non-negative amount), buy a
-	// calibration purchase.
-	//
-	// The window orders each customer's rows by day with the day's purchases first, then by
-	// time and attribute values, so that in one pass over the sorted rows:
-	//   - newday marks the first row of a day, a purchase if the day has one: counting the
-	//     purchase days needs no grouping by day;
-	//   - nbuy counts the calibration purchases so far: the row where it is 1 is the first
-	//     purchase, whose attributes the customer gets;
-	//   - fd is the first purchase day, from the first purchase on: the rows of that day (all
-	//     after its purchases) make the first transaction's value, refunds included.
+	// the customer key: text as it is, integers and uuids raw (converted to text outside the
+	// aggregate), anything else converted to text first
+	idOID := fields[0].DataTypeOID
+	key, outID := id+"::text", "c.gid"
+	if idOID == oidInt2 || idOID == oidInt4 || idOID == oidInt8 || idOID == oidUUID {
+		key, outID = id, "c.gid::text"
+	}
+	tsOID, amtOID := fields[1].DataTypeOID, fields[2].DataTypeOID
+	tsExpr, amtExpr := timestampExpr(ts, tsOID), amountExpr(amt, amtOID, major)
+
+	// The row: gid the customer key; tm the time, compared with the bounds $5 and $6 as it
+	// is (typed columns) or as parsed (text); day its UTC calendar day; amt the amount,
+	// compared as it is; num the amount as numeric, for the exact sums.
+	var row, aggs, outAttrs strings.Builder
+	fence := ""
+	maxAmt := maxAmountLiteral
+	bound := uint32(oidTimestamp)
+	switch {
+	case !typedTimestamp(tsOID) || !typedAmount(amtOID) || amtOID == oidMoney:
+		// text (or money, whose conversion depends on the session): converted once per row
+		// behind a fence; such a conversion cannot run on a shard anyway
+		fmt.Fprintf(&row, "SELECT %s AS gid, %s AS tm, (%[2]s)::date AS day, %s AS amt, %[3]s AS num", key, tsExpr, amtExpr)
+		fence = "\n    OFFSET 0"
+	default:
+		day := ts
+		switch tsOID {
+		case oidTimestamp:
+			day = ts + "::date"
+		case oidTimestz:
+			// AT TIME ZONE with an interval, not 'UTC': the same conversion, but a function
+			// of the value alone, which postgres_fdw ships (see timestampExpr)
+			day = "(" + ts + " AT TIME ZONE INTERVAL '00:00')::date"
+		}
+		num := amt
+		switch amtOID {
+		case oidNumeric:
+		case oidFloat4, oidFloat8:
+			num, maxAmt = amt+"::numeric", maxAmountLiteral+"::float8"
+		default: // integers
+			num, maxAmt = amt+"::numeric", "1000000000000000"
+		}
+		fmt.Fprintf(&row, "SELECT %s AS gid, %s AS tm, %s AS day, %s AS amt, %s AS num", key, ts, day, amt, num)
+		bound = tsOID
+	}
+	order := "t.tm"
+	for i := range nattr {
+		a := "src." + ident(names[3+i])
+		if isTextLike(fields[3+i].DataTypeOID) {
+			// NULL is "", ties broken in byte order (~<~ compares bytes, whatever the collation)
+			fmt.Fprintf(&row, ", CASE WHEN %[1]s IS NULL THEN '' ELSE %[1]s::text END AS a%[2]d", a, i)
+			order += fmt.Sprintf(", t.a%d USING ~<~", i)
+			fmt.Fprintf(&outAttrs, ", a%d", i)
+		} else {
+			// typed: ties broken in the type's order, the value converted to text outside
+			fmt.Fprintf(&row, ", %s AS a%d", a, i)
+			order += fmt.Sprintf(", t.a%d", i)
+			fmt.Fprintf(&outAttrs, ", coalesce(a%d::text, '')", i)
+		}
+	}
+	// ok: the time and the amount are valid (NULL, infinite, NaN or too large are not; a NULL
+	// or empty id is a group of its own). The time is compared with the exclusive bounds $5
+	// (the day after the calibration end) and $6 (the day after the observation end) in its
+	// own type, so that a condition costs a comparison, not a conversion.
+	ok := fmt.Sprintf("isfinite(t.tm) AND t.amt BETWEEN -%[1]s AND %[1]s", maxAmt)
+	var (
+		// valid: a transaction that counts, up to the observation end (Reject: a negative
+		// amount is invalid; Exclude: it is excluded)
+		valid    = ok + " AND t.tm < $6 AND (t.amt >= 0 OR $4::text = 'Net')"
+		cal      = ok + " AND t.tm < $5 AND (t.amt >= 0 OR $4::text = 'Net')"
+		buy      = ok + " AND t.tm < $5 AND t.amt >= 0"
+		hold     = ok + " AND t.tm >= $5 AND t.tm < $6 AND (t.amt >= 0 OR $4::text = 'Net')"
+		holdBuy  = ok + " AND t.tm >= $5 AND t.tm < $6 AND t.amt >= 0"
+		future   = ok + " AND t.tm >= $6"
+		excluded = ok + " AND t.tm < $6 AND t.amt < 0 AND $4::text = 'Exclude'"
+	)
+	for i := range nattr {
+		fmt.Fprintf(&aggs, ",\n    (array_agg(t.a%d ORDER BY %s) FILTER (WHERE %s))[1] AS a%[1]d", i, order, buy)
+	}
+	days := fmt.Sprintf("array_agg(t.day ORDER BY t.day) FILTER (WHERE %s)", cal)
+	first := fmt.Sprintf("min(t.day) FILTER (WHERE %s)", buy)
+
 	var q strings.Builder
-	fmt.Fprintf(&q, `WITH t AS (
-  %s
-  OFFSET 0
-), r AS (
-  SELECT CASE WHEN k = 0 THEN id END AS cid, day, ts, amt, k,
-    (k = 0 AND amt >= 0) AS pur, (k = 0 AND amt >= 0 AND day <= $1::date) AS buy%s
-  FROM (
-    SELECT *, CASE WHEN id IS NULL OR id = '' OR octet_length(id) > %d OR ts IS NULL OR amt IS NULL OR abs(amt) > %s THEN 1
-                   WHEN day > $2::date THEN 2
-                   WHEN amt < 0 AND $4::text = 'Reject' THEN 1
-                   WHEN amt < 0 AND $4::text = 'Exclude' THEN 3
-                   ELSE 0 END AS k
-    FROM (SELECT *, ts::date AS day FROM t) AS t1
-    OFFSET 0
-  ) AS t2
-  OFFSET 0
-), v AS (
-  SELECT cid, day, amt, k, pur, buy%s,
-    lag(day) OVER w IS DISTINCT FROM day AS newday,
-    count(*) FILTER (WHERE buy) OVER w AS nbuy,
-    min(day) FILTER (WHERE buy) OVER w AS fd
-  FROM r
-  WINDOW w AS (PARTITION BY cid ORDER BY day, NOT pur, ts%s ROWS UNBOUNDED PRECEDING)
-), c AS (
-  SELECT cid,
-    min(day) FILTER (WHERE buy) AS first_day,
-    max(day) FILTER (WHERE buy) AS last_day,
-    count(*) FILTER (WHERE buy AND newday) AS days,
-    coalesce(sum(amt) FILTER (WHERE k = 0 AND day <= $1::date), 0) AS total,
-    coalesce(sum(amt) FILTER (WHERE k = 0 AND day = fd), 0) AS first_value,
-    count(*) FILTER (WHERE k = 0 AND day <= $1::date) AS orders,
-    count(*) FILTER (WHERE pur AND newday AND day > $1::date) AS holdout_days,
-    coalesce(sum(amt) FILTER (WHERE k = 0 AND day > $1::date), 0) AS holdout_value,
-    count(*) FILTER (WHERE k = 0) AS nrows,
-    count(*) FILTER (WHERE k = 1) AS invalid,
-    count(*) FILTER (WHERE k = 2) AS future,
-    count(*) FILTER (WHERE k = 3) AS excluded%s
-  FROM v GROUP BY cid
-)
-SELECT cid, first_day, last_day, days::int4,
+	fmt.Fprintf(&q, `SELECT CASE WHEN cid = '' OR octet_length(cid) > %[15]d THEN NULL ELSE cid END,
+  first_day, last_day, days::int4,
   CASE WHEN days > 0 THEN (last_day - first_day)::float8 / $3::float8 END AS recency,
   CASE WHEN days > 0 THEN ($1::date - first_day)::float8 / $3::float8 END AS age,
-  CASE WHEN days > 1 THEN ((total - first_value) / (days - 1))::float8 ELSE 0 END AS monetary,
-  total::float8, orders::int4, holdout_days::int4, holdout_value::float8, nrows::int8,
-  CASE WHEN cid IS NULL THEN invalid::int8 END, CASE WHEN cid IS NULL THEN future::int8 END,
-  CASE WHEN cid IS NULL THEN excluded::int8 END%s
-FROM c ORDER BY cid`,
-		typed(false), attrs(", a%d"), maxIDLengthLiteral, maxAmountLiteral,
-		attrs(", a%d"), attrs(", a%d"),
-		attrs(",\n    max(a%[1]d) FILTER (WHERE buy AND nbuy = 1) AS a%[1]d"),
-		attrs(", a%d"))
+  first_values::float8[],
+  coalesce(total, 0)::float8, orders::int4, holdout_days::int4, coalesce(holdout_value, 0)::float8,
+  -- a customer whose id is unusable (NULL, empty, too long) is only invalid rows
+  CASE WHEN cid IS NULL OR cid = '' OR octet_length(cid) > %[15]d THEN 0 ELSE nrows END::int8,
+  CASE WHEN cid IS NULL OR cid = '' OR octet_length(cid) > %[15]d THEN all_rows ELSE all_rows - nrows - future - excluded END::int8,
+  CASE WHEN cid IS NULL OR cid = '' OR octet_length(cid) > %[15]d THEN 0 ELSE future END::int8,
+  CASE WHEN cid IS NULL OR cid = '' OR octet_length(cid) > %[15]d THEN 0 ELSE excluded END::int8%[16]s
+FROM (
+  SELECT %[14]s AS cid, c.* FROM (
+    SELECT t.gid,
+      count(*) AS all_rows,
+      count(*) FILTER (WHERE %[1]s) AS nrows,
+      count(*) FILTER (WHERE %[2]s) AS future,
+      count(*) FILTER (WHERE %[3]s) AS excluded,
+      %[4]s AS first_day,
+      max(t.day) FILTER (WHERE %[5]s) AS last_day,
+      count(DISTINCT t.day) FILTER (WHERE %[5]s) AS days,
+      sum(t.num) FILTER (WHERE %[6]s) AS total,
+      count(*) FILTER (WHERE %[6]s) AS orders,
+      (array_agg(t.num ORDER BY t.day) FILTER (WHERE %[6]s))[
+        array_position(%[7]s, %[4]s) :
+        array_position(%[7]s, %[4]s) + cardinality(array_positions(%[7]s, %[4]s)) - 1] AS first_values,
+      count(DISTINCT t.day) FILTER (WHERE %[8]s) AS holdout_days,
+      sum(t.num) FILTER (WHERE %[9]s) AS holdout_value%[10]s
+    FROM (
+      %[11]s
+      FROM %[12]s AS src%[13]s
+    ) AS t
+    GROUP BY t.gid
+  ) AS c
+) AS r
+WHERE $2::date IS NOT NULL -- $2 is not used otherwise: mentioned so that its type is known`,
+		valid, future, excluded, first, buy, cal, days, holdBuy, hold, aggs.String(),
+		row.String(), rel, fence, outID, maxIDLengthLiteral, outAttrs.String())
 
 	// why: the reason of an invalid row, in the order of the CSV path's checks.
 	// ($1 and $3 are unused here: they are mentioned so that their types are known.)
@@ -482,13 +618,15 @@ FROM c ORDER BY cid`,
          WHEN ts::date <= $2::date AND amt < 0 AND $4::text = 'Reject' THEN %d
          ELSE 0 END AS why
   FROM (
-  %s
+  SELECT %s::text AS id, %s AS ts, %s AS amt,
+    %s::text AS raw_id, %s::text AS raw_ts, %s::text AS raw_amt
+  FROM %s AS src
   ) AS t
 ) AS s
 WHERE why <> 0 AND $1::date IS NOT NULL AND $3::float8 > 0
 LIMIT %d`, reasonEmptyID, maxIDLengthLiteral, reasonLongID, reasonBadTimestamp, reasonBadAmout, maxAmountLiteral, reasonAmountTooLarge, reasonRejectedReturn,
-		typed(true), maxInvalidSamples)
-	return queries{summary: q.String(), samples: samples}
+		id, tsExpr, amtExpr, id, ts, amt, rel, maxInvalidSamples)
+	return queries{summary: q.String(), samples: samples, bound: bound}
 }
 
 type stats struct {
@@ -510,18 +648,19 @@ func (s *Source) readSummary(ctx context.Context, tx pgx.Tx, sql string, args []
 	var sum summary.Summary // the counts; the customers are in app
 	nattr := len(attrNames)
 	var (
-		cid                        pgtype.Text
-		first, last                pgtype.Date
-		days, orders, holdDays     int32
-		recency, age               pgtype.Float8
-		monetary, total, holdValue float64
-		nrows                      int64
-		invalid, future, excluded  pgtype.Int8
-		attrs                      = make([]pgtype.Text, nattr)
-		dest                       = make([]any, 0, 15+nattr)
-		tuple                      = make([]string, nattr)
+		cid                       pgtype.Text
+		first, last               pgtype.Date
+		days, orders, holdDays    int32
+		recency, age              pgtype.Float8
+		firstValues               []float64 // the values of the first purchase day's rows
+		total, holdValue          float64
+		nrows                     int64
+		invalid, future, excluded pgtype.Int8
+		attrs                     = make([]pgtype.Text, nattr)
+		dest                      = make([]any, 0, 15+nattr)
+		tuple                     = make([]string, nattr)
 	)
-	dest = append(dest, &cid, &first, &last, &days, &recency, &age, &monetary, &total, &orders, &holdDays, &holdValue,
+	dest = append(dest, &cid, &first, &last, &days, &recency, &age, &firstValues, &total, &orders, &holdDays, &holdValue,
 		&nrows, &invalid, &future, &excluded)
 	for i := range attrs {
 		dest = append(dest, &attrs[i])
@@ -530,12 +669,13 @@ func (s *Source) readSummary(ctx context.Context, tx pgx.Tx, sql string, args []
 		if err := rows.Scan(dest...); err != nil {
 			return nil, st, err
 		}
-		sum.Rows += int(nrows)
+		// every group counts its rows: a customer's valid, invalid, future and excluded rows,
+		// or all rows of an unusable id (NULL cid) as invalid
+		sum.Rows += int(nrows + invalid.Int64 + future.Int64 + excluded.Int64)
+		st.invalid += int(invalid.Int64)
+		sum.FutureRows += int(future.Int64)
+		sum.ExcludedReturns += int(excluded.Int64)
 		if !cid.Valid { // the rows of no customer
-			sum.Rows += int(invalid.Int64 + future.Int64 + excluded.Int64)
-			st.invalid += int(invalid.Int64)
-			sum.FutureRows += int(future.Int64)
-			sum.ExcludedReturns += int(excluded.Int64)
 			continue
 		}
 		if !utf8.ValidString(cid.String) || strings.IndexByte(cid.String, 0) >= 0 {
@@ -554,6 +694,19 @@ func (s *Source) readSummary(ctx context.Context, tx pgx.Tx, sql string, args []
 				sum.HoldoutOnlyCustomers++
 			}
 			continue
+		}
+		// Monetary: the mean value of the repeat days, the calibration total less the first
+		// purchase day's value, refunds of that day included (package summary's convention)
+		monetary := 0.0
+		if days > 1 {
+			// in a fixed order: the database returns the day's rows in any order, and the
+			// summary (its digest) must not depend on it
+			slices.Sort(firstValues)
+			first := 0.0
+			for _, v := range firstValues {
+				first += v
+			}
+			monetary = (total - first) / float64(days-1)
 		}
 		c := summary.Customer{
 			ID:                  cid.String,

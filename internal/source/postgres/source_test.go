@@ -439,9 +439,12 @@ func TestHostileNames(t *testing.T) {
 	exec(t, dsn, "CREATE SCHEMA "+ident(schema), ddl, fmt.Sprintf(`INSERT INTO %s VALUES ('a', '2024-01-01', 5, 'x', 'y', 'z'), ('a', '2024-02-01', 7, 'p', 'q', 'r')`,
 		pgx.Identifier{schema, table}.Sanitize()))
 	name := `"` + strings.ReplaceAll(schema, `"`, `""`) + `"."` + strings.ReplaceAll(table, `"`, `""`) + `"`
-	got := summarize(t, &Source{DSN: dsn, Table: name}, cols, summary.Options{CalibrationEnd: date("2024-12-31")})
-	if len(got.Customers()) != 1 || got.Customer(0).Frequency != 1 || fmt.Sprint(got.Customer(0).Attributes) != "[x y z]" {
-		t.Errorf("hostile names: %+v", got.Customers())
+	for _, mode := range []Mode{ModeAggregate, ModeStream} {
+		got := summarize(t, &Source{DSN: dsn, Table: name, Mode: mode}, cols, summary.Options{CalibrationEnd: date("2024-12-31")})
+		if got.Len() != 1 || got.Customer(0).Frequency != 1 || fmt.Sprint(got.Customer(0).Attributes) != "[x y z]" ||
+			fmt.Sprint(got.AttributeNames) != fmt.Sprint(cols.Attributes) {
+			t.Errorf("hostile names, %s: %+v", mode, got.Customers())
+		}
 	}
 	// a hostile name that does not exist is a missing column or table, nothing else
 	for _, tc := range []struct {
@@ -519,26 +522,30 @@ func TestErrors(t *testing.T) {
 		{"query syntax", &Source{DSN: dsn, Query: "SELEKT 1"}, pipeline.ReasonInvalidSpec, true, "42601", srv.Password},
 		{"statement timeout", &Source{DSN: dsn, Query: "SELECT o.* FROM orders o, pg_sleep(3)", Timeout: time.Second}, pipeline.ReasonSourceUnavailable, false, "57014", srv.Password},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c := cols
-			if tc.name == "missing column" {
-				c.Amount = "total"
-			}
-			_, err := tc.src.Summarize(context.Background(), c, opts)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			pe := pipeline.Classify(err)
-			if pe.Reason != tc.reason || pe.Permanent != tc.permanent || !strings.Contains(err.Error(), tc.contains) {
-				t.Errorf("%q: reason %s permanent %v, want %s %v containing %q", err, pe.Reason, pe.Permanent, tc.reason, tc.permanent, tc.contains)
-			}
-			for _, leak := range []string{tc.secret, tc.src.DSN} {
-				if strings.Contains(err.Error(), leak) {
-					t.Errorf("%q contains a secret", err)
+		for _, mode := range []Mode{ModeAggregate, ModeStream} {
+			t.Run(tc.name+"/"+string(mode), func(t *testing.T) {
+				c := cols
+				if tc.name == "missing column" {
+					c.Amount = "total"
 				}
-			}
-			t.Log(err)
-		})
+				src := *tc.src
+				src.Mode = mode
+				_, err := src.Summarize(context.Background(), c, opts)
+				if err == nil {
+					t.Fatal("no error")
+				}
+				pe := pipeline.Classify(err)
+				if pe.Reason != tc.reason || pe.Permanent != tc.permanent || !strings.Contains(err.Error(), tc.contains) {
+					t.Errorf("%q: reason %s permanent %v, want %s %v containing %q", err, pe.Reason, pe.Permanent, tc.reason, tc.permanent, tc.contains)
+				}
+				for _, leak := range []string{tc.secret, tc.src.DSN} {
+					if strings.Contains(err.Error(), leak) {
+						t.Errorf("%q contains a secret", err)
+					}
+				}
+				t.Log(err)
+			})
+		}
 	}
 }
 
