@@ -86,11 +86,18 @@ func (m *gammaGamma) ExpectedSpend(x, monetary float64) float64 {
 
 // ggData holds the repeat buyers used for fitting, grouped by distinct x.
 type ggData struct {
-	x, z, w  []float64 // per row: frequency, mean spend, weight
+	x, z, w  []float64 // per row: frequency, mean spend, weight (w nil: every weight is 1)
 	xs, wx   []float64 // distinct x, total weight per distinct x
 	sumW     float64
 	sumWLogZ float64 // sum w log z
 	sumWXLZ  float64 // sum w x log z
+}
+
+func (d *ggData) weight(i int) float64 {
+	if d.w == nil {
+		return 1
+	}
+	return d.w[i]
 }
 
 // subsample keeps every stride-th row with its weight multiplied by stride, so that the total weight
@@ -104,7 +111,7 @@ func (d *ggData) subsample(target int) *ggData {
 	xd := newDistinctIndex(64)
 	var xi []int32
 	for i := 0; i < len(d.x); i += stride {
-		w := d.w[i] * float64(stride)
+		w := d.weight(i) * float64(stride)
 		s.x, s.z, s.w = append(s.x, d.x[i]), append(s.z, d.z[i]), append(s.w, w)
 		xi = append(xi, xd.add(d.x[i]))
 	}
@@ -118,7 +125,7 @@ func (d *ggData) finish(xd *distinctIndex, xi []int32) {
 	d.wx = make([]float64, len(d.xs))
 	d.sumW, d.sumWLogZ, d.sumWXLZ = 0, 0, 0
 	for i := range d.x {
-		w, x := d.w[i], d.x[i]
+		w, x := d.weight(i), d.x[i]
 		d.wx[xi[i]] += w
 		d.sumW += w
 		lz := math.Log(d.z[i])
@@ -146,7 +153,7 @@ func ggObjective(d *ggData) objective {
 		parallelFor(len(d.x), 32768, func(lo, hi, wk int) {
 			var s1, s2, s3, s4 float64 // sum w x L, sum w L, sum w x/(g+xz), sum w/(g+xz)
 			for i := lo; i < hi; i++ {
-				x, w := d.x[i], d.w[i]
+				x, w := d.x[i], d.weight(i)
 				u := g + x*d.z[i]
 				l := math.Log(u)
 				inv := w / u
@@ -244,7 +251,10 @@ func newGGData(frequency []float64, monetary []float64, weights []float64) (*ggD
 			kept++
 		}
 	}
-	d := &ggData{x: make([]float64, 0, kept), z: make([]float64, 0, kept), w: make([]float64, 0, kept)}
+	d := &ggData{x: make([]float64, 0, kept), z: make([]float64, 0, kept)}
+	if weights != nil {
+		d.w = make([]float64, 0, kept)
+	}
 	xd := newDistinctIndex(64)
 	xiList := make([]int32, 0, kept)
 	for i, x := range frequency {
@@ -261,7 +271,9 @@ func newGGData(frequency []float64, monetary []float64, weights []float64) (*ggD
 		}
 		d.x = append(d.x, x)
 		d.z = append(d.z, m)
-		d.w = append(d.w, w)
+		if d.w != nil {
+			d.w = append(d.w, w)
+		}
 		xiList = append(xiList, xd.add(x))
 	}
 	if len(d.x) < 2 {
@@ -270,8 +282,8 @@ func newGGData(frequency []float64, monetary []float64, weights []float64) (*ggD
 	d.finish(xd, xiList)
 	var sumWXZ, sumWX float64
 	for i := range d.x {
-		sumWXZ += d.w[i] * d.x[i] * d.z[i]
-		sumWX += d.w[i] * d.x[i]
+		sumWXZ += d.weight(i) * d.x[i] * d.z[i]
+		sumWX += d.weight(i) * d.x[i]
 	}
 	return d, sumWXZ / sumWX, nil
 }

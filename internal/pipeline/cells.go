@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"github.com/ltv-operator/ltv-operator/internal/ltv"
+	"github.com/ltv-operator/ltv-operator/internal/memadvise"
 	"github.com/ltv-operator/ltv-operator/internal/summary"
 )
 
@@ -63,7 +64,9 @@ func newCellTable(capacity int) *cellTable {
 	for size < 2*capacity {
 		size *= 2
 	}
-	return &cellTable{slots: make([]cellSlot, size), mask: uint64(size - 1)}
+	t := &cellTable{slots: make([]cellSlot, size), mask: uint64(size - 1)}
+	memadvise.HugePages(t.slots)
+	return t
 }
 
 // warmCells is how many keys cellsOf looks up together.
@@ -98,6 +101,7 @@ func (t *cellTable) insert(key uint64, val int32) (int32, bool) {
 func (t *cellTable) grow() {
 	old := t.slots
 	t.slots = make([]cellSlot, 2*len(old))
+	memadvise.HugePages(t.slots)
 	t.mask = uint64(len(t.slots) - 1)
 	for _, s := range old {
 		if s.key == 0 {

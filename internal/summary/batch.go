@@ -131,9 +131,21 @@ func (b *Builder) applyRows(bt *rowBatch, from, to int) {
 	for i := range rows {
 		sink += table[rows[i].h>>shift]
 	}
+	var cand [warmGroup]int32
 	for i := range rows {
-		if idx := b.ids.candidate(rows[i].h); idx >= 0 {
+		idx := b.ids.candidate(rows[i].h)
+		cand[i] = idx
+		if idx >= 0 {
 			sink += b.st(idx).pfx
+		}
+	}
+	// Ids longer than the state's 8-byte prefix are compared in the arena: load those bytes
+	// too (at 10M customers of 9-byte ids, the comparison's cache miss was a quarter of the run).
+	for i := range rows {
+		if idx := cand[i]; idx >= 0 && rows[i].idLen > 8 {
+			if s := b.st(idx); s.id.len() == int(rows[i].idLen) {
+				sink += uint64(b.ids.bytes(s.id)[8])
+			}
 		}
 	}
 	b.sink += sink

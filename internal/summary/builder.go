@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ltv-operator/ltv-operator/internal/memadvise"
 	"github.com/ltv-operator/ltv-operator/internal/numeric"
 )
 
@@ -47,10 +48,12 @@ type holdState struct {
 }
 
 const (
-	chunkBits = 14
+	// 8 MiB chunks of states (4 MiB of day log): large enough to hold whole huge pages (see
+	// memadvise), whose TLB reach the random lookups of large inputs need.
+	chunkBits = 17
 	chunkLen  = 1 << chunkBits
 	chunkMask = chunkLen - 1
-	logBits   = 16
+	logBits   = 19
 	logLen    = 1 << logBits
 )
 
@@ -159,6 +162,7 @@ func (b *Builder) newCustomer(id []byte, h, pfx uint64) int32 {
 			c = chunkLen
 		}
 		b.cust = append(b.cust, make([]custState, 0, c))
+		memadvise.HugePages(b.cust[len(b.cust)-1])
 		if b.obsEnd > b.calEnd {
 			b.hold = append(b.hold, make([]holdState, 0, c))
 		}
@@ -233,6 +237,7 @@ func (b *Builder) logDay(idx, day int32) {
 			c = logLen
 		}
 		b.dayLog = append(b.dayLog, make([]uint64, 0, c))
+		memadvise.HugePages(b.dayLog[len(b.dayLog)-1])
 		last++
 	}
 	b.dayLog[last] = append(b.dayLog[last], dayKey(idx, day))

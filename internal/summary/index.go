@@ -2,6 +2,8 @@ package summary
 
 import (
 	"encoding/binary"
+
+	"github.com/ltv-operator/ltv-operator/internal/memadvise"
 	"hash/maphash"
 	"math/bits"
 	"unsafe"
@@ -112,6 +114,7 @@ func (x *idIndex) grow() {
 	old := x.table
 	x.bits++
 	x.table = make([]uint64, 1<<x.bits)
+	memadvise.HugePages(x.table)
 	mask := uint64(len(x.table) - 1)
 	for _, e := range old {
 		if e == 0 {

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package memadvise
+
+func advise([]byte) {}
