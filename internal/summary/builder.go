@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -493,7 +494,15 @@ func (b *Builder) resolvePending() {
 	b.pending = nil
 }
 
-// freeOSThreshold is the day log size above which Finish returns freed memory to the OS.
+// sortKey orders the customers in Finish: 8 bytes of the id after the prefix all ids share,
+// big-endian, and the customer's index.
+type sortKey struct {
+	pfx uint64
+	idx int32
+}
+
+// freeOSThreshold is the size of the day log and the id table above which Finish returns their
+// memory to the OS.
 const freeOSThreshold = 32 << 20
 
 // Finish returns the summary. It fails with an *InvalidRowsError when more than MaxInvalidRows
@@ -513,10 +522,17 @@ func (b *Builder) Finish() (*Summary, error) {
 	for _, c := range b.dayLog {
 		logBytes += 8 * cap(c)
 	}
+	tableBytes := 8 * len(b.ids.table)
 	b.dayLog = nil
 	b.ids.table = nil
 	b.tupleIndex = nil
 	b.negBefore = nil
+	if logBytes+tableBytes > freeOSThreshold {
+		// The day log and the index are garbage now, and the sort keys and the customers' rows
+		// are about to be allocated: hand their memory back to the OS first, so that the peak
+		// resident size is not their sum.
+		debug.FreeOSMemory()
+	}
 
 	sum := &Summary{
 		AttributeNames:  b.names,
@@ -548,10 +564,6 @@ func (b *Builder) Finish() (*Summary, error) {
 			lcp = n
 		}
 	}
-	type sortKey struct {
-		pfx uint64
-		idx int32
-	}
 	keys := make([]sortKey, 0, b.n)
 	for ci, c := range b.cust {
 		for j := range c {
@@ -572,19 +584,30 @@ func (b *Builder) Finish() (*Summary, error) {
 	if len(keys) == 0 {
 		return nil, b.noData()
 	}
-	slices.SortFunc(keys, func(x, y sortKey) int {
+	byID := func(x, y sortKey) int {
 		if c := cmp.Compare(x.pfx, y.pfx); c != 0 {
 			return c
 		}
 		return bytes.Compare(b.ids.bytes(b.st(x.idx).id), b.ids.bytes(b.st(y.idx).id))
-	})
-
-	if logBytes > freeOSThreshold {
-		// The day log and the index are garbage now, and the customers' rows are about to be
-		// allocated: hand their memory back to the OS first, so that the peak resident size is
-		// not their sum.
-		debug.FreeOSMemory()
 	}
+	if len(keys) < radixMin {
+		slices.SortFunc(keys, byID)
+	} else {
+		// by prefix in linear time, then the runs of equal prefixes (ids that share 8 bytes
+		// after the common prefix) by their whole ids
+		radixSortKeys(keys)
+		for lo := 0; lo < len(keys); {
+			hi := lo + 1
+			for hi < len(keys) && keys[hi].pfx == keys[lo].pfx {
+				hi++
+			}
+			if hi-lo > 1 {
+				slices.SortFunc(keys[lo:hi], byID)
+			}
+			lo = hi
+		}
+	}
+
 	unit := b.opts.Unit
 	out := make([]row, len(keys))
 	var holdout []float64
@@ -671,6 +694,43 @@ func (b *Builder) finishActivity(pos []int32) ([]Activity, string) {
 	}
 	b.activity = nil
 	return slices.Clip(out), ""
+}
+
+// radixMin is the number of customers from which Finish sorts by radix (below, a comparison
+// sort is as fast and needs no second buffer).
+const radixMin = 1 << 16
+
+// radixSortKeys sorts keys by pfx: least significant byte first, one stable counting pass per
+// byte, skipping the bytes all keys share (ids of one pattern: digits, padding).
+func radixSortKeys(keys []sortKey) {
+	var counts [8][256]int
+	for _, k := range keys {
+		for d := range 8 {
+			counts[d][byte(k.pfx>>(8*d))]++
+		}
+	}
+	buf := make([]sortKey, len(keys))
+	defer runtime.GC() // buf is as large as the keys: collected before the rows are allocated
+	src, dst := keys, buf
+	for d := range 8 {
+		c := &counts[d]
+		if c[byte(src[0].pfx>>(8*d))] == len(src) {
+			continue // every key has the same byte here
+		}
+		pos := 0
+		for i := range c {
+			c[i], pos = pos, pos+c[i]
+		}
+		for _, k := range src {
+			j := byte(k.pfx >> (8 * d))
+			dst[c[j]] = k
+			c[j]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &keys[0] {
+		copy(keys, src)
+	}
 }
 
 func (b *Builder) noData() error {

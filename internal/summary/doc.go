@@ -57,13 +57,24 @@
 // (customer, day) against the log. The summary is therefore exact for any row order. The log
 // is the one structure that grows with transaction days rather than customers (about 36 MB
 // for 10 million rows); Finish drops it, and when it was large returns the freed memory to the
-// operating system (runtime/debug.FreeOSMemory) before it allocates the Customers slice, so that
+// operating system (runtime/debug.FreeOSMemory) before it allocates the customers' rows, so that
 // the peak is not their sum. Negative amounts dated before a customer's first transaction day
 // (a refund before any purchase, rare) are kept per day in a small per-customer map in case
 // that day becomes the first purchase day.
 //
 // At 1 million customers and 10 million rows the peak is the end of Finish: the states (64 MB)
-// and the returned Customers (160 bytes each, 160 MB).
+// and the Summary's rows (48 bytes each, 48 MB: days instead of times, int32 counts, a reference
+// into the id arena the Builder hands over, an index into the shared attribute tuples; the
+// holdout value in a side slice only with a holdout window). A Customer is a view built from a
+// row on demand (Summary.Customer, Summary.All). The states, the day log and the id table are
+// advised onto transparent huge pages (internal/memadvise): at ten million customers the row
+// lookups are random reads over ~1 GB, and with 4 KiB pages most of them missed the TLB.
+//
+// # Activity
+//
+// Options.ActivityCustomers asks for every admitted row as (customer, day, amount), 16 bytes a
+// row, as long as there are at most that many customers (the pipeline's cohorts use 200,000):
+// the cohorts are then built from the rows already parsed, not from a second reading.
 //
 // # CSV input
 //

@@ -1,7 +1,11 @@
 package summary
 
 import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,5 +89,63 @@ func TestActivityKeepsEveryAdmittedRow(t *testing.T) {
 	opts.ActivityCustomers = 0
 	if s, err = ReadCSV(strings.NewReader(tableCSV), cols, opts); err != nil || s.Activity != nil || s.ActivityNote != "" {
 		t.Fatalf("not asked for: %d rows kept, note %q, %v", len(s.Activity), s.ActivityNote, err)
+	}
+}
+
+// The radix sort of Finish orders as the comparison sort, whatever the prefixes share.
+func TestRadixSortKeys(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, gen := range []func() uint64{
+		func() uint64 { return rng.Uint64() },
+		func() uint64 { return uint64(rng.IntN(1000)) << 24 },             // most bytes equal
+		func() uint64 { return 0x3030303030303030 | rng.Uint64()&0x0f0f }, // digits
+		func() uint64 { return 7 },                                        // all equal
+	} {
+		keys := make([]sortKey, 100_000)
+		for i := range keys {
+			keys[i] = sortKey{pfx: gen(), idx: int32(i)}
+		}
+		want := slices.Clone(keys)
+		slices.SortStableFunc(want, func(x, y sortKey) int { return cmp.Compare(x.pfx, y.pfx) })
+		radixSortKeys(keys)
+		if !slices.Equal(keys, want) {
+			t.Fatal("radix sort differs from a stable comparison sort")
+		}
+	}
+}
+
+// Above radixMin customers Finish sorts by radix: the customers still come out in byte order of
+// their ids, including ids that share their first bytes and ids that are prefixes of others.
+func TestFinishSortsManyCustomersByID(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	b := NewBuilder(Options{CalibrationEnd: time.Date(2024, 12, 31, 0, 0, 0, 0, time.UTC)}, nil)
+	day := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	ids := map[string]bool{}
+	for len(ids) < radixMin+5000 {
+		var id string
+		switch rng.IntN(3) {
+		case 0:
+			id = fmt.Sprintf("cust-%07d", rng.IntN(10_000_000)) // a shared prefix, 8 more bytes
+		case 1:
+			id = fmt.Sprintf("cust-%07d-%d", rng.IntN(1000), rng.IntN(100)) // tie on 8 bytes
+		default:
+			id = fmt.Sprintf("%x", rng.Uint64()>>uint(rng.IntN(60))) // any length
+		}
+		ids[id] = true
+		if err := b.Add(id, day, 1, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := b.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Len() != len(ids) {
+		t.Fatalf("%d customers, want %d", s.Len(), len(ids))
+	}
+	for i := 1; i < s.Len(); i++ {
+		if s.ID(i-1) >= s.ID(i) {
+			t.Fatalf("customers %d and %d out of order: %q, %q", i-1, i, s.ID(i-1), s.ID(i))
+		}
 	}
 }
