@@ -42,8 +42,8 @@ func benchReadCSV(b *testing.B, customers int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(s.Customers()) != customers || s.Rows != rows {
-			b.Fatalf("%d customers, %d rows", len(s.Customers()), s.Rows)
+		if s.Len() != customers || s.Rows != rows {
+			b.Fatalf("%d customers, %d rows", s.Len(), s.Rows)
 		}
 	}
 	b.ReportMetric(float64(rows), "rows/op")

@@ -757,6 +757,16 @@ var AmountTooLargeReason = fmt.Sprintf("is beyond the largest amount accepted (%
 // badID says why a customer ID cannot be used, or returns "": a NUL byte cannot be stored in a
 // PostgreSQL text column, and invalid UTF-8 makes JSON and CSV outputs ambiguous.
 func badID(id []byte) string {
+	ascii := true
+	for _, c := range id {
+		if c == 0 || c >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii { // the usual id: one pass, no NUL, valid UTF-8
+		return ""
+	}
 	if bytes.IndexByte(id, 0) >= 0 {
 		return "contains a NUL byte"
 	}

@@ -230,6 +230,11 @@ type csvParser struct {
 	agg  *aggregator
 	cols Columns
 
+	// the last date-only timestamp parsed and its day
+	lastDate     [10]byte
+	lastDay      int32
+	haveLastDate bool
+
 	haveHeader bool
 	header     []string
 	nfields    int
@@ -598,7 +603,14 @@ func (p *csvParser) record(line int) error {
 		return p.invalid(&RowError{Line: line, Column: p.cols.CustomerID, Value: truncValue(id), Reason: reason})
 	}
 	ts := trim(f[p.tsCol])
-	day, nanos, ok := parseTimestamp(ts)
+	var day int32
+	var nanos int64
+	ok := true
+	if p.haveLastDate && len(ts) == 10 && string(ts) == string(p.lastDate[:]) {
+		day = p.lastDay // logs are written in time order: most rows repeat the previous date
+	} else if day, nanos, ok = parseTimestamp(ts); ok && len(ts) == 10 {
+		p.lastDate, p.lastDay, p.haveLastDate = [10]byte(ts), day, true
+	}
 	if !ok {
 		return p.invalid(&RowError{Line: line, Column: p.cols.Timestamp, Value: truncValue(ts),
 			Reason: "is not a date or timestamp (want 2006-01-02, 20060102, RFC 3339 or 2006-01-02 15:04:05)"})
