@@ -45,9 +45,8 @@ func runBacktest(ctx context.Context, cfg Config, src Source, defs []segment.Def
 
 	bcfg := cfg
 	bcfg.IntervalDraws = -1
-	values := make([]ltv.CustomerValue, sum.Len())
 	scratch := &report.Result{Model: report.ModelResult{Type: cfg.Model}}
-	pm, sub, err := fitModel(bcfg, sum, values, scratch)
+	pm, sub, values, err := fitModel(bcfg, sum, scratch)
 	if err != nil {
 		bt.Error = "calibration fit: " + err.Error()
 		return bt, nil

@@ -160,7 +160,7 @@ func TestProbabilisticCLVMatchesTheMonthlySum(t *testing.T) {
 	}
 	for _, i := range []int{0, 1, 2, 100, 1000} {
 		c := scores.Summary.Customer(i)
-		v := scores.Values[i]
+		v := scores.Value(i)
 		want := 0.0
 		prev := 0.0
 		for m := 1; m <= 12; m++ {
@@ -255,7 +255,8 @@ func TestSubscriptionModelRecoversSimulatedParameters(t *testing.T) {
 	if a, b := res.Model.Parameters["alpha"], res.Model.Parameters["beta"]; math.Abs(a-alpha) > 0.25 || math.Abs(b-beta) > 0.8 {
 		t.Errorf("alpha=%.3f beta=%.3f, want about %v %v", a, b, alpha, beta)
 	}
-	for i, v := range scores.Values {
+	for i := range scores.Summary.Len() {
+		v := scores.Value(i)
 		if v.ProbabilityAlive == 0 && v.CLV != 0 {
 			t.Fatalf("churned subscriber %s has value %v", scores.Summary.Customer(i).ID, v.CLV)
 		}
@@ -300,7 +301,7 @@ func TestAliveHistogramBins(t *testing.T) {
 	for _, p := range []float64{0, 0.05, 0.1, 0.35, 0.999, 1, 1, 0.9} {
 		values = append(values, ltv.CustomerValue{ProbabilityAlive: p})
 	}
-	got := aliveHistogram(values)
+	got := aliveHistogram(&perCustomer{values: values})
 	want := []int64{2, 1, 0, 1, 0, 0, 0, 0, 0, 4}
 	for i := range want {
 		if got[i] != want[i] {

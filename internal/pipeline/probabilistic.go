@@ -30,7 +30,7 @@ func clvConfig(cfg Config) ltv.CLVConfig {
 }
 
 // probabilistic fits a purchase model and a spend model and predicts every customer's value.
-func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue, res *report.Result) (*fittedModel, error) {
+func probabilistic(cfg Config, sum *summary.Summary, res *report.Result) (*fittedModel, *ltv.CellValues, error) {
 	cells, monetary := cellsOf(sum)
 	unique := cells.Rows
 	freq := make([]float64, len(monetary))
@@ -71,19 +71,20 @@ func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue,
 	}
 	spent := <-spendDone
 	if err != nil {
-		return nil, permanent(ReasonFitFailed, "%v", err)
+		return nil, nil, permanent(ReasonFitFailed, "%v", err)
 	}
 	sm, spend, note := spent.model, spent.spend, spent.note
 	freq = nil
 	collectPhase(len(monetary))
 	clv := clvConfig(cfg)
-	if err := ltv.PredictCells(pm, sm, cells, monetary, clv, values); err != nil {
-		return nil, permanent(ReasonFitFailed, "%s: %v", cfg.Model, err)
+	values, err := ltv.PredictCellValues(pm, sm, cells, monetary, clv)
+	if err != nil {
+		return nil, nil, permanent(ReasonFitFailed, "%s: %v", cfg.Model, err)
 	}
 	collectPhase(len(monetary))
-	for i := range values {
-		if v := values[i]; math.IsNaN(v.CLV) || math.IsInf(v.CLV, 0) {
-			return nil, permanent(ReasonFitFailed, "%s: prediction for customer %q is not finite", cfg.Model, sum.Customer(int(i)).ID)
+	for i, v := range values.CLV() {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, nil, permanent(ReasonFitFailed, "%s: prediction for customer %q is not finite", cfg.Model, sum.ID(i))
 		}
 	}
 
@@ -109,7 +110,7 @@ func probabilistic(cfg Config, sum *summary.Summary, values []ltv.CustomerValue,
 		sll := sf.LogLikelihood
 		res.Model.SpendLogLikelihood = &sll
 	}
-	return &fittedModel{purchase: pm, spend: sm, cells: cells, monetary: monetary, clv: clv}, nil
+	return &fittedModel{purchase: pm, spend: sm, cells: cells, monetary: monetary, clv: clv}, values, nil
 }
 
 // validate compares the model's expected transactions in the holdout with what happened.

@@ -20,7 +20,7 @@ const defaultIntervalDraws = 200
 // Scores holds every customer's summary and predictions, for per-customer sinks.
 type Scores struct {
 	Summary      *summary.Summary
-	Values       []ltv.CustomerValue
+	values       predictions
 	SegmentNames []string
 	// GrossMargin and PredictsFuture turn a customer's revenue and prediction into their
 	// historic, predicted and total value (see valueOf).
@@ -88,7 +88,6 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		cohortsDone <- cohortBuild{b, note}
 	}()
 	n := sum.Len()
-	values := make([]ltv.CustomerValue, n)
 	res := &report.Result{
 		ObservationEnd: cfg.ObservationEnd.Format(time.DateOnly),
 		TimeUnit:       string(cfg.Unit),
@@ -116,7 +115,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		}
 	}
 
-	model, subscriptionModel, err := fitModel(cfg, sum, values, res)
+	model, subscriptionModel, values, err := fitModel(cfg, sum, res)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -124,8 +123,8 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	cv := newCustomerValues(cfg, sum, values)
 	ltvs := cv.predicted
 	var alive float64
-	for _, v := range values {
-		alive += v.ProbabilityAlive
+	for i := range values.Len() {
+		alive += values.Value(i).ProbabilityAlive
 	}
 	all := make([]int32, n)
 	for i := range all {
@@ -154,7 +153,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	cohorts := <-cohortsDone
 	cohortResults(cfg, cohorts.b, cohorts.note, curves, res)
 
-	scores := &Scores{Summary: sum, Values: values, Unit: cfg.Unit, GrossMargin: cfg.GrossMargin, PredictsFuture: predictsFuture(cfg.Model)}
+	scores := &Scores{Summary: sum, values: values, Unit: cfg.Unit, GrossMargin: cfg.GrossMargin, PredictsFuture: predictsFuture(cfg.Model)}
 	if model != nil {
 		outlooks(cfg, model.purchase, model.cells, scores, res)
 	}
@@ -196,21 +195,24 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 
 // fitModel fits cfg.Model on sum and fills every customer's value. It returns the fitted purchase
 // and spend models (probabilistic models) or the subscription model (ShiftedBetaGeometric).
-func fitModel(cfg Config, sum *summary.Summary, values []ltv.CustomerValue, res *report.Result) (*fittedModel, *ltv.SubscriptionModel, error) {
+func fitModel(cfg Config, sum *summary.Summary, res *report.Result) (*fittedModel, *ltv.SubscriptionModel, predictions, error) {
+	switch cfg.Model {
+	case ModelBGNBD, ModelParetoNBD, ModelModifiedBGNBD:
+		m, values, err := probabilistic(cfg, sum, res)
+		return m, nil, values, err
+	}
+	values := newPerCustomer(sum.Len())
 	switch cfg.Model {
 	case ModelHistorical:
-		historical(cfg, sum, values)
+		historical(cfg, sum, values.values)
 		res.Model.Converged = true
 	case ModelFormula:
-		res.Model = formula(cfg, sum, values)
-	case ModelBGNBD, ModelParetoNBD, ModelModifiedBGNBD:
-		m, err := probabilistic(cfg, sum, values, res)
-		return m, nil, err
+		res.Model = formula(cfg, sum, values.values)
 	case ModelShiftedBetaGeometric:
-		m, err := subscription(cfg, sum, values, res)
-		return nil, m, err
+		m, err := subscription(cfg, sum, values.values, res)
+		return nil, m, values, err
 	}
-	return nil, nil, nil
+	return nil, nil, values, nil
 }
 
 func compileSegments(specs []SegmentSpec) ([]segment.Definition, error) {
@@ -358,19 +360,20 @@ func breakdowns(cfg Config, sum *summary.Summary, cv *customerValues, cac []floa
 	return out
 }
 
-func segmentCustomers(sum *summary.Summary, values []ltv.CustomerValue, cv *customerValues) []segment.Customer {
+func segmentCustomers(sum *summary.Summary, values predictions, cv *customerValues) []segment.Customer {
 	out := make([]segment.Customer, sum.Len())
 	for i, c := range sum.All() {
 		attrs := make(map[string]string, len(sum.AttributeNames))
 		for j, name := range sum.AttributeNames {
 			attrs[name] = c.Attributes[j]
 		}
+		v := values.Value(i)
 		out[i] = segment.Customer{
 			ID: c.ID, Frequency: int64(c.Frequency), Recency: c.Recency, Age: c.Age, Monetary: c.Monetary,
 			HistoricRevenue: c.HistoricValue, HistoricValue: cv.historic[i], TotalValue: cv.total(int32(i)), FirstPurchase: c.FirstPurchase, LastPurchase: c.LastPurchase,
 			Attributes: attrs, Orders: int64(c.Orders),
-			ExpectedPurchases: values[i].ExpectedPurchases, ProbabilityAlive: values[i].ProbabilityAlive,
-			PredictedValue: values[i].CLV,
+			ExpectedPurchases: v.ExpectedPurchases, ProbabilityAlive: v.ProbabilityAlive,
+			PredictedValue: v.CLV,
 		}
 	}
 	return out
@@ -378,7 +381,8 @@ func segmentCustomers(sum *summary.Summary, values []ltv.CustomerValue, cv *cust
 
 // topCustomers lists the customers with the highest predicted value.
 func topCustomers(cfg Config, s *Scores) []report.CustomerRow {
-	n := len(s.Values)
+	n := s.values.Len()
+	clv := s.values.CLV()
 	k := cfg.TopCustomers
 	if k <= 0 {
 		return nil
@@ -388,7 +392,7 @@ func topCustomers(cfg Config, s *Scores) []report.CustomerRow {
 	}
 	// before reports whether customer a ranks before b: higher value, then smaller id
 	before := func(a, b int32) bool {
-		va, vb := s.Values[a].CLV, s.Values[b].CLV
+		va, vb := clv[a], clv[b]
 		if va != vb {
 			return va > vb
 		}
@@ -464,10 +468,13 @@ func (s *Scores) Rows(fn func(report.CustomerRow) error) error {
 	return nil
 }
 
+// Value is customer i's prediction.
+func (s *Scores) Value(i int) ltv.CustomerValue { return s.values.Value(i) }
+
 // Row is customer i's scores.
 func (s *Scores) Row(i int, segments []string) report.CustomerRow {
 	c := s.Summary.Customer(i)
-	v := s.Values[i]
+	v := s.values.Value(i)
 	historic, predicted, total := valueOf(s.GrossMargin, s.PredictsFuture, c.HistoricValue, v)
 	var attrs map[string]string
 	if len(s.Summary.AttributeNames) > 0 {
@@ -490,10 +497,10 @@ func (s *Scores) Row(i int, segments []string) report.CustomerRow {
 }
 
 // aliveHistogram counts customers by P(alive) in ten bins of width 0.1, the last one closed.
-func aliveHistogram(values []ltv.CustomerValue) []int64 {
+func aliveHistogram(values predictions) []int64 {
 	h := make([]int64, 10)
-	for _, v := range values {
-		h[min(max(int(v.ProbabilityAlive*10), 0), 9)]++
+	for i := range values.Len() {
+		h[min(max(int(values.Value(i).ProbabilityAlive*10), 0), 9)]++
 	}
 	return h
 }

@@ -22,7 +22,7 @@ func TestTopCustomersEqualsFullSort(t *testing.T) {
 		app.Append(summary.Customer{ID: fmt.Sprintf("c%05d", i), FirstPurchase: end.AddDate(0, -3, 0), LastPurchase: end})
 		values[i].CLV = float64(rng.IntN(50)) // many ties
 	}
-	s := &Scores{Summary: app.Summary(), Values: values}
+	s := &Scores{Summary: app.Summary(), values: &perCustomer{values: values}}
 	want := make([]int, n)
 	for i := range want {
 		want[i] = i

@@ -55,14 +55,44 @@ func valueOf(margin float64, future bool, historicRevenue float64, v ltv.Custome
 	return historic, v.CLV, total
 }
 
-func newCustomerValues(cfg Config, sum *summary.Summary, values []ltv.CustomerValue) *customerValues {
+func newCustomerValues(cfg Config, sum *summary.Summary, preds predictions) *customerValues {
 	n := sum.Len()
 	future := predictsFuture(cfg.Model)
-	cv := &customerValues{historic: make([]float64, n), predicted: make([]float64, n), future: future}
-	for i := range sum.Len() {
-		cv.historic[i], cv.predicted[i], _ = valueOf(cfg.GrossMargin, future, sum.Customer(i).HistoricValue, values[i])
+	// predicted is the models' own array of values, not a copy
+	cv := &customerValues{historic: make([]float64, n), predicted: preds.CLV(), future: future}
+	for i := range n {
+		cv.historic[i] = cfg.GrossMargin * sum.Customer(i).HistoricValue
 	}
 	return cv
+}
+
+// predictions are the models' per-customer predictions: ltv.CellValues for the probabilistic
+// models (per cell, 8 bytes a customer), perCustomer for the others.
+type predictions interface {
+	Len() int
+	Value(i int) ltv.CustomerValue
+	// CLV is every customer's value (read-only).
+	CLV() []float64
+}
+
+// perCustomer are predictions computed customer by customer.
+type perCustomer struct {
+	values []ltv.CustomerValue
+	clv    []float64
+}
+
+func newPerCustomer(n int) *perCustomer { return &perCustomer{values: make([]ltv.CustomerValue, n)} }
+
+func (p *perCustomer) Len() int                      { return len(p.values) }
+func (p *perCustomer) Value(i int) ltv.CustomerValue { return p.values[i] }
+func (p *perCustomer) CLV() []float64 {
+	if p.clv == nil {
+		p.clv = make([]float64, len(p.values))
+		for i, v := range p.values {
+			p.clv[i] = v.CLV
+		}
+	}
+	return p.clv
 }
 
 // totals is the average and the sum of v over members (without Aggregate's sort for the median).
