@@ -26,7 +26,8 @@ type Scores struct {
 	// historic, predicted and total value (see valueOf).
 	GrossMargin    float64
 	PredictsFuture bool
-	// Members lists, per segment, the indexes of its customers in Summary.
+	// Members lists, per segment, the indexes of its customers in Summary, ascending (Rows
+	// relies on it).
 	Members [][]int32
 	// outlooks are the churn outlooks (probabilistic purchase models only) of the cells (one per
 	// distinct (x, tx, T)), outlookOf every customer's cell (see Outlook), and OutlookEnd the
@@ -440,31 +441,40 @@ func topCustomers(cfg Config, s *Scores) []report.CustomerRow {
 		}
 		return 1
 	})
-	idx := top
-	segs := s.segmentsByCustomer()
 	out := make([]report.CustomerRow, 0, k)
-	for _, i := range idx[:k] {
-		out = append(out, s.Row(int(i), segs[int(i)]))
+	for _, i := range top[:k] {
+		out = append(out, s.Row(int(i), s.segmentsOf(i)))
 	}
 	return out
 }
 
-// segmentsByCustomer inverts Members: the names of the segments each member belongs to.
-func (s *Scores) segmentsByCustomer() map[int][]string {
-	out := map[int][]string{}
+// segmentsOf names the segments customer i belongs to (nil for none), by a binary search in
+// each segment's members: for a few customers (the top ones), without inverting Members.
+func (s *Scores) segmentsOf(i int32) []string {
+	var out []string
 	for j, members := range s.Members {
-		for _, i := range members {
-			out[int(i)] = append(out[int(i)], s.SegmentNames[j])
+		if _, ok := slices.BinarySearch(members, i); ok {
+			out = append(out, s.SegmentNames[j])
 		}
 	}
 	return out
 }
 
 // Rows calls fn with every customer's scores, in Summary order, stopping at the first error.
+// It streams: besides each row's own allocations it holds one cursor per segment, never
+// anything per customer (the sink writes millions of rows; an index of every customer's
+// segments would outweigh the summary). The cursors walk Members, which are ascending.
 func (s *Scores) Rows(fn func(report.CustomerRow) error) error {
-	segs := s.segmentsByCustomer()
+	next := make([]int, len(s.Members)) // per segment, its first member not yet reached
 	for i := range s.Summary.Len() {
-		if err := fn(s.Row(i, segs[i])); err != nil {
+		var segs []string
+		for j, members := range s.Members {
+			if next[j] < len(members) && members[next[j]] == int32(i) {
+				segs = append(segs, s.SegmentNames[j])
+				next[j]++
+			}
+		}
+		if err := fn(s.Row(i, segs)); err != nil {
 			return err
 		}
 	}
