@@ -30,7 +30,7 @@ func segmentedScores(n int) *Scores {
 			third = append(third, int32(i))
 		}
 	}
-	return &Scores{Summary: app.Summary(), Values: values, SegmentNames: []string{"all", "even", "third"}, Members: [][]int32{all, even, third}}
+	return &Scores{Summary: app.Summary(), values: &perCustomer{values: values}, SegmentNames: []string{"all", "even", "third"}, Members: [][]int32{all, even, third}}
 }
 
 func wantSegments(i int) []string {
