@@ -207,11 +207,24 @@ func ggObjective(d *ggData) objective {
 // than two customers qualify, or when the estimate has q <= 1 (an infinite population mean spend:
 // use FitMeanSpend for such heavy-tailed data).
 func FitGammaGamma(frequency []float64, monetary []float64, weights []float64) (SpendModel, error) {
-	const name = "GammaGamma"
 	d, mean, err := newGGData(frequency, monetary, weights)
 	if err != nil {
 		return nil, err
 	}
+	return fitGammaGamma(d, mean)
+}
+
+// FitGammaGammaCells is FitGammaGamma for customers in cells (frequency from their cell).
+func FitGammaGammaCells(c Cells, monetary []float64) (SpendModel, error) {
+	d, mean, err := newGGDataOf(len(c.Index), c.frequency, monetary, nil)
+	if err != nil {
+		return nil, err
+	}
+	return fitGammaGamma(d, mean)
+}
+
+func fitGammaGamma(d *ggData, mean float64) (SpendModel, error) {
+	const name = "GammaGamma"
 	// Starting points: E[z] = p gamma/(q-1) matched to the observed mean spend.
 	raw := [][]float64{{2, 3, mean}, {5, 4, mean * 3 / 5}, {1, 2, mean}, {10, 10, mean * 9 / 10}}
 	starts := make([][]float64, len(raw))
@@ -239,15 +252,24 @@ func newGammaGammaFit(res FitResult, mean float64) (SpendModel, error) {
 
 // newGGData keeps the repeat buyers with positive spend; mean is their mean repeat transaction value.
 func newGGData(frequency []float64, monetary []float64, weights []float64) (*ggData, float64, error) {
-	const name = "GammaGamma"
 	if len(monetary) != len(frequency) || (weights != nil && len(weights) != len(frequency)) {
-		return nil, 0, fmt.Errorf("%s: frequency, monetary and weights differ in length (%d, %d, %d)", name, len(frequency), len(monetary), len(weights))
+		return nil, 0, fmt.Errorf("GammaGamma: frequency, monetary and weights differ in length (%d, %d, %d)", len(frequency), len(monetary), len(weights))
+	}
+	return newGGDataOf(len(frequency), func(i int) float64 { return frequency[i] }, monetary, weights)
+}
+
+// newGGDataOf is newGGData with the frequency of customer i given by freq (customers in cells
+// need no per-customer array of it).
+func newGGDataOf(n int, freq func(i int) float64, monetary []float64, weights []float64) (*ggData, float64, error) {
+	const name = "GammaGamma"
+	if len(monetary) != n {
+		return nil, 0, fmt.Errorf("%s: frequency and monetary differ in length (%d, %d)", name, n, len(monetary))
 	}
 	// count first: the rows are allocated once, at their size (a million repeat buyers would
 	// otherwise leave ~100 MB of doubled slices behind)
 	kept := 0
-	for i, x := range frequency {
-		if x > 0 && monetary[i] > 0 && (weights == nil || weights[i] != 0) {
+	for i := range n {
+		if x := freq(i); x > 0 && monetary[i] > 0 && (weights == nil || weights[i] != 0) {
 			kept++
 		}
 	}
@@ -257,7 +279,8 @@ func newGGData(frequency []float64, monetary []float64, weights []float64) (*ggD
 	}
 	xd := newDistinctIndex(64)
 	xiList := make([]int32, 0, kept)
-	for i, x := range frequency {
+	for i := range n {
+		x := freq(i)
 		m := monetary[i]
 		w := 1.0
 		if weights != nil {
@@ -301,10 +324,20 @@ type meanSpend struct {
 // there are none). Its single parameter "mean" carries a standard error (ratio-estimator variance over
 // customers) and a log-scale variance for uncertainty draws.
 func FitMeanSpend(frequency []float64, monetary []float64, weights []float64) SpendModel {
+	return fitMeanSpend(min(len(frequency), len(monetary)), func(i int) float64 { return frequency[i] }, monetary, weights)
+}
+
+// FitMeanSpendCells is FitMeanSpend for customers in cells (frequency from their cell).
+func FitMeanSpendCells(c Cells, monetary []float64) SpendModel {
+	return fitMeanSpend(min(len(c.Index), len(monetary)), c.frequency, monetary, nil)
+}
+
+func (c Cells) frequency(i int) float64 { return c.Rows[c.Index[i]].X }
+
+func fitMeanSpend(n int, freq func(i int) float64, monetary []float64, weights []float64) SpendModel {
 	var swxm, swx float64
-	n := min(len(frequency), len(monetary))
 	for i := 0; i < n; i++ {
-		x, m := frequency[i], clampMonetary(monetary[i])
+		x, m := freq(i), clampMonetary(monetary[i])
 		w := 1.0
 		if weights != nil && i < len(weights) {
 			w = weights[i]
@@ -321,7 +354,7 @@ func FitMeanSpend(frequency []float64, monetary []float64, weights []float64) Sp
 	}
 	var v float64
 	for i := 0; i < n && swx > 0; i++ {
-		x, m := frequency[i], clampMonetary(monetary[i])
+		x, m := freq(i), clampMonetary(monetary[i])
 		w := 1.0
 		if weights != nil && i < len(weights) {
 			w = weights[i]

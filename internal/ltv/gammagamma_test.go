@@ -2,6 +2,7 @@ package ltv
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -161,5 +162,35 @@ func TestMeanSpend(t *testing.T) {
 	}
 	if got := sm.WithParams([]float64{5}).ExpectedSpend(0, 100); got != 5 {
 		t.Errorf("WithParams: %g", got)
+	}
+}
+
+// The spend models fitted on customers in cells equal the fits on per-customer frequencies.
+func TestSpendFitsOnCellsEqualPerCustomer(t *testing.T) {
+	rows := make([]RFM, 0, 3000)
+	monetary := make([]float64, 0, 3000)
+	for i := range 3000 {
+		x := float64(i % 7)
+		rows = append(rows, RFM{X: x, Tx: x, T: 10})
+		monetary = append(monetary, 10+float64(i%13)*2.5+x)
+	}
+	freq := make([]float64, len(rows))
+	for i, r := range rows {
+		freq[i] = r.X
+	}
+	cells := NewCells(rows)
+	want, err := FitGammaGamma(freq, monetary, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := FitGammaGammaCells(cells, monetary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := got.Fit(), want.Fit(); !slices.Equal(g.Params, w.Params) || g.LogLikelihood != w.LogLikelihood {
+		t.Errorf("Gamma-Gamma on cells %v (LL %v), per customer %v (LL %v)", g.Params, g.LogLikelihood, w.Params, w.LogLikelihood)
+	}
+	if g, w := FitMeanSpendCells(cells, monetary).Fit(), FitMeanSpend(freq, monetary, nil).Fit(); !slices.Equal(g.Params, w.Params) {
+		t.Errorf("Mean on cells %v, per customer %v", g.Params, w.Params)
 	}
 }

@@ -32,11 +32,6 @@ func clvConfig(cfg Config) ltv.CLVConfig {
 // probabilistic fits a purchase model and a spend model and predicts every customer's value.
 func probabilistic(cfg Config, sum *summary.Summary, res *report.Result) (*fittedModel, *ltv.CellValues, error) {
 	cells, monetary := cellsOf(sum)
-	unique := cells.Rows
-	freq := make([]float64, len(monetary))
-	for i, u := range cells.Index {
-		freq[i] = unique[u].X
-	}
 	// The two fits are independent: the spend model's runs alongside (both search on small
 	// subsamples first, one core each, before their passes over all rows).
 	type spendFit struct {
@@ -48,14 +43,14 @@ func probabilistic(cfg Config, sum *summary.Summary, res *report.Result) (*fitte
 		f := spendFit{spend: cfg.Spend}
 		if cfg.Spend == SpendGammaGamma {
 			var err error
-			if f.model, err = ltv.FitGammaGamma(freq, monetary, nil); err != nil {
+			if f.model, err = ltv.FitGammaGammaCells(cells, monetary); err != nil {
 				// Gamma-Gamma needs repeat buyers whose spend varies (q > 1); without them the
 				// customers' own means are the honest estimate.
 				f.spend, f.note = SpendMean, fmt.Sprintf("Gamma-Gamma could not be fitted (%v); spend model Mean used instead", err)
 			}
 		}
 		if f.model == nil {
-			f.model = ltv.FitMeanSpend(freq, monetary, nil)
+			f.model = ltv.FitMeanSpendCells(cells, monetary)
 		}
 		spendDone <- f
 	}()
@@ -74,7 +69,6 @@ func probabilistic(cfg Config, sum *summary.Summary, res *report.Result) (*fitte
 		return nil, nil, permanent(ReasonFitFailed, "%v", err)
 	}
 	sm, spend, note := spent.model, spent.spend, spent.note
-	freq = nil
 	collectPhase(len(monetary))
 	clv := clvConfig(cfg)
 	values, err := ltv.PredictCellValues(pm, sm, cells, monetary, clv)
