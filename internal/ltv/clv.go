@@ -243,6 +243,9 @@ func (v *CellValues) Len() int { return len(v.clv) }
 // CLV returns every customer's value (shared: read-only).
 func (v *CellValues) CLV() []float64 { return v.clv }
 
+// ProbabilityAlive returns customer i's probability of being alive.
+func (v *CellValues) ProbabilityAlive(i int) float64 { return v.alive[v.index[i]] }
+
 // Value returns customer i's prediction.
 func (v *CellValues) Value(i int) CustomerValue {
 	u := v.index[i]

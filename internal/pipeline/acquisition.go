@@ -54,8 +54,8 @@ func (cfg Config) targetLTVToCAC() float64 {
 
 // firstOrderValue is the value of the customer's first purchase day: the summary's total less the
 // repeat days (Monetary is their mean).
-func firstOrderValue(c summary.Customer) float64 {
-	return c.HistoricValue - float64(c.Frequency)*c.Monetary
+func firstOrderValue(sum *summary.Summary, i int) float64 {
+	return sum.HistoricValue(i) - float64(sum.Frequency(i))*sum.Monetary(i)
 }
 
 // newCustomer computes the new-customer figures of the customers in members (nil: all) from
@@ -116,7 +116,7 @@ func acquisitionInto(cfg Config, sum *summary.Summary, model *fittedModel, sub *
 	a := &acquisitionContext{cfg: cfg, clv: clvConfig(cfg), target: cfg.targetLTVToCAC(), cac: cac, historic: cv.historic,
 		firstOrder: make([]float64, sum.Len())}
 	for i := range sum.Len() {
-		a.firstOrder[i] = firstOrderValue(sum.Customer(i))
+		a.firstOrder[i] = firstOrderValue(sum, i)
 	}
 	res.TargetLTVToCAC = a.target
 	pooled := pooledCurve(cfg, sum, model, sub, res)
@@ -163,8 +163,8 @@ func acquisitionInto(cfg Config, sum *summary.Summary, model *fittedModel, sub *
 // groupBy lists the customers of each value of attribute idx.
 func groupBy(sum *summary.Summary, idx int) map[string][]int32 {
 	groups := map[string][]int32{}
-	for i, c := range sum.All() {
-		v := c.Attributes[idx]
+	for i := range sum.Len() {
+		v := sum.Attributes(i)[idx]
 		groups[v] = append(groups[v], int32(i))
 	}
 	return groups

@@ -114,7 +114,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		res.InvalidSamples = append(res.InvalidSamples, s.Error())
 	}
 	for i := range sum.Len() {
-		if sum.Customer(int(i)).Frequency > 0 {
+		if sum.Frequency(i) > 0 {
 			res.RepeatCustomers++
 		}
 	}
@@ -128,7 +128,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	ltvs := cv.predicted
 	var alive float64
 	for i := range values.Len() {
-		alive += values.Value(i).ProbabilityAlive
+		alive += values.ProbabilityAlive(i)
 	}
 	all := make([]int32, n)
 	for i := range all {
@@ -311,10 +311,10 @@ func acquisitionCosts(cfg Config, sum *summary.Summary) []float64 {
 	}
 	idx := attributeIndex(cfg.Columns.Attributes, ac.ByAttribute)
 	out := make([]float64, sum.Len())
-	for i, c := range sum.All() {
+	for i := range sum.Len() {
 		out[i] = ac.Default
 		if idx >= 0 {
-			if v, ok := ac.Values[c.Attributes[idx]]; ok {
+			if v, ok := ac.Values[sum.Attributes(i)[idx]]; ok {
 				out[i] = v
 			}
 		}
@@ -337,11 +337,7 @@ func breakdowns(cfg Config, sum *summary.Summary, cv *customerValues, cac []floa
 	var out []report.Breakdown
 	for _, attr := range cfg.BreakdownBy {
 		idx := attributeIndex(cfg.Columns.Attributes, attr)
-		groups := map[string][]int32{}
-		for i, c := range sum.All() {
-			v := c.Attributes[idx]
-			groups[v] = append(groups[v], int32(i))
-		}
+		groups := groupBy(sum, idx)
 		b := report.Breakdown{Attribute: attr}
 		for value, members := range groups {
 			a := segment.Aggregate(ltvs, members, total)
@@ -513,7 +509,7 @@ func (s *Scores) Row(i int, segments []string) report.CustomerRow {
 func aliveHistogram(values predictions) []int64 {
 	h := make([]int64, 10)
 	for i := range values.Len() {
-		h[min(max(int(values.Value(i).ProbabilityAlive*10), 0), 9)]++
+		h[min(max(int(values.ProbabilityAlive(i)*10), 0), 9)]++
 	}
 	return h
 }

@@ -61,7 +61,7 @@ func newCustomerValues(cfg Config, sum *summary.Summary, preds predictions) *cus
 	// predicted is the models' own array of values, not a copy
 	cv := &customerValues{historic: make([]float64, n), predicted: preds.CLV(), future: future}
 	for i := range n {
-		cv.historic[i] = cfg.GrossMargin * sum.Customer(i).HistoricValue
+		cv.historic[i] = cfg.GrossMargin * sum.HistoricValue(i)
 	}
 	return cv
 }
@@ -71,6 +71,7 @@ func newCustomerValues(cfg Config, sum *summary.Summary, preds predictions) *cus
 type predictions interface {
 	Len() int
 	Value(i int) ltv.CustomerValue
+	ProbabilityAlive(i int) float64
 	// CLV is every customer's value (read-only).
 	CLV() []float64
 }
@@ -83,8 +84,9 @@ type perCustomer struct {
 
 func newPerCustomer(n int) *perCustomer { return &perCustomer{values: make([]ltv.CustomerValue, n)} }
 
-func (p *perCustomer) Len() int                      { return len(p.values) }
-func (p *perCustomer) Value(i int) ltv.CustomerValue { return p.values[i] }
+func (p *perCustomer) Len() int                       { return len(p.values) }
+func (p *perCustomer) Value(i int) ltv.CustomerValue  { return p.values[i] }
+func (p *perCustomer) ProbabilityAlive(i int) float64 { return p.values[i].ProbabilityAlive }
 func (p *perCustomer) CLV() []float64 {
 	if p.clv == nil {
 		p.clv = make([]float64, len(p.values))

@@ -203,3 +203,6 @@ func (s *Summary) RFMDays(i int) (frequency, recencyDays, ageDays int32) {
 
 // Monetary returns customer i's mean repeat-transaction value.
 func (s *Summary) Monetary(i int) float64 { return s.rows[i].monetary }
+
+// HistoricValue returns customer i's net calibration amount.
+func (s *Summary) HistoricValue(i int) float64 { return s.rows[i].historicValue }
