@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/ltv-operator/ltv-operator/internal/ltv"
+	"github.com/ltv-operator/ltv-operator/internal/numeric"
 	"github.com/ltv-operator/ltv-operator/internal/report"
 	"github.com/ltv-operator/ltv-operator/internal/segment"
 	"github.com/ltv-operator/ltv-operator/internal/summary"
@@ -37,12 +38,12 @@ type newCustomerCurve struct {
 
 // acquisitionContext holds what every new-customer figure of a run shares.
 type acquisitionContext struct {
-	cfg        Config
-	clv        ltv.CLVConfig
-	target     float64
-	firstOrder []float64 // per customer: the value of the first purchase day
-	cac        []float64 // per customer, nil without acquisition costs
-	historic   []float64 // per customer realised margin (Historical's new-customer value)
+	cfg      Config
+	clv      ltv.CLVConfig
+	target   float64
+	sum      *summary.Summary      // for each customer's first order (see firstOrderValue)
+	cac      []float64             // per customer, nil without acquisition costs
+	historic func(i int32) float64 // per customer realised margin (Historical's new-customer value)
 }
 
 func (cfg Config) targetLTVToCAC() float64 {
@@ -61,10 +62,10 @@ func firstOrderValue(sum *summary.Summary, i int) float64 {
 // newCustomer computes the new-customer figures of the customers in members (nil: all) from
 // curve; a nil curve (Historical) values a new customer at the realised margin per customer.
 func (a *acquisitionContext) newCustomer(curve *newCustomerCurve, members []int32, fit string) (*report.NewCustomer, error) {
-	nc := &report.NewCustomer{Fit: fit, AverageFirstOrder: a.mean(a.firstOrder, members)}
+	nc := &report.NewCustomer{Fit: fit, AverageFirstOrder: a.meanOf(a.firstOrder, members)}
 	var cumulative []float64
 	if curve == nil {
-		nc.LTV = a.mean(a.historic, members)
+		nc.LTV = a.meanOf(a.historic, members)
 	} else {
 		v, err := ltv.NewCustomerLTV(ltv.NewCustomer{FirstOrder: nc.AverageFirstOrder, RepeatSpend: curve.spend,
 			RepeatPurchases: curve.repeat, Survival: curve.survival}, a.clv)
@@ -96,6 +97,28 @@ func (a *acquisitionContext) mean(v []float64, members []int32) float64 {
 	return meanOf(v, members)
 }
 
+// meanOf is mean for a per-customer value given by a function.
+func (a *acquisitionContext) meanOf(value func(i int32) float64, members []int32) float64 {
+	if members == nil {
+		var s numeric.Sum
+		n := a.sum.Len()
+		for i := range int32(n) {
+			s.Add(value(i))
+		}
+		return s.Value() / float64(max(n, 1))
+	}
+	if len(members) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, i := range members {
+		s += value(i)
+	}
+	return s / float64(len(members))
+}
+
+func (a *acquisitionContext) firstOrder(i int32) float64 { return firstOrderValue(a.sum, int(i)) }
+
 // acquisitionCurves are the new-customer curves a run used: pooled (nil without a model of new
 // customers) and per partitioned model.fitBy value.
 type acquisitionCurves struct {
@@ -113,11 +136,7 @@ func acquisition(cfg Config, sum *summary.Summary, model *fittedModel, sub *ltv.
 }
 
 func acquisitionInto(cfg Config, sum *summary.Summary, model *fittedModel, sub *ltv.SubscriptionModel, res *report.Result, cv *customerValues, cac []float64, curves *acquisitionCurves) error {
-	a := &acquisitionContext{cfg: cfg, clv: clvConfig(cfg), target: cfg.targetLTVToCAC(), cac: cac, historic: cv.historic,
-		firstOrder: make([]float64, sum.Len())}
-	for i := range sum.Len() {
-		a.firstOrder[i] = firstOrderValue(sum, i)
-	}
+	a := &acquisitionContext{cfg: cfg, clv: clvConfig(cfg), target: cfg.targetLTVToCAC(), cac: cac, historic: cv.historic, sum: sum}
 	res.TargetLTVToCAC = a.target
 	pooled := pooledCurve(cfg, sum, model, sub, res)
 	curves.pooled = pooled

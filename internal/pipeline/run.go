@@ -134,11 +134,11 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	for i := range all {
 		all[i] = int32(i)
 	}
-	res.HistoricValue, res.PredictedValue, res.TotalValue = totals(cv.historic, all), totals(cv.predicted, all), cv.totalTotals(all)
+	res.HistoricValue, res.PredictedValue, res.TotalValue = cv.historicTotals(all), totals(cv.predicted, all), cv.totalTotals(all)
 	total := segment.Sum(ltvs)
-	overall := segment.Aggregate(ltvs, all, total)
+	overall, top20 := segment.Overall(ltvs, total, 0.2)
 	res.AverageLTV, res.MedianLTV, res.TotalLTV = overall.AverageLTV, overall.MedianLTV, total
-	res.Top20PercentValueShare = segment.TopShare(ltvs, 0.2)
+	res.Top20PercentValueShare = top20
 	if model != nil && n > 0 {
 		a := alive / float64(n)
 		res.AverageProbabilityAlive = &a
@@ -174,7 +174,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 			res.Segments = append(res.Segments, report.Segment{
 				Name: d.Name, Customers: int64(a.Customers), AverageLTV: a.AverageLTV, MedianLTV: a.MedianLTV,
 				TotalLTV: a.TotalLTV, ValueShare: a.ValueShare,
-				HistoricValue: totals(cv.historic, members[i]), TotalValue: cv.totalTotals(members[i]),
+				HistoricValue: cv.historicTotals(members[i]), TotalValue: cv.totalTotals(members[i]),
 			})
 			scores.segmentOutlook(&res.Segments[len(res.Segments)-1], members[i])
 			scores.SegmentNames = append(scores.SegmentNames, d.Name)
@@ -342,7 +342,7 @@ func breakdowns(cfg Config, sum *summary.Summary, cv *customerValues, cac []floa
 		for value, members := range groups {
 			a := segment.Aggregate(ltvs, members, total)
 			bv := report.BreakdownValue{Value: value, Customers: int64(a.Customers), AverageLTV: a.AverageLTV, TotalLTV: a.TotalLTV, ValueShare: a.ValueShare,
-				HistoricValue: totals(cv.historic, members), TotalValue: cv.totalTotals(members)}
+				HistoricValue: cv.historicTotals(members), TotalValue: cv.totalTotals(members)}
 			if cac != nil {
 				c := meanOf(cac, members)
 				bv.AcquisitionCost = &c // LTV:CAC on the new-customer LTV: see acquisition
@@ -370,7 +370,7 @@ func segmentCustomers(sum *summary.Summary, values predictions, cv *customerValu
 		v := values.Value(i)
 		out[i] = segment.Customer{
 			ID: c.ID, Frequency: int64(c.Frequency), Recency: c.Recency, Age: c.Age, Monetary: c.Monetary,
-			HistoricRevenue: c.HistoricValue, HistoricValue: cv.historic[i], TotalValue: cv.total(int32(i)), FirstPurchase: c.FirstPurchase, LastPurchase: c.LastPurchase,
+			HistoricRevenue: c.HistoricValue, HistoricValue: cv.historic(int32(i)), TotalValue: cv.total(int32(i)), FirstPurchase: c.FirstPurchase, LastPurchase: c.LastPurchase,
 			Attributes: attrs, Orders: int64(c.Orders),
 			ExpectedPurchases: v.ExpectedPurchases, ProbabilityAlive: v.ProbabilityAlive,
 			PredictedValue: v.CLV,

@@ -11,8 +11,9 @@ import (
 
 // customerValues are every customer's three value figures, index-aligned with the summary.
 type customerValues struct {
-	// historic is the margin realised to date: net revenue x gross margin.
-	historic []float64
+	// sum and margin give the margin realised to date, net revenue x gross margin (see historic).
+	sum    *summary.Summary
+	margin float64
 	// predicted is the model's value (ltv.CustomerValue.CLV).
 	predicted []float64
 	// future says whether predicted is value still to come, which the total adds to historic
@@ -24,19 +25,32 @@ type customerValues struct {
 // million customers would hold another 8 MB).
 func (cv *customerValues) total(i int32) float64 {
 	if cv.future {
-		return cv.historic[i] + cv.predicted[i]
+		return cv.historic(i) + cv.predicted[i]
 	}
-	return cv.historic[i]
+	return cv.historic(i)
+}
+
+// historic is customer i's realised margin (computed, not stored, as total).
+func (cv *customerValues) historic(i int32) float64 { return cv.margin * cv.sum.HistoricValue(int(i)) }
+
+// historicTotals is totals of the customers' historic values.
+func (cv *customerValues) historicTotals(members []int32) report.ValueTotals {
+	return totalsOf(cv.historic, members)
 }
 
 // totalTotals is totals of the customers' total values.
 func (cv *customerValues) totalTotals(members []int32) report.ValueTotals {
+	return totalsOf(cv.total, members)
+}
+
+// totalsOf is totals of a per-customer value given by a function.
+func totalsOf(value func(i int32) float64, members []int32) report.ValueTotals {
 	if len(members) == 0 {
 		return report.ValueTotals{}
 	}
 	var sum numeric.Sum
 	for _, i := range members {
-		sum.Add(cv.total(i))
+		sum.Add(value(i))
 	}
 	return report.ValueTotals{Average: sum.Value() / float64(len(members)), Total: sum.Value()}
 }
@@ -56,14 +70,9 @@ func valueOf(margin float64, future bool, historicRevenue float64, v ltv.Custome
 }
 
 func newCustomerValues(cfg Config, sum *summary.Summary, preds predictions) *customerValues {
-	n := sum.Len()
 	future := predictsFuture(cfg.Model)
 	// predicted is the models' own array of values, not a copy
-	cv := &customerValues{historic: make([]float64, n), predicted: preds.CLV(), future: future}
-	for i := range n {
-		cv.historic[i] = cfg.GrossMargin * sum.HistoricValue(i)
-	}
-	return cv
+	return &customerValues{sum: sum, margin: cfg.GrossMargin, predicted: preds.CLV(), future: future}
 }
 
 // predictions are the models' per-customer predictions: ltv.CellValues for the probabilistic

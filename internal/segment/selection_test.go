@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -60,6 +61,30 @@ func TestNthElementAgreesWithSort(t *testing.T) {
 						t.Fatalf("%s n=%d k=%d: v[%d]=%v < v[k]=%v", name, n, k, i, v[i], v[k])
 					}
 				}
+			}
+		}
+	}
+}
+
+// Overall is Aggregate over everyone and TopShare, from one copy of the values.
+func TestOverallEqualsAggregateAndTopShare(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{1, 2, 5, 10, 101, 1000, 20000} {
+		values := make([]float64, n)
+		all := make([]int32, n)
+		for i := range values {
+			values[i] = math.Floor(rng.ExpFloat64()*100) / 4 // ties too
+			all[i] = int32(i)
+		}
+		total := Sum(values)
+		for _, f := range []float64{0.2, 0.5, 0.7, 1} {
+			a, share := Overall(values, total, f)
+			want := Aggregate(values, all, total)
+			if a != want {
+				t.Errorf("n=%d: Overall %+v, Aggregate %+v", n, a, want)
+			}
+			if w := TopShare(values, f); math.Abs(share-w) > 1e-12*math.Max(1, w) {
+				t.Errorf("n=%d f=%v: top share %v, TopShare %v", n, f, share, w)
 			}
 		}
 	}
