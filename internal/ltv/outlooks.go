@@ -20,14 +20,31 @@ import (
 func Outlooks(pm PurchaseModel, rows []RFM, w float64) (out []Outlook, ok bool) {
 	m, isPNBD := pm.(*ParetoNBD)
 	if !isPNBD {
-		if _, ok = CustomerOutlook(pm, 1, 1, 2, w); !ok {
+		f, ok1 := pm.(aliveFactorizer)
+		np, ok2 := pm.(noPurchaser)
+		if !ok1 || !ok2 {
 			return nil, false // the model says nothing of the sort, whatever the row
 		}
+		// CustomerOutlook row by row, with the parts that depend on (x, T) only - the survival
+		// and the no-purchase probability of a customer alive at T - computed once per pair
+		pairs, pairOf := xtPairs(rows)
+		survival, noPurchase := make([]float64, len(pairs)), make([]float64, len(pairs))
+		parallelFor(len(pairs), 1024, func(lo, hi, _ int) {
+			for j := lo; j < hi; j++ {
+				survival[j] = f.survivalIfAlive(w, pairs[j].X, pairs[j].T)
+				noPurchase[j] = np.noPurchaseIfAlive(w, pairs[j].X, pairs[j].T)
+			}
+		})
 		out = make([]Outlook, len(rows))
 		parallelFor(len(rows), 8192, func(lo, hi, _ int) {
 			for i := lo; i < hi; i++ {
-				r := rows[i]
-				out[i], _ = CustomerOutlook(pm, r.X, r.Tx, r.T, w)
+				r, j := rows[i], pairOf[i]
+				pa := pm.ProbabilityAlive(r.X, r.Tx, r.T)
+				o := Outlook{AliveAfter: pa * survival[j], NoPurchase: 1 - pa + pa*noPurchase[j], NextPurchase: math.NaN()}
+				if pa > MinAliveForNextPurchase {
+					o.NextPurchase = np.timeToNoPurchase(1-1/(2*pa), r.X, r.T)
+				}
+				out[i] = o
 			}
 		})
 		return out, true
