@@ -68,16 +68,22 @@ func Aggregate(values []float64, members []int32, total float64) Aggregates {
 	}
 	a := Aggregates{Customers: n, TotalLTV: s.Value()}
 	a.AverageLTV = a.TotalLTV / float64(n)
-	nthElement(vs, n/2)
-	if n%2 == 1 {
-		a.MedianLTV = vs[n/2]
-	} else {
-		a.MedianLTV = slices.Max(vs[:n/2])/2 + vs[n/2]/2
-	}
+	a.MedianLTV = medianOf(vs)
 	if total > 0 {
 		a.ValueShare = a.TotalLTV / total
 	}
 	return a
+}
+
+// medianOf is the median of vs, which it reorders (see nthElement): vs[len/2:] then hold the
+// larger half.
+func medianOf(vs []float64) float64 {
+	n := len(vs)
+	nthElement(vs, n/2)
+	if n%2 == 1 {
+		return vs[n/2]
+	}
+	return slices.Max(vs[:n/2])/2 + vs[n/2]/2
 }
 
 // TopShare returns the share of the total predicted value held by the top fraction of customers
@@ -123,13 +129,7 @@ func Overall(values []float64, total, fraction float64) (Aggregates, float64) {
 	}
 	vs := slices.Clone(values)
 	t := Sum(values)
-	a := Aggregates{Customers: n, TotalLTV: t, AverageLTV: t / float64(n)}
-	nthElement(vs, n/2)
-	if n%2 == 1 {
-		a.MedianLTV = vs[n/2]
-	} else {
-		a.MedianLTV = slices.Max(vs[:n/2])/2 + vs[n/2]/2
-	}
+	a := Aggregates{Customers: n, TotalLTV: t, AverageLTV: t / float64(n), MedianLTV: medianOf(vs)}
 	if total > 0 {
 		a.ValueShare = a.TotalLTV / total
 	}

@@ -6,7 +6,6 @@ import (
 	"github.com/ltv-operator/ltv-operator/internal/memadvise"
 	"hash/maphash"
 	"math/bits"
-	"unsafe"
 )
 
 // The customer index is an open-addressing hash table of uint64 entries, tag<<32 | (idx+1), where
@@ -78,20 +77,13 @@ func (x *idIndex) intern(id []byte) idRef {
 }
 
 // bytes returns the id's bytes (in the arena: do not modify).
-func (x *idIndex) bytes(r idRef) []byte {
-	c := x.chunks[r>>40]
+func (x *idIndex) bytes(r idRef) []byte { return arenaBytes(x.chunks, r) }
+
+// arenaBytes returns the bytes r refers to in the arena chunks.
+func arenaBytes(chunks [][]byte, r idRef) []byte {
+	c := chunks[r>>40]
 	off := int(r >> 20 & (1<<20 - 1))
 	return c[off : off+r.len() : off+r.len()]
-}
-
-// str returns the id as a string sharing the arena's memory (the arena is never written at
-// positions already handed out).
-func (x *idIndex) str(r idRef) string {
-	b := x.bytes(r)
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
 }
 
 // insert adds customer idx with hash h (the id must not be present).

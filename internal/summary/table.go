@@ -28,11 +28,7 @@ func (s *Summary) Len() int { return len(s.rows) }
 // ID returns customer i's id (sharing the summary's memory).
 func (s *Summary) ID(i int) string { return s.idOf(s.rows[i].id) }
 
-func (s *Summary) idBytes(r idRef) []byte {
-	c := s.ids[r>>40]
-	off := int(r >> 20 & (1<<20 - 1))
-	return c[off : off+r.len() : off+r.len()]
-}
+func (s *Summary) idBytes(r idRef) []byte { return arenaBytes(s.ids, r) }
 
 func (s *Summary) idOf(r idRef) string {
 	b := s.idBytes(r)
