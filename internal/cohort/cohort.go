@@ -107,7 +107,10 @@ func FromActivity(end time.Time, attributeNames []string, customers int, attrs f
 	b := NewBuilder(end, attributeNames, 0)
 	slab := make([]customer, customers) // one allocation, not one per customer
 	seen := make([]bool, customers)
-	months := monthTable{first: 1} // empty
+	// room for four months per customer in one allocation too (a customer with more grows its own)
+	const monthsEach = 4
+	months := make([]monthActivity, monthsEach*customers)
+	monthOf := monthTable{first: 1} // empty
 	for _, r := range rows {
 		if r.Day > b.endDay {
 			continue
@@ -117,12 +120,14 @@ func FromActivity(end time.Time, attributeNames []string, customers int, attrs f
 		case !seen[r.Customer]:
 			seen[r.Customer] = true
 			c.firstDay, c.firstAmount, c.attrs = r.Day, r.Amount, attrs(int(r.Customer))
+			k := monthsEach * int(r.Customer)
+			c.months = months[k : k : k+monthsEach]
 		case r.Day < c.firstDay:
 			c.firstDay, c.firstAmount = r.Day, r.Amount
 		case r.Day == c.firstDay:
 			c.firstAmount += r.Amount
 		}
-		c.addMonth(months.of(r.Day), r.Amount)
+		c.addMonth(monthOf.of(r.Day), r.Amount)
 	}
 	b.order = make([]*customer, 0, customers)
 	for i := range slab {
