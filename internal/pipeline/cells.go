@@ -1,6 +1,9 @@
 package pipeline
 
 import (
+	"runtime"
+	"sync"
+
 	"github.com/ltv-operator/ltv-operator/internal/ltv"
 	"github.com/ltv-operator/ltv-operator/internal/memadvise"
 	"github.com/ltv-operator/ltv-operator/internal/summary"
@@ -13,35 +16,127 @@ import (
 // churn outlooks all work from these cells.
 func cellsOf(sum *summary.Summary) (ltv.Cells, []float64) {
 	n := sum.Len()
+	monetary := make([]float64, n)
+	for i := range n {
+		monetary[i] = sum.Monetary(i)
+	}
+	if n < parallelCellsFrom || runtime.GOMAXPROCS(0) < 2 {
+		return cellsIn(sum, 0, 1, make([]int32, n)), monetary
+	}
+	// Two halves of the key space side by side (each reads every customer, keeps its own keys),
+	// then merged in order of first appearance: the same cells, in the same order, as one pass.
+	var parts [2]ltv.Cells
+	index := make([]int32, n) // each part writes its own customers' entries
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts[p] = cellsIn(sum, p, len(parts), index)
+		}()
+	}
+	wg.Wait()
+	return mergeCells(sum, parts[:], index), monetary
+}
+
+// parallelCellsFrom is the number of customers from which cellsOf splits its work.
+const parallelCellsFrom = 200_000
+
+// cellKey is a customer's cell key: 21 bits each of frequency, recency and age in days (2 million
+// days is 5,700 years, more than a summary spans).
+func cellKey(sum *summary.Summary, i int) uint64 {
+	x, rec, age := sum.RFMDays(i)
+	return uint64(uint32(x))<<42 | uint64(uint32(rec))<<21 | uint64(uint32(age))
+}
+
+// cellPart is the part of the key space a key belongs to, of parts.
+func cellPart(key uint64, parts int) int { return int(mix(key|cellUsed) >> 59 % uint64(parts)) }
+
+// cellsIn collapses the customers whose keys are in part p of parts: it sets their entries of index
+// to their local cell numbers (the other customers' entries are left alone) and returns the cells
+// in order of first appearance with their counts, each row's Tx the first customer's index (a
+// float64 holds it exactly; for mergeCells) when parts > 1.
+func cellsIn(sum *summary.Summary, p, parts int, index []int32) ltv.Cells {
+	n := sum.Len()
 	unit := sum.Unit()
 	// room for a quarter of the customers up front (1M synthetic customers have ~0.3-0.9M
 	// distinct rows, 10M about 2M): fewer copies while it grows, not much unused
-	cells := ltv.Cells{Rows: make([]ltv.RFM, 0, n/4+16), Index: make([]int32, n)}
-	monetary := make([]float64, n)
-	t := newCellTable(n / 4)
+	cells := ltv.Cells{Rows: make([]ltv.RFM, 0, n/4/parts+16), Index: index}
+	t := newCellTable(n / 4 / parts)
 	var keys [warmCells]uint64
+	var mine [warmCells]bool
 	for lo := 0; lo < n; lo += warmCells {
 		hi := min(lo+warmCells, n)
 		// Compute a group's keys and touch their slots first: the loads are independent, so
 		// their cache misses overlap instead of being paid one insert after the other.
 		for i := lo; i < hi; i++ {
-			x, rec, age := sum.RFMDays(i)
-			// 21 bits each: 2 million days is 5,700 years, more than a summary spans
-			keys[i-lo] = uint64(uint32(x))<<42 | uint64(uint32(rec))<<21 | uint64(uint32(age))
+			keys[i-lo] = cellKey(sum, i)
+			mine[i-lo] = parts == 1 || cellPart(keys[i-lo], parts) == p
 		}
 		t.warm(keys[:hi-lo])
 		for i := lo; i < hi; i++ {
+			if !mine[i-lo] {
+				continue
+			}
 			j, added := t.insert(keys[i-lo], int32(len(cells.Rows)))
 			if added {
 				x, rec, age := sum.RFMDays(i)
-				cells.Rows = append(cells.Rows, ltv.RFM{X: float64(x), Tx: unit.FromDays(float64(rec)), T: unit.FromDays(float64(age))})
+				r := ltv.RFM{X: float64(x), Tx: unit.FromDays(float64(rec)), T: unit.FromDays(float64(age))}
+				if parts > 1 {
+					r.Tx = float64(i) // the first customer, for mergeCells
+				}
+				cells.Rows = append(cells.Rows, r)
 			}
 			cells.Rows[j].Weight++
-			cells.Index[i] = j
-			monetary[i] = sum.Monetary(i)
+			index[i] = j
 		}
 	}
-	return cells, monetary
+	return cells
+}
+
+// mergeCells merges the parts of cellsIn into the cells of one pass: ordered by their first
+// customer, renumbered, Tx restored, and index (the parts' local numbers) mapped to the merged ones.
+func mergeCells(sum *summary.Summary, parts []ltv.Cells, index []int32) ltv.Cells {
+	total := 0
+	for _, c := range parts {
+		total += len(c.Rows)
+	}
+	unit := sum.Unit()
+	out := ltv.Cells{Rows: make([]ltv.RFM, 0, total), Index: index}
+	remap := make([][]int32, len(parts))
+	pos := make([]int, len(parts))
+	for p := range parts {
+		remap[p] = make([]int32, len(parts[p].Rows))
+	}
+	for len(out.Rows) < total {
+		best := -1
+		for p := range parts {
+			if pos[p] < len(parts[p].Rows) && (best < 0 || parts[p].Rows[pos[p]].Tx < parts[best].Rows[pos[best]].Tx) {
+				best = p
+			}
+		}
+		r := parts[best].Rows[pos[best]]
+		_, rec, _ := sum.RFMDays(int(r.Tx))
+		r.Tx = unit.FromDays(float64(rec))
+		remap[best][pos[best]] = int32(len(out.Rows))
+		out.Rows = append(out.Rows, r)
+		pos[best]++
+	}
+	// renumber on every core: a customer's part follows from its key
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	n := len(index)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := n * w / workers; i < n*(w+1)/workers; i++ {
+				index[i] = remap[cellPart(cellKey(sum, i), len(parts))][index[i]]
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // cellTable maps 63-bit keys to cell numbers: open addressing over two parallel slices (keys with
