@@ -243,6 +243,9 @@ func (v *CellValues) Len() int { return len(v.clv) }
 // CLV returns every customer's value (shared: read-only).
 func (v *CellValues) CLV() []float64 { return v.clv }
 
+// CellAlive returns each cell's probability of being alive (shared: read-only).
+func (v *CellValues) CellAlive() []float64 { return v.alive }
+
 // ProbabilityAlive returns customer i's probability of being alive.
 func (v *CellValues) ProbabilityAlive(i int) float64 { return v.alive[v.index[i]] }
 

@@ -18,6 +18,19 @@ import (
 // tabulated once per distinct (x, T) and each row's median solved from the table (see
 // pnbdCurve). The rows are visited sorted by (x, T), so only one cell's table is held at a time.
 func Outlooks(pm PurchaseModel, rows []RFM, w float64) (out []Outlook, ok bool) {
+	return OutlooksGivenAlive(pm, rows, nil, w)
+}
+
+// OutlooksGivenAlive is Outlooks with the rows' probabilities of being alive already known
+// (alive[i] for rows[i], as a prediction computed them; nil: computed here). For Pareto/NBD,
+// whose P(alive) costs a hypergeometric function per row, that is most of the work.
+func OutlooksGivenAlive(pm PurchaseModel, rows []RFM, alive []float64, w float64) (out []Outlook, ok bool) {
+	aliveOf := func(i int32, r RFM) float64 {
+		if alive != nil {
+			return alive[i]
+		}
+		return pm.ProbabilityAlive(r.X, r.Tx, r.T)
+	}
 	m, isPNBD := pm.(*ParetoNBD)
 	if !isPNBD {
 		f, ok1 := pm.(aliveFactorizer)
@@ -39,7 +52,7 @@ func Outlooks(pm PurchaseModel, rows []RFM, w float64) (out []Outlook, ok bool) 
 		parallelFor(len(rows), 8192, func(lo, hi, _ int) {
 			for i := lo; i < hi; i++ {
 				r, j := rows[i], pairOf[i]
-				pa := pm.ProbabilityAlive(r.X, r.Tx, r.T)
+				pa := aliveOf(int32(i), r)
 				o := Outlook{AliveAfter: pa * survival[j], NoPurchase: 1 - pa + pa*noPurchase[j], NextPurchase: math.NaN()}
 				if pa > MinAliveForNextPurchase {
 					o.NextPurchase = np.timeToNoPurchase(1-1/(2*pa), r.X, r.T)
@@ -75,7 +88,7 @@ func Outlooks(pm PurchaseModel, rows []RFM, w float64) (out []Outlook, ok bool) 
 				c.reset(m, r.X, r.T)
 				noPurchaseW = c.at(w)
 			}
-			pa := m.ProbabilityAlive(r.X, r.Tx, r.T)
+			pa := aliveOf(i, r)
 			o := Outlook{
 				AliveAfter:   pa * m.survivalIfAlive(w, r.X, r.T),
 				NoPurchase:   1 - pa + pa*noPurchaseW,

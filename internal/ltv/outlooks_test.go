@@ -118,3 +118,46 @@ func BenchmarkOutlooksParetoNBD100k(b *testing.B) {
 		}
 	})
 }
+
+// Given the rows' P(alive), the outlooks are the ones computed from scratch: exactly when the
+// same P(alive) is given, to rounding when it comes from the predictions' per-cell tables.
+func TestOutlooksGivenAlive(t *testing.T) {
+	rows, zbar := loadCDNOW(t)
+	cells := NewCells(rows)
+	bg := fittedCDNOW(t)
+	pnbd, err := FitParetoNBDCells(cells)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := CLVConfig{HorizonMonths: 12, PeriodsPerMonth: 30.4375 / 7, AnnualDiscountRate: 0.1, GrossMargin: 1}
+	for _, pm := range []PurchaseModel{bg, pnbd} {
+		want, _ := Outlooks(pm, cells.Rows, 12.857)
+		exact := make([]float64, len(cells.Rows))
+		for i, r := range cells.Rows {
+			exact[i] = pm.ProbabilityAlive(r.X, r.Tx, r.T)
+		}
+		got, _ := OutlooksGivenAlive(pm, cells.Rows, exact, 12.857)
+		for i := range want {
+			if !sameOutlook(got[i], want[i], 0) {
+				t.Fatalf("%s row %d: %+v, want %+v", pm.Fit().Model, i, got[i], want[i])
+			}
+		}
+		v, err := PredictCellValues(pm, FitMeanSpend(make([]float64, len(zbar)), zbar, nil), cells, zbar[:len(cells.Index)], cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ = OutlooksGivenAlive(pm, cells.Rows, v.CellAlive(), 12.857)
+		for i := range want {
+			if !sameOutlook(got[i], want[i], 1e-9) {
+				t.Fatalf("%s row %d with the predictions' P(alive): %+v, want %+v", pm.Fit().Model, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+func sameOutlook(a, b Outlook, tol float64) bool {
+	near := func(x, y float64) bool {
+		return (math.IsNaN(x) && math.IsNaN(y)) || math.Abs(x-y) <= tol*math.Max(1, math.Abs(y))
+	}
+	return near(a.AliveAfter, b.AliveAfter) && near(a.NoPurchase, b.NoPurchase) && near(a.NextPurchase, b.NextPurchase)
+}

@@ -22,7 +22,12 @@ func outlooks(cfg Config, pm ltv.PurchaseModel, cells ltv.Cells, s *Scores, res 
 	}
 	w := cfg.Unit.FromDays(float64(days))
 	// one outlook per cell; ltv.Outlooks shares the work per (x, T)
-	unique, ok := ltv.Outlooks(pm, cells.Rows, w)
+	// the cells' P(alive) as the predictions computed them: the same figure, not computed twice
+	var alive []float64
+	if v, isCells := s.values.(*ltv.CellValues); isCells {
+		alive = v.CellAlive()
+	}
+	unique, ok := ltv.OutlooksGivenAlive(pm, cells.Rows, alive, w)
 	if !ok {
 		return
 	}
