@@ -172,6 +172,16 @@ func (b *Builder) newCustomer(id []byte, h, pfx uint64) int32 {
 		}
 		last++
 	}
+	if c := b.cust[last]; len(c) == cap(c) {
+		// the first chunk grows from small (small inputs stay small), doubling as it goes
+		b.cust[last] = grow(c)
+		if b.hold != nil {
+			b.hold[last] = grow(b.hold[last])
+		}
+		if b.nanos != nil {
+			b.nanos[last] = grow(b.nanos[last])
+		}
+	}
 	b.cust[last] = append(b.cust[last], custState{id: b.ids.intern(id), pfx: pfx})
 	if b.hold != nil {
 		b.hold[last] = append(b.hold[last], holdState{})
@@ -665,6 +675,10 @@ func (b *Builder) Finish() (*Summary, error) {
 	return sum, nil
 }
 
+// grow doubles s's capacity: append's growth of large slices (a quarter at a time) copied and
+// faulted in the states and the activity several times over.
+func grow[T any](s []T) []T { return slices.Grow(s, max(cap(s), 16)) }
+
 // recordActivity keeps an admitted row for Summary.Activity while the customers are not more
 // than asked for.
 func (b *Builder) recordActivity(idx, day int32, amount float64) {
@@ -675,6 +689,9 @@ func (b *Builder) recordActivity(idx, day int32, amount float64) {
 		b.activity = nil
 		b.activityNote = fmt.Sprintf("more than %d customers: their rows are not kept", b.opts.ActivityCustomers)
 		return
+	}
+	if len(b.activity) == cap(b.activity) {
+		b.activity = grow(b.activity)
 	}
 	b.activity = append(b.activity, Activity{Customer: idx, Day: day, Amount: amount})
 }
