@@ -239,17 +239,8 @@ func (c *pnbdCurve) model(i int) []float64 {
 		m[k] = (prev - a[k+1]) / (2 * float64(k))
 	}
 	m[chebLen-1] = 0
-	m[chebLen-1] = pnbdChebEval(m[:chebPoints+1], -1)
+	m[chebLen-1] = chebEval(m[:chebPoints+1], -1)
 	return m
-}
-
-// pnbdChebEval is sum_k b_k T_k(s) (Clenshaw).
-func pnbdChebEval(b []float64, s float64) float64 {
-	var b1, b2 float64
-	for k := len(b) - 1; k >= 1; k-- {
-		b1, b2 = 2*s*b1-b2+b[k], b1
-	}
-	return s*b1 - b2 + b[0]
 }
 
 // chebEvalDeriv is sum_k b_k T_k(s) and its derivative in s.

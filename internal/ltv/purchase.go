@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+
+	"github.com/ltv-operator/ltv-operator/internal/numeric"
 )
 
 // PurchaseModel is a fitted model of repeat purchasing (BG/NBD, MBG/NBD, Pareto/NBD). Times are in
@@ -84,8 +86,8 @@ func newRowCells(tb *rowTables, maxCells int) *rowCells {
 	for i := range tb.rows {
 		kT := key(tb.xi[i], tb.ti[i])
 		kx := key(tb.xi[i], tb.txi[i])
-		c.cT[i], _ = tab.insert(kT, mix64(kT))
-		c.cTx[i], _ = tab.insert(kx, mix64(kx))
+		c.cT[i], _ = tab.insert(kT, numeric.Mix64(kT))
+		c.cTx[i], _ = tab.insert(kx, numeric.Mix64(kx))
 		if len(tab.keys) > maxCells {
 			return nil
 		}
@@ -176,17 +178,8 @@ func keyOf(r RFM) rfmKey {
 	return rfmKey{x: r.X + 0, tx: int64(math.Round(r.Tx * 1e9)), t: int64(math.Round(r.T * 1e9))}
 }
 
-func mix64(h uint64) uint64 {
-	h ^= h >> 33
-	h *= 0xff51afd7ed558ccd
-	h ^= h >> 33
-	h *= 0xc4ceb9fe1a85ec53
-	h ^= h >> 33
-	return h
-}
-
 func (k rfmKey) hash() uint64 {
-	return mix64(math.Float64bits(k.x)*0x9e3779b97f4a7c15 ^ uint64(k.tx)*0xc2b2ae3d27d4eb4f ^ uint64(k.t)*0x165667b19e3779f9)
+	return numeric.Mix64(math.Float64bits(k.x)*0x9e3779b97f4a7c15 ^ uint64(k.tx)*0xc2b2ae3d27d4eb4f ^ uint64(k.t)*0x165667b19e3779f9)
 }
 
 // hashTable assigns dense ids to distinct keys in order of insertion (open addressing, linear
@@ -407,7 +400,7 @@ func newDistinctIndex(capacity int) *distinctIndex {
 
 func (d *distinctIndex) add(v float64) int32 {
 	v += 0 // -0 -> +0
-	id, added := d.tab.insert(v, mix64(math.Float64bits(v)))
+	id, added := d.tab.insert(v, numeric.Mix64(math.Float64bits(v)))
 	if added {
 		d.values = append(d.values, v)
 	}

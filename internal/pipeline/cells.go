@@ -6,6 +6,7 @@ import (
 
 	"github.com/ltv-operator/ltv-operator/internal/ltv"
 	"github.com/ltv-operator/ltv-operator/internal/memadvise"
+	"github.com/ltv-operator/ltv-operator/internal/numeric"
 	"github.com/ltv-operator/ltv-operator/internal/summary"
 )
 
@@ -50,7 +51,9 @@ func cellKey(sum *summary.Summary, i int) uint64 {
 }
 
 // cellPart is the part of the key space a key belongs to, of parts.
-func cellPart(key uint64, parts int) int { return int(mix(key|cellUsed) >> 59 % uint64(parts)) }
+func cellPart(key uint64, parts int) int {
+	return int(numeric.Mix64(key|cellUsed) >> 59 % uint64(parts))
+}
 
 // cellsIn collapses the customers whose keys are in part p of parts: it sets their entries of index
 // to their local cell numbers (the other customers' entries are left alone) and returns the cells
@@ -176,7 +179,7 @@ const warmCells = 128
 func (t *cellTable) warm(keys []uint64) {
 	var sink uint64
 	for _, k := range keys {
-		sink += t.keys[mix(k|cellUsed)&t.mask]
+		sink += t.keys[numeric.Mix64(k|cellUsed)&t.mask]
 	}
 	t.sink += sink
 }
@@ -184,7 +187,7 @@ func (t *cellTable) warm(keys []uint64) {
 // insert returns the value of key, inserting val for it when absent.
 func (t *cellTable) insert(key uint64, val int32) (int32, bool) {
 	key |= cellUsed
-	for i := mix(key) & t.mask; ; i = (i + 1) & t.mask {
+	for i := numeric.Mix64(key) & t.mask; ; i = (i + 1) & t.mask {
 		switch t.keys[i] {
 		case key:
 			return t.vals[i], false
@@ -205,20 +208,10 @@ func (t *cellTable) grow() {
 		if k == 0 {
 			continue
 		}
-		i := mix(k) & t.mask
+		i := numeric.Mix64(k) & t.mask
 		for t.keys[i] != 0 {
 			i = (i + 1) & t.mask
 		}
 		t.keys[i], t.vals[i] = k, vals[j]
 	}
-}
-
-// mix is a 64-bit finaliser (from MurmurHash3): neighbouring keys land far apart.
-func mix(k uint64) uint64 {
-	k ^= k >> 33
-	k *= 0xff51afd7ed558ccd
-	k ^= k >> 33
-	k *= 0xc4ceb9fe1a85ec53
-	k ^= k >> 33
-	return k
 }
