@@ -8,7 +8,6 @@ import (
 	"github.com/ltv-operator/ltv-operator/internal/ltv"
 	"github.com/ltv-operator/ltv-operator/internal/numeric"
 	"github.com/ltv-operator/ltv-operator/internal/report"
-	"github.com/ltv-operator/ltv-operator/internal/segment"
 	"github.com/ltv-operator/ltv-operator/internal/summary"
 )
 
@@ -76,7 +75,7 @@ func (a *acquisitionContext) newCustomer(curve *newCustomerCurve, members []int3
 	}
 	nc.AffordableCAC = nc.LTV / a.target
 	if a.cac != nil {
-		c := a.mean(a.cac, members)
+		c := a.meanOf(func(i int32) float64 { return a.cac[i] }, members)
 		nc.AcquisitionCost = &c
 		nc.LTVToCAC = ratio(nc.LTV, c)
 		if cumulative != nil && c > 0 {
@@ -90,14 +89,8 @@ func (a *acquisitionContext) newCustomer(curve *newCustomerCurve, members []int3
 	return nc, nil
 }
 
-func (a *acquisitionContext) mean(v []float64, members []int32) float64 {
-	if members == nil {
-		return segment.Sum(v) / float64(max(len(v), 1))
-	}
-	return meanOf(v, members)
-}
-
-// meanOf is mean for a per-customer value given by a function.
+// meanOf is the mean of a per-customer value over members (nil: every customer, summed with
+// compensation).
 func (a *acquisitionContext) meanOf(value func(i int32) float64, members []int32) float64 {
 	if members == nil {
 		var s numeric.Sum

@@ -4,7 +4,6 @@ import (
 	"github.com/ltv-operator/ltv-operator/internal/ltv"
 	"github.com/ltv-operator/ltv-operator/internal/numeric"
 	"github.com/ltv-operator/ltv-operator/internal/report"
-	"github.com/ltv-operator/ltv-operator/internal/segment"
 	"github.com/ltv-operator/ltv-operator/internal/summary"
 	"runtime"
 )
@@ -108,11 +107,7 @@ func (p *perCustomer) CLV() []float64 {
 
 // totals is the average and the sum of v over members (without Aggregate's sort for the median).
 func totals(v []float64, members []int32) report.ValueTotals {
-	if len(members) == 0 {
-		return report.ValueTotals{}
-	}
-	sum := segment.SumOf(v, members)
-	return report.ValueTotals{Average: sum / float64(len(members)), Total: sum}
+	return totalsOf(func(i int32) float64 { return v[i] }, members)
 }
 
 // collectPhaseCustomers is the number of customers from which collectPhase collects.
