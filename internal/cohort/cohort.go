@@ -6,29 +6,20 @@
 package cohort
 
 import (
-	"errors"
-	"fmt"
 	"sort"
 	"time"
 
 	"github.com/ltv-operator/ltv-operator/internal/summary"
 )
 
-// ErrTooManyCustomers is returned by Add once more customers than Builder.MaxCustomers were seen:
-// per-customer monthly activity is kept in memory.
-var ErrTooManyCustomers = errors.New("cohorts: too many customers")
-
-// Builder accumulates transactions. It is not safe for concurrent use.
+// Builder holds the customers' acquisition and monthly activity (see FromActivity).
 type Builder struct {
 	// End is the last observed day (inclusive, UTC date); later transactions are ignored.
 	End time.Time
-	// MaxCustomers bounds memory (0: no bound).
-	MaxCustomers int
 
-	endMonth  int // month index of End
-	endDay    int32
-	customers map[string]*customer
-	// order lists the customers as first seen, so that sums do not depend on map order.
+	endMonth int // month index of End
+	endDay   int32
+	// order lists the customers in the summary's order, so that sums do not depend on a map's.
 	order     []*customer
 	attrNames []string
 }
@@ -48,11 +39,8 @@ type monthActivity struct {
 	purchased bool
 }
 
-// NewBuilder returns a Builder observing up to end (inclusive); attributeNames name the
-// attribute values passed to Add.
-func NewBuilder(end time.Time, attributeNames []string, maxCustomers int) *Builder {
-	return &Builder{End: end, MaxCustomers: maxCustomers, endMonth: monthIndex(end), endDay: dayNumber(end),
-		customers: map[string]*customer{}, attrNames: attributeNames}
+func newBuilder(end time.Time, attributeNames []string) *Builder {
+	return &Builder{End: end, endMonth: monthIndex(end), endDay: dayNumber(end), attrNames: attributeNames}
 }
 
 func monthIndex(t time.Time) int { return t.Year()*12 + int(t.Month()) - 1 }
@@ -63,31 +51,6 @@ func dayNumber(t time.Time) int32 {
 }
 
 func dayTime(d int32) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
-
-// Add records one transaction: the customer, its time and net amount, and the customer's attribute
-// values on this row (the values of the customer's first transaction are kept). A non-positive
-// amount counts towards the month's margin but not as a purchase.
-func (b *Builder) Add(id string, ts time.Time, amount float64, attrs []string) error {
-	day := dayNumber(ts)
-	if day > b.endDay {
-		return nil
-	}
-	c := b.customers[id]
-	if c == nil {
-		if b.MaxCustomers > 0 && len(b.customers) >= b.MaxCustomers {
-			return fmt.Errorf("%w: more than %d", ErrTooManyCustomers, b.MaxCustomers)
-		}
-		c = &customer{firstDay: day, firstAmount: amount, attrs: append([]string(nil), attrs...)}
-		b.customers[id] = c
-		b.order = append(b.order, c)
-	} else if day < c.firstDay {
-		c.firstDay, c.firstAmount, c.attrs = day, amount, append(c.attrs[:0], attrs...)
-	} else if day == c.firstDay {
-		c.firstAmount += amount
-	}
-	c.addMonth(monthIndex(ts.UTC()), amount)
-	return nil
-}
 
 func (c *customer) addMonth(m int, amount float64) {
 	for i := range c.months {
@@ -101,10 +64,11 @@ func (c *customer) addMonth(m int, amount float64) {
 }
 
 // FromActivity builds the cohorts of a summary's customers from its activity (every admitted row
-// as customer index, day, amount): customer i has the attribute values attrs(i). It is what
-// repeated Add calls would build, without a second reading of the transactions.
+// as customer index, day, amount): customer i has the attribute values attrs(i). A customer's
+// first day is that of their earliest row (a refund included), its amount the net of that day; a
+// non-positive amount counts towards the month's margin but not as a purchase.
 func FromActivity(end time.Time, attributeNames []string, customers int, attrs func(i int) []string, rows []summary.Activity) *Builder {
-	b := NewBuilder(end, attributeNames, 0)
+	b := newBuilder(end, attributeNames)
 	slab := make([]customer, customers) // one allocation, not one per customer
 	seen := make([]bool, customers)
 	// room for four months per customer in one allocation too (a customer with more grows its own)

@@ -1,9 +1,7 @@
 package cohort
 
 import (
-	"errors"
 	"math"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +17,8 @@ func day(s string) time.Time {
 	return t
 }
 
-// The hand-made shop, observed until 2026-03-15:
+// The hand-made shop, observed until 2026-03-15, summarised by package summary (its activity is
+// what the cohorts are built from):
 //
 //	a (email):  2026-01-10 +20, 2026-01-10 +5 (same day), 2026-02-03 +30, 2026-03-20 +99 (after the end)
 //	b (social): 2026-01-31 +40, 2026-03-01 -10 (a refund only)
@@ -29,21 +28,24 @@ func day(s string) time.Time {
 // month 2 (Mar, to the 15th) -10, active 0.
 // Cohort 2026-02 (c, first day 02-01 with +10): month 0 revenue 25, active 1; month 1 (Mar) 0.
 func handShop(t *testing.T) *Builder {
-	b := NewBuilder(day("2026-03-15"), []string{"channel"}, 0)
-	rows := []struct {
-		id, day string
-		amount  float64
-		channel string
-	}{
-		{"a", "2026-01-10", 20, "email"}, {"a", "2026-01-10", 5, "email"}, {"a", "2026-02-03", 30, "email"},
-		{"a", "2026-03-20", 99, "email"},
-		{"b", "2026-01-31", 40, "social"}, {"b", "2026-03-01", -10, "social"},
-		{"c", "2026-02-14", 15, "paid"}, {"c", "2026-02-01", 10, "email"},
+	const csv = `customer_id,date,amount,channel
+a,2026-01-10,20,email
+a,2026-01-10,5,email
+a,2026-02-03,30,email
+a,2026-03-20,99,email
+b,2026-01-31,40,social
+b,2026-03-01,-10,social
+c,2026-02-14,15,paid
+c,2026-02-01,10,email
+`
+	s, err := summary.ReadCSV(strings.NewReader(csv), summary.Columns{CustomerID: "customer_id", Timestamp: "date", Amount: "amount", Attributes: []string{"channel"}},
+		summary.Options{CalibrationEnd: day("2026-03-15"), ActivityCustomers: 10})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, r := range rows {
-		if err := b.Add(r.id, day(r.day), r.amount, []string{r.channel}); err != nil {
-			t.Fatal(err)
-		}
+	b := FromActivity(day("2026-03-15"), []string{"channel"}, s.Len(), s.Attributes, s.Activity)
+	if b.Customers() != 3 {
+		t.Fatalf("%d customers, want 3", b.Customers())
 	}
 	return b
 }
@@ -108,48 +110,6 @@ func TestExpected(t *testing.T) {
 	for k := range want {
 		if math.Abs(got[k]-want[k]) > 1e-12 {
 			t.Errorf("month %d: expected %.12f, want %.12f", k, got[k], want[k])
-		}
-	}
-}
-
-func TestMaxCustomers(t *testing.T) {
-	b := NewBuilder(day("2026-03-15"), nil, 1)
-	if err := b.Add("a", day("2026-01-01"), 1, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Add("a", day("2026-01-02"), 1, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Add("b", day("2026-01-01"), 1, nil); !errors.Is(err, ErrTooManyCustomers) {
-		t.Errorf("second customer: %v", err)
-	}
-}
-
-// The cohorts from a summary's activity are the cohorts Add builds from the same rows.
-func TestFromActivityEqualsAdd(t *testing.T) {
-	const csv = `customer_id,date,amount,channel
-a,2026-01-10,20,email
-a,2026-01-10,5,email
-a,2026-02-03,30,email
-a,2026-03-20,99,email
-b,2026-01-31,40,social
-b,2026-03-01,-10,social
-c,2026-02-14,15,paid
-c,2026-02-01,10,email
-`
-	s, err := summary.ReadCSV(strings.NewReader(csv), summary.Columns{CustomerID: "customer_id", Timestamp: "date", Amount: "amount", Attributes: []string{"channel"}},
-		summary.Options{CalibrationEnd: day("2026-03-15"), ActivityCustomers: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := FromActivity(day("2026-03-15"), []string{"channel"}, s.Len(), s.Attributes, s.Activity)
-	if b.Customers() != 3 {
-		t.Fatalf("%d customers, want 3", b.Customers())
-	}
-	email := func(a []string) bool { return a[0] == "email" }
-	for _, keep := range []func([]string) bool{nil, email} {
-		if got, want := b.Cohorts(keep), handShop(t).Cohorts(keep); !reflect.DeepEqual(got, want) {
-			t.Errorf("from the activity\n %+v\nfrom Add\n %+v", got, want)
 		}
 	}
 }
