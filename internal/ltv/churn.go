@@ -39,21 +39,27 @@ type noPurchaser interface {
 
 // CustomerOutlook returns the outlook of a customer with (x, tx, T) over w time units. ok is
 // false for models without a purchase process that can say it.
-func CustomerOutlook(pm PurchaseModel, x, tx, T, w float64) (o Outlook, ok bool) {
+func CustomerOutlook(pm PurchaseModel, x, tx, T, w float64) (Outlook, bool) {
 	f, ok1 := pm.(aliveFactorizer)
 	np, ok2 := pm.(noPurchaser)
 	if !ok1 || !ok2 {
 		return Outlook{}, false
 	}
 	pa := pm.ProbabilityAlive(x, tx, T)
-	o.AliveAfter = pa * f.survivalIfAlive(w, x, T)
-	o.NoPurchase = 1 - pa + pa*np.noPurchaseIfAlive(w, x, T)
-	o.NextPurchase = math.NaN()
+	return outlookFrom(pa, f.survivalIfAlive(w, x, T), np.noPurchaseIfAlive(w, x, T),
+		func(level float64) float64 { return np.timeToNoPurchase(level, x, T) }), true
+}
+
+// outlookFrom is the outlook of a customer alive with probability pa, from what a customer alive
+// at T expects over the window (survival, probability of no purchase); next(level) solves
+// N(t) = level for t, N the no-purchase curve of a customer alive at T.
+func outlookFrom(pa, survival, noPurchase float64, next func(level float64) float64) Outlook {
+	o := Outlook{AliveAfter: pa * survival, NoPurchase: 1 - pa + pa*noPurchase, NextPurchase: math.NaN()}
 	if pa > MinAliveForNextPurchase {
 		// (1 - pa) + pa N(t) = 1/2  <=>  N(t) = 1 - 1/(2 pa)
-		o.NextPurchase = np.timeToNoPurchase(1-1/(2*pa), x, T)
+		o.NextPurchase = next(1 - 1/(2*pa))
 	}
-	return o, true
+	return o
 }
 
 // noPurchaseIfAlive for BG/NBD and MBG/NBD: a customer alive at T can only drop out after a

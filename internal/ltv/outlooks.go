@@ -53,11 +53,8 @@ func OutlooksGivenAlive(pm PurchaseModel, rows []RFM, alive []float64, w float64
 			for i := lo; i < hi; i++ {
 				r, j := rows[i], pairOf[i]
 				pa := aliveOf(int32(i), r)
-				o := Outlook{AliveAfter: pa * survival[j], NoPurchase: 1 - pa + pa*noPurchase[j], NextPurchase: math.NaN()}
-				if pa > MinAliveForNextPurchase {
-					o.NextPurchase = np.timeToNoPurchase(1-1/(2*pa), r.X, r.T)
-				}
-				out[i] = o
+				out[i] = outlookFrom(pa, survival[j], noPurchase[j],
+					func(level float64) float64 { return np.timeToNoPurchase(level, r.X, r.T) })
 			}
 		})
 		return out, true
@@ -79,7 +76,7 @@ func OutlooksGivenAlive(pm PurchaseModel, rows []RFM, alive []float64, w float64
 	const block = 1024
 	pnbdParallel((len(order)+block-1)/block, func(b int) {
 		var c pnbdCurve
-		var noPurchaseW float64
+		var noPurchaseW, survivalW float64
 		lo, hi := b*block, min((b+1)*block, len(order))
 		for j := lo; j < hi; j++ {
 			i := order[j]
@@ -87,17 +84,10 @@ func OutlooksGivenAlive(pm PurchaseModel, rows []RFM, alive []float64, w float64
 			if j == lo || r.X != rows[order[j-1]].X || r.T != rows[order[j-1]].T {
 				c.reset(m, r.X, r.T)
 				noPurchaseW = c.at(w)
+				survivalW = m.survivalIfAlive(w, r.X, r.T)
 			}
 			pa := aliveOf(i, r)
-			o := Outlook{
-				AliveAfter:   pa * m.survivalIfAlive(w, r.X, r.T),
-				NoPurchase:   1 - pa + pa*noPurchaseW,
-				NextPurchase: math.NaN(),
-			}
-			if pa > MinAliveForNextPurchase {
-				o.NextPurchase = c.solve(1 - 1/(2*pa))
-			}
-			out[i] = o
+			out[i] = outlookFrom(pa, survivalW, noPurchaseW, c.solve)
 		}
 	})
 	return out, true
