@@ -3,7 +3,6 @@ package summary
 import (
 	"bytes"
 	"cmp"
-	"encoding/binary"
 	"fmt"
 	"math"
 	"math/bits"
@@ -76,9 +75,7 @@ type Builder struct {
 	nanos [][]int64
 	n     int32
 
-	tupleIndex map[string]int32
-	tuples     [][]string
-	keyBuf     []byte
+	tuples tupleSet
 
 	// dayLog holds every (customer, day) that was new to a dayTracker, and pending every
 	// ambiguous one; both as dayKey values. Finish uses the log only when pending is not empty.
@@ -106,10 +103,10 @@ type Builder struct {
 // receives. Invalid options are reported by Add and Finish.
 func NewBuilder(opts Options, attributeNames []string) *Builder {
 	b := &Builder{
-		opts:       opts,
-		names:      slices.Clone(attributeNames),
-		ids:        newIDIndex(),
-		tupleIndex: make(map[string]int32),
+		opts:   opts,
+		names:  slices.Clone(attributeNames),
+		ids:    newIDIndex(),
+		tuples: newTupleSet(),
 	}
 	if opts.Unit == "" {
 		b.opts.Unit = Week
@@ -140,9 +137,6 @@ func NewBuilder(opts Options, attributeNames []string) *Builder {
 	if opts.ActivityCustomers > 0 {
 		b.activity = make([]Activity, 0, 1024)
 	}
-	// tuple 0: no attribute values (customers created by a holdout row before their first
-	// calibration row, until one arrives).
-	b.tuples = append(b.tuples, nil)
 	return b
 }
 
@@ -366,31 +360,9 @@ func (b *Builder) update(idx, day int32, nanos int64, amount float64) (setAttrs 
 
 // setAttrsBytes records attribute values (interned: customers with equal values share them).
 func (b *Builder) setAttrsBytes(idx int32, vals [][]byte) {
-	if len(vals) == 0 {
-		return
+	if len(vals) > 0 {
+		b.st(idx).attr = intern(&b.tuples, vals)
 	}
-	key := b.keyBuf[:0]
-	for _, v := range vals {
-		key = binary.AppendUvarint(key, uint64(len(v)))
-		key = append(key, v...)
-	}
-	b.keyBuf = key
-	t, ok := b.tupleIndex[string(key)]
-	if !ok {
-		tuple := make([]string, len(vals))
-		for i, v := range vals {
-			tuple[i] = string(v)
-		}
-		t = b.addTuple(string(key), tuple)
-	}
-	b.st(idx).attr = t
-}
-
-func (b *Builder) addTuple(key string, tuple []string) int32 {
-	t := int32(len(b.tuples))
-	b.tuples = append(b.tuples, tuple[:len(tuple):len(tuple)])
-	b.tupleIndex[key] = t
-	return t
 }
 
 // Add adds one transaction: the customer's id, its time (its UTC calendar day counts), its
@@ -535,7 +507,7 @@ func (b *Builder) Finish() (*Summary, error) {
 	tableBytes := 8 * len(b.ids.table)
 	b.dayLog = nil
 	b.ids.table = nil
-	b.tupleIndex = nil
+	b.tuples.index = nil
 	b.negBefore = nil
 	if logBytes+tableBytes > freeOSThreshold {
 		// The day log and the index are garbage now, and the sort keys and the customers' rows
@@ -667,11 +639,11 @@ func (b *Builder) Finish() (*Summary, error) {
 	}
 	sum.Revenue = revenue.Value()
 	sum.rows, sum.holdoutValue = out, holdout
-	sum.ids, sum.tuples = b.ids.chunks, b.tuples
+	sum.ids, sum.tuples = b.ids.chunks, b.tuples.tuples
 	sum.calEnd, sum.unit = b.calEnd, unit
 	sum.Activity, sum.ActivityNote = b.finishActivity(pos)
 	b.sink += sink
-	b.cust, b.hold, b.nanos, b.tuples, b.ids.chunks = nil, nil, nil, nil, nil
+	b.cust, b.hold, b.nanos, b.tuples.tuples, b.ids.chunks = nil, nil, nil, nil, nil
 	return sum, nil
 }
 

@@ -93,12 +93,11 @@ func (s *Summary) Customers() []Customer {
 // Appender builds a Summary from customers computed elsewhere (a database's summary query).
 // It keeps the ids and attribute tuples as compactly as the Builder does.
 type Appender struct {
-	s          *Summary
-	ids        idIndex
-	tupleIndex map[string]int32
-	keyBuf     []byte
-	sorted     bool
-	last       []byte
+	s      *Summary
+	ids    idIndex
+	tuples tupleSet
+	sorted bool
+	last   []byte
 }
 
 // NewAppender returns an Appender for summaries with these options (CalibrationEnd, ObservationEnd
@@ -112,11 +111,11 @@ func NewAppender(opts Options, attributeNames []string) *Appender {
 	if !opts.ObservationEnd.IsZero() {
 		obs = dayOf(opts.ObservationEnd)
 	}
-	s := &Summary{calEnd: cal, unit: unit, AttributeNames: slices.Clone(attributeNames), tuples: [][]string{nil}}
+	s := &Summary{calEnd: cal, unit: unit, AttributeNames: slices.Clone(attributeNames)}
 	if obs > cal {
 		s.holdoutValue = []float64{}
 	}
-	return &Appender{s: s, tupleIndex: map[string]int32{}, sorted: true}
+	return &Appender{s: s, tuples: newTupleSet(), sorted: true}
 }
 
 // Append adds a customer. Recency and Age are not read: they follow from the purchase days,
@@ -131,7 +130,7 @@ func (a *Appender) Append(c Customer) {
 	a.s.rows = append(a.s.rows, row{
 		id: id, monetary: c.Monetary, historicValue: c.HistoricValue,
 		firstDay: dayOf(c.FirstPurchase), lastDay: dayOf(c.LastPurchase),
-		frequency: int32(c.Frequency), orders: int32(c.Orders), attr: a.tuple(c.Attributes),
+		frequency: int32(c.Frequency), orders: int32(c.Orders), attr: intern(&a.tuples, c.Attributes),
 		holdoutDays: int32(c.HoldoutTransactions),
 	})
 	if a.s.holdoutValue != nil {
@@ -139,29 +138,11 @@ func (a *Appender) Append(c Customer) {
 	}
 }
 
-func (a *Appender) tuple(vals []string) int32 {
-	if len(vals) == 0 {
-		return 0
-	}
-	key := a.keyBuf[:0]
-	for _, v := range vals {
-		key = binary.AppendUvarint(key, uint64(len(v)))
-		key = append(key, v...)
-	}
-	a.keyBuf = key
-	if t, ok := a.tupleIndex[string(key)]; ok {
-		return t
-	}
-	t := int32(len(a.s.tuples))
-	a.s.tuples = append(a.s.tuples, slices.Clip(slices.Clone(vals)))
-	a.tupleIndex[string(key)] = t
-	return t
-}
-
 // Summary returns the summary, its customers sorted by ID. The Appender must not be used
 // afterwards.
 func (a *Appender) Summary() *Summary {
 	s := a.s
+	s.tuples = a.tuples.tuples
 	if !a.sorted {
 		perm := make([]int32, len(s.rows))
 		for i := range perm {
@@ -202,3 +183,38 @@ func (s *Summary) Monetary(i int) float64 { return s.rows[i].monetary }
 
 // HistoricValue returns customer i's net calibration amount.
 func (s *Summary) HistoricValue(i int) float64 { return s.rows[i].historicValue }
+
+// tupleSet interns attribute tuples: equal tuples share one []string and one index. Tuple 0 is
+// no attribute values (a customer created by a holdout row before their first calibration row,
+// until one arrives).
+type tupleSet struct {
+	index  map[string]int32
+	tuples [][]string
+	keyBuf []byte
+}
+
+func newTupleSet() tupleSet { return tupleSet{index: map[string]int32{}, tuples: [][]string{nil}} }
+
+// intern returns the index of the tuple vals (read as bytes or strings), adding it when new.
+func intern[T string | []byte](ts *tupleSet, vals []T) int32 {
+	if len(vals) == 0 {
+		return 0
+	}
+	key := ts.keyBuf[:0]
+	for _, v := range vals {
+		key = binary.AppendUvarint(key, uint64(len(v)))
+		key = append(key, v...)
+	}
+	ts.keyBuf = key
+	if t, ok := ts.index[string(key)]; ok {
+		return t
+	}
+	tuple := make([]string, len(vals))
+	for i, v := range vals {
+		tuple[i] = string(v)
+	}
+	t := int32(len(ts.tuples))
+	ts.tuples = append(ts.tuples, tuple)
+	ts.index[string(key)] = t
+	return t
+}
