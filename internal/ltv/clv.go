@@ -203,19 +203,16 @@ func (p *clvPrep) terms(pm PurchaseModel, rt *rowTerms, parallel, approximate bo
 // once per unique (X, T); for Pareto/NBD once per distinct (X, time) cell), spread over GOMAXPROCS
 // goroutines.
 func PredictCustomers(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []float64, cfg CLVConfig, out []CustomerValue) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("CLV: %w", err)
+	}
+	if len(monetary) != len(rows) || len(out) != len(rows) {
+		return fmt.Errorf("CLV: rows, monetary and out differ in length (%d, %d, %d)", len(rows), len(monetary), len(out))
+	}
 	if err := validateRFM("CLV", rows); err != nil {
 		return err
 	}
-	return PredictCells(pm, sm, NewCells(rows), monetary, cfg, out)
-}
-
-// PredictCells is PredictCustomers for customers already collapsed into cells: customer i has
-// the row cells.Rows[cells.Index[i]] and the mean repeat spend monetary[i].
-func PredictCells(pm PurchaseModel, sm SpendModel, cells Cells, monetary []float64, cfg CLVConfig, out []CustomerValue) error {
-	if len(out) != len(cells.Index) {
-		return fmt.Errorf("CLV: rows, monetary and out differ in length (%d, %d, %d)", len(cells.Index), len(monetary), len(out))
-	}
-	v, err := PredictCellValues(pm, sm, cells, monetary, cfg)
+	v, err := PredictCellValues(pm, sm, NewCells(rows), monetary, cfg)
 	if err != nil {
 		return err
 	}
