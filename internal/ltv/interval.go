@@ -104,7 +104,7 @@ func CLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []float6
 	return clvIntervals(pm, sm, NewCells(rows), monetary, cfg, groups, draws, seed, level, true)
 }
 
-// CellIntervals is CLVIntervals for customers already collapsed into cells (see PredictCells).
+// CellIntervals is CLVIntervals for customers already collapsed into cells (see PredictCellValues).
 func CellIntervals(pm PurchaseModel, sm SpendModel, cells Cells, monetary []float64, cfg CLVConfig,
 	groups []IntervalRequest, draws int, seed int64, level float64) ([]Interval, *CustomerBounds, error) {
 	if err := validateRFM("CLV interval", cells.Rows); err != nil {
