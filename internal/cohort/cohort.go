@@ -64,10 +64,10 @@ func (c *customer) addMonth(m int, amount float64) {
 }
 
 // FromActivity builds the cohorts of a summary's customers from its activity (every admitted row
-// as customer index, day, amount): customer i has the attribute values attrs(i). A customer's
-// first day is that of their earliest row (a refund included), its amount the net of that day; a
-// non-positive amount counts towards the month's margin but not as a purchase.
-func FromActivity(end time.Time, attributeNames []string, customers int, attrs func(i int) []string, rows []summary.Activity) *Builder {
+// as customer index, day, amount, in chunks): customer i has the attribute values attrs(i). A
+// customer's first day is that of their earliest row (a refund included), its amount the net of
+// that day; a non-positive amount counts towards the month's margin but not as a purchase.
+func FromActivity(end time.Time, attributeNames []string, customers int, attrs func(i int) []string, chunks [][]summary.Activity) *Builder {
 	b := newBuilder(end, attributeNames)
 	slab := make([]customer, customers) // one allocation, not one per customer
 	seen := make([]bool, customers)
@@ -75,23 +75,25 @@ func FromActivity(end time.Time, attributeNames []string, customers int, attrs f
 	const monthsEach = 4
 	months := make([]monthActivity, monthsEach*customers)
 	monthOf := monthTable{first: 1} // empty
-	for _, r := range rows {
-		if r.Day > b.endDay {
-			continue
+	for _, rows := range chunks {
+		for _, r := range rows {
+			if r.Day > b.endDay {
+				continue
+			}
+			c := &slab[r.Customer]
+			switch {
+			case !seen[r.Customer]:
+				seen[r.Customer] = true
+				c.firstDay, c.firstAmount, c.attrs = r.Day, r.Amount, attrs(int(r.Customer))
+				k := monthsEach * int(r.Customer)
+				c.months = months[k : k : k+monthsEach]
+			case r.Day < c.firstDay:
+				c.firstDay, c.firstAmount = r.Day, r.Amount
+			case r.Day == c.firstDay:
+				c.firstAmount += r.Amount
+			}
+			c.addMonth(monthOf.of(r.Day), r.Amount)
 		}
-		c := &slab[r.Customer]
-		switch {
-		case !seen[r.Customer]:
-			seen[r.Customer] = true
-			c.firstDay, c.firstAmount, c.attrs = r.Day, r.Amount, attrs(int(r.Customer))
-			k := monthsEach * int(r.Customer)
-			c.months = months[k : k : k+monthsEach]
-		case r.Day < c.firstDay:
-			c.firstDay, c.firstAmount = r.Day, r.Amount
-		case r.Day == c.firstDay:
-			c.firstAmount += r.Amount
-		}
-		c.addMonth(monthOf.of(r.Day), r.Amount)
 	}
 	b.order = make([]*customer, 0, customers)
 	for i := range slab {

@@ -95,7 +95,7 @@ type Builder struct {
 
 	// activity holds the admitted rows while Options.ActivityCustomers allows (see
 	// recordActivity); nil when not asked for or given up, and activityNote then says why.
-	activity     []Activity
+	activity     [][]Activity
 	activityNote string
 }
 
@@ -135,7 +135,7 @@ func NewBuilder(opts Options, attributeNames []string) *Builder {
 		}
 	}
 	if opts.ActivityCustomers > 0 {
-		b.activity = make([]Activity, 0, 1024)
+		b.activity = [][]Activity{make([]Activity, 0, 1024)}
 	}
 	return b
 }
@@ -648,8 +648,18 @@ func (b *Builder) Finish() (*Summary, error) {
 }
 
 // grow doubles s's capacity: append's growth of large slices (a quarter at a time) copied and
-// faulted in the states and the activity several times over.
-func grow[T any](s []T) []T { return slices.Grow(s, max(cap(s), 16)) }
+// faulted in the states several times over. It allocates with make, not slices.Grow, because
+// growslice clears the new capacity and so faults in every page of it at once, where fresh
+// memory from the OS is already zero and make leaves it untouched until appended to.
+func grow[T any](s []T) []T {
+	out := make([]T, len(s), 2*max(cap(s), 8))
+	copy(out, s)
+	return out
+}
+
+// activityChunk is the length of the activity's chunks (1 MiB): the first one grows from small,
+// the others are allocated at this length, so no row is ever copied.
+const activityChunk = 1 << 16
 
 // recordActivity keeps an admitted row for Summary.Activity while the customers are not more
 // than asked for.
@@ -662,27 +672,37 @@ func (b *Builder) recordActivity(idx, day int32, amount float64) {
 		b.activityNote = fmt.Sprintf("more than %d customers: their rows are not kept", b.opts.ActivityCustomers)
 		return
 	}
-	if len(b.activity) == cap(b.activity) {
-		b.activity = grow(b.activity)
+	last := len(b.activity) - 1
+	if c := b.activity[last]; len(c) == cap(c) {
+		if cap(c) < activityChunk {
+			b.activity[last] = grow(c)
+		} else {
+			b.activity = append(b.activity, make([]Activity, 0, activityChunk))
+			last++
+		}
 	}
-	b.activity = append(b.activity, Activity{Customer: idx, Day: day, Amount: amount})
+	b.activity[last] = append(b.activity[last], Activity{Customer: idx, Day: day, Amount: amount})
 }
 
 // finishActivity renumbers the activity's customers by their position in the summary (pos), and
 // drops the rows of customers without a calibration transaction.
-func (b *Builder) finishActivity(pos []int32) ([]Activity, string) {
+func (b *Builder) finishActivity(pos []int32) ([][]Activity, string) {
 	if b.activity == nil {
 		return nil, b.activityNote
 	}
-	out := b.activity[:0]
-	for _, a := range b.activity {
-		if p := pos[a.Customer]; p >= 0 {
-			a.Customer = p
-			out = append(out, a)
+	out := b.activity
+	for k, chunk := range out {
+		kept := chunk[:0]
+		for _, a := range chunk {
+			if p := pos[a.Customer]; p >= 0 {
+				a.Customer = p
+				kept = append(kept, a)
+			}
 		}
+		out[k] = slices.Clip(kept)
 	}
 	b.activity = nil
-	return slices.Clip(out), ""
+	return out, ""
 }
 
 // radixMin is the number of customers from which Finish sorts by radix (below, a comparison

@@ -70,7 +70,7 @@ func TestActivityKeepsEveryAdmittedRow(t *testing.T) {
 		amount float64
 	}
 	var got []act
-	for _, a := range s.Activity {
+	for _, a := range slices.Concat(s.Activity...) {
 		got = append(got, act{s.ID(int(a.Customer)), time.Unix(int64(a.Day)*86400, 0).UTC().Format(time.DateOnly), a.Amount})
 	}
 	want := []act{{"b", "2024-01-03", 10}, {"a", "2024-01-01", 5}, {"b", "2024-02-03", -2}, {"a", "2024-01-20", 4}, {"b", "2024-02-10", 6}}
@@ -89,6 +89,52 @@ func TestActivityKeepsEveryAdmittedRow(t *testing.T) {
 	opts.ActivityCustomers = 0
 	if s, err = ReadCSV(strings.NewReader(tableCSV), cols, opts); err != nil || s.Activity != nil || s.ActivityNote != "" {
 		t.Fatalf("not asked for: %d rows kept, note %q, %v", len(s.Activity), s.ActivityNote, err)
+	}
+}
+
+// Past one chunk the activity is every admitted row still, in the order read: here over three
+// chunks, with the first one grown from small and a customer whose only rows are past the end.
+func TestActivitySpansChunks(t *testing.T) {
+	var csv strings.Builder
+	csv.WriteString("customer_id,date,amount\n")
+	type act struct {
+		id     string
+		day    string
+		amount float64
+	}
+	var want []act
+	rows := 3*activityChunk + 17
+	for r := range rows {
+		id := fmt.Sprintf("c%d", r%1000)
+		d := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, r%50)
+		if r%1000 == 999 {
+			d = d.AddDate(1, 0, 0) // after the end: c999 is no customer
+		}
+		amount := float64(r%97) + 0.5
+		fmt.Fprintf(&csv, "%s,%s,%g\n", id, d.Format(time.DateOnly), amount)
+		if r%1000 != 999 {
+			want = append(want, act{id, d.Format(time.DateOnly), amount})
+		}
+	}
+	opts := Options{CalibrationEnd: time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), ActivityCustomers: 1000}
+	s, err := ReadCSV(strings.NewReader(csv.String()), Columns{CustomerID: "customer_id", Timestamp: "date", Amount: "amount"}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Activity) < 3 {
+		t.Fatalf("%d chunks for %d rows, want at least 3", len(s.Activity), rows)
+	}
+	var got []act
+	for _, a := range slices.Concat(s.Activity...) {
+		got = append(got, act{s.ID(int(a.Customer)), time.Unix(int64(a.Day)*86400, 0).UTC().Format(time.DateOnly), a.Amount})
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d rows kept, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("row %d: %v, want %v", i, got[i], want[i])
+		}
 	}
 }
 

@@ -155,10 +155,10 @@ type Summary struct {
 	// HoldoutOnlyCustomers counts customers whose first transaction falls in the holdout
 	// window: they are not calibration customers and are not among the customers.
 	HoldoutOnlyCustomers int
-	// Activity is every admitted row as (customer, day, amount), in the order read, when
-	// Options.ActivityCustomers asked for it and the customers were not more; else nil, and
-	// ActivityNote says why when it was asked for.
-	Activity     []Activity
+	// Activity is every admitted row as (customer, day, amount), in the order read, in chunks
+	// (so that it never has to be copied to grow), when Options.ActivityCustomers asked for it and
+	// the customers were not more; else nil, and ActivityNote says why when it was asked for.
+	Activity     [][]Activity
 	ActivityNote string
 }
 
