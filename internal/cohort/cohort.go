@@ -6,7 +6,6 @@
 package cohort
 
 import (
-	"sort"
 	"time"
 
 	"github.com/ltv-operator/ltv-operator/internal/summary"
@@ -17,8 +16,9 @@ type Builder struct {
 	// End is the last observed day (inclusive, UTC date); later transactions are ignored.
 	End time.Time
 
-	endMonth int // month index of End
-	endDay   int32
+	endMonth   int // month index of End
+	endDay     int32
+	firstMonth int // the earliest acquisition month index
 	// order lists the customers in the summary's order, so that sums do not depend on a map's.
 	order     []*customer
 	attrNames []string
@@ -29,6 +29,8 @@ type Builder struct {
 type customer struct {
 	firstDay    int32
 	firstAmount float64 // net amount of firstDay
+	month       int     // acquisition month index, set once every row is in
+	dayOfMonth  uint8   // firstDay's day of its month, from 0
 	attrs       []string
 	months      []monthActivity
 }
@@ -96,9 +98,14 @@ func FromActivity(end time.Time, attributeNames []string, customers int, attrs f
 		}
 	}
 	b.order = make([]*customer, 0, customers)
+	b.firstMonth = b.endMonth
 	for i := range slab {
 		if seen[i] {
-			b.order = append(b.order, &slab[i])
+			c := &slab[i]
+			c.month = monthOf.of(c.firstDay)
+			c.dayOfMonth = uint8(c.firstDay - monthOf.first)
+			b.firstMonth = min(b.firstMonth, c.month)
+			b.order = append(b.order, c)
 		}
 	}
 	return b
@@ -157,31 +164,34 @@ type Month struct {
 // Cohorts returns the cohorts of the customers whose attribute values keep accepts (nil: all),
 // oldest first.
 func (b *Builder) Cohorts(keep func(attrs []string) bool) []Cohort {
-	byMonth := map[int]*Cohort{}
+	type building struct {
+		co   Cohort
+		days [31]int // customers acquired on each day of the month
+	}
+	byMonth := make([]*building, b.endMonth-b.firstMonth+1)
 	for _, c := range b.order {
 		if keep != nil && !keep(c.attrs) {
 			continue
 		}
-		first := dayTime(c.firstDay)
-		am := monthIndex(first)
-		co := byMonth[am]
-		if co == nil {
-			co = &Cohort{Month: time.Date(first.Year(), first.Month(), 1, 0, 0, 0, 0, time.UTC)}
-			co.Months = make([]Month, b.endMonth-am+1)
-			for k := range co.Months {
-				end := co.Month.AddDate(0, k+1, -1)
+		bc := byMonth[c.month-b.firstMonth]
+		if bc == nil {
+			bc = &building{co: Cohort{Month: time.Date(c.month/12, time.Month(c.month%12+1), 1, 0, 0, 0, 0, time.UTC)}}
+			bc.co.Months = make([]Month, b.endMonth-c.month+1)
+			for k := range bc.co.Months {
+				end := bc.co.Month.AddDate(0, k+1, -1)
 				if end.After(b.End) {
 					end = dayTime(b.endDay)
 				}
-				co.Months[k].End = end
+				bc.co.Months[k].End = end
 			}
-			byMonth[am] = co
+			byMonth[c.month-b.firstMonth] = bc
 		}
+		co := &bc.co
 		co.Customers++
 		co.FirstOrders += c.firstAmount
-		co.addDay(first)
+		bc.days[c.dayOfMonth]++
 		for _, m := range c.months {
-			k := m.month - am
+			k := m.month - c.month
 			co.Months[k].Revenue += m.amount
 			if m.purchased {
 				co.Months[k].Active++
@@ -189,27 +199,24 @@ func (b *Builder) Cohorts(keep func(attrs []string) bool) []Cohort {
 		}
 	}
 	out := make([]Cohort, 0, len(byMonth))
-	for _, co := range byMonth {
+	for _, bc := range byMonth {
+		if bc == nil {
+			continue
+		}
+		co := &bc.co
 		var cum float64
 		for k := range co.Months {
 			cum += co.Months[k].Revenue
 			co.Months[k].CumulativeRevenue = cum
 		}
-		sort.Slice(co.AcquisitionDays, func(i, j int) bool { return co.AcquisitionDays[i].Day.Before(co.AcquisitionDays[j].Day) })
+		for d, n := range bc.days {
+			if n > 0 {
+				co.AcquisitionDays = append(co.AcquisitionDays, DayCount{Day: co.Month.AddDate(0, 0, d), Customers: n})
+			}
+		}
 		out = append(out, *co)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Month.Before(out[j].Month) })
 	return out
-}
-
-func (co *Cohort) addDay(d time.Time) {
-	for i := range co.AcquisitionDays {
-		if co.AcquisitionDays[i].Day.Equal(d) {
-			co.AcquisitionDays[i].Customers++
-			return
-		}
-	}
-	co.AcquisitionDays = append(co.AcquisitionDays, DayCount{Day: d, Customers: 1})
 }
 
 // Customers is the number of customers seen.
