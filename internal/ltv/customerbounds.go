@@ -144,18 +144,21 @@ func alongColumn(params []float64, l *mat.TriDense, k int, h float64) []float64 
 	return p
 }
 
-// deltaBounds is CLVIntervals' per-customer delta method (see there). rt0, spendA0 and spendB0
-// are the terms at the fitted parameters.
-func deltaBounds(pm PurchaseModel, sm SpendModel, prep *clvPrep, rt0 *rowTerms, monetary []float64, linear bool,
-	spendA0, spendB0 []float64, cfg CLVConfig, level float64) (*CustomerBounds, error) {
+// deltaBounds is CLVIntervals' per-customer delta method (see there), and the groups' intervals
+// from the same passes: a group's average is the mean of its customers' CLVs, so its derivative
+// along a direction is the mean of theirs, summed over every unique row with the group's entries
+// (groupAgg.average of the derivative terms) instead of on a sample. points are the groups'
+// averages at the fitted parameters; rt0, spendA0 and spendB0 the terms there.
+func deltaBounds(pm PurchaseModel, sm SpendModel, prep *clvPrep, rt0 *rowTerms, gs []groupAgg, groups []IntervalRequest, points []float64,
+	monetary []float64, linear bool, spendA0, spendB0 []float64, cfg CLVConfig, level float64) ([]Interval, *CustomerBounds, error) {
 	pf, sf := pm.Fit(), sm.Fit()
 	lp, err := logCholesky(pf)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ls, err := logCholesky(sf)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	const h = 0.1
 	nu, nx := len(prep.unique), len(prep.xs)
@@ -167,8 +170,11 @@ func deltaBounds(pm PurchaseModel, sm SpendModel, prep *clvPrep, rt0 *rowTerms, 
 	if withCost {
 		pl, ll = make([]float64, nu), make([]float64, nu)
 	}
-	// One rowTerms serves both sides of a difference (the + side's two sums are copied out first):
-	// at a million distinct rows a second one would hold another ~30 MB.
+	// Per group: sum_k (derivative of its average along direction k)^2.
+	groupVar := make([]float64, len(gs))
+	// One rowTerms serves both sides of a difference (the + side's two sums are copied out first
+	// and then turned into the derivatives): at a million distinct rows a second one would hold
+	// another ~30 MB.
 	var rt rowTerms
 	plusP := make([]float64, nu)
 	var plusL []float64
@@ -184,12 +190,23 @@ func deltaBounds(pm PurchaseModel, sm SpendModel, prep *clvPrep, rt0 *rowTerms, 
 		prep.terms(pm.WithParams(alongColumn(pf.Params, lp, k, -h)), &rt, true, true)
 		for u := 0; u < nu; u++ {
 			dp := (plusP[u] - rt.discPurchases[u]) / (2 * h)
+			plusP[u] = dp
 			pp[u] += dp * dp
 			if withCost {
 				dl := (plusL[u] - rt.discAlive[u]) / (2 * h)
+				plusL[u] = dl
 				pl[u] += dp * dl
 				ll[u] += dl * dl
 			}
+		}
+		// Without a retention cost rt.discAlive is zero, as the derivative of L.
+		deriv := rowTerms{discPurchases: plusP, discAlive: rt.discAlive}
+		if withCost {
+			deriv.discAlive = plusL
+		}
+		for g := range gs {
+			d := gs[g].average(prep, &deriv, sm, spendA0, spendB0, cfg)
+			groupVar[g] += d * d
 		}
 	}
 	// Spend directions: per distinct x the sums of dA^2, dA dB, dB^2 (affine spend), else the
@@ -205,16 +222,20 @@ func deltaBounds(pm PurchaseModel, sm SpendModel, prep *clvPrep, rt0 *rowTerms, 
 		for side, sign := range []float64{1, -1} {
 			p := alongColumn(sf.Params, ls, k, sign*h)
 			if sf.Model == "GammaGamma" && !(p[1] > 1) {
-				return nil, fmt.Errorf("CLV interval: GammaGamma: q is within a tenth of a standard error of 1")
+				return nil, nil, fmt.Errorf("CLV interval: GammaGamma: q is within a tenth of a standard error of 1")
 			}
 			pair[side] = sm.WithParams(p)
+		}
+		fillSpend(pair[0], linear, prep.xs, aP, bP)
+		fillSpend(pair[1], linear, prep.xs, aM, bM)
+		for g := range gs {
+			d := (gs[g].average(prep, rt0, pair[0], aP, bP, cfg) - gs[g].average(prep, rt0, pair[1], aM, bM, cfg)) / (2 * h)
+			groupVar[g] += d * d
 		}
 		if !linear {
 			shifted = append(shifted, pair)
 			continue
 		}
-		fillSpend(pair[0], true, prep.xs, aP, bP)
-		fillSpend(pair[1], true, prep.xs, aM, bM)
 		for j := 0; j < nx; j++ {
 			da, db := (aP[j]-aM[j])/(2*h), (bP[j]-bM[j])/(2*h)
 			aa[j] += da * da
@@ -256,5 +277,17 @@ func deltaBounds(pm PurchaseModel, sm SpendModel, prep *clvPrep, rt0 *rowTerms, 
 			out.Low[i], out.High[i] = l, hgh
 		}
 	})
-	return out, nil
+	ivs := make([]Interval, len(groups))
+	for g := range groups {
+		ivs[g] = Interval{Name: groups[g].Name, Customers: gs[g].customers}
+		if gs[g].customers == 0 {
+			continue
+		}
+		point, sd := points[g], math.Sqrt(math.Max(groupVar[g], 0))
+		if math.IsNaN(point) || math.IsInf(point, 0) || math.IsNaN(sd) || math.IsInf(sd, 0) {
+			return nil, nil, fmt.Errorf("CLV interval: group %q: average CLV or its standard error is not finite", groups[g].Name)
+		}
+		ivs[g].Point, ivs[g].Low, ivs[g].High = point, point-z*sd, point+z*sd
+	}
+	return ivs, out, nil
 }

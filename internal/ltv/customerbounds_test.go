@@ -124,7 +124,9 @@ func TestCustomerBoundsBootstrap(t *testing.T) {
 // LogCovariance. The implementation differentiates along the covariance's Cholesky columns
 // instead; both are exact for a linear function, so they differ by the differences' truncation
 // error: tolerance 1e-3 of the half-width (plus 1e-9). Without a retention cost the lower bound is
-// clipped at 0. The bounds are also compared, loosely, with the bootstrap's.
+// clipped at 0. The bounds are also compared, loosely, with the bootstrap's. The groups' intervals
+// come from the same passes: average +- 1.645 sd with the gradient of the group's average, here
+// the mean of its customers' direct gradients, to the same tolerance.
 func TestCustomerBoundsDelta(t *testing.T) {
 	rows, zbar, pm, sm := cdnowModels(t)
 	defer func(v int) { IntervalSampleRows = v }(IntervalSampleRows)
@@ -136,11 +138,19 @@ func TestCustomerBoundsDelta(t *testing.T) {
 			t.Fatal(err)
 		}
 		IntervalSampleRows = 500
-		_, b, err := CLVIntervals(pm, sm, rows, zbar, cfg, nil, 200, 1, 0.9)
+		var repeat []int32
+		for i, r := range rows {
+			if r.X > 0 {
+				repeat = append(repeat, int32(i))
+			}
+		}
+		groups := []IntervalRequest{{Name: "all"}, {Name: "repeat", Members: repeat}, {Name: "none", Members: []int32{}}}
+		iv, b, err := CLVIntervals(pm, sm, rows, zbar, cfg, groups, 200, 1, 0.9)
 		if err != nil {
 			t.Fatal(err)
 		}
 		n := len(rows)
+		groupVariance := make([]float64, len(groups))
 		point := make([]CustomerValue, n)
 		if err := PredictCustomers(pm, sm, rows, zbar, cfg, point); err != nil {
 			t.Fatal(err)
@@ -185,6 +195,30 @@ func TestCustomerBoundsDelta(t *testing.T) {
 					}
 				}
 			}
+			for g, req := range groups {
+				members := req.Members
+				if members == nil {
+					members = make([]int32, n)
+					for i := range members {
+						members[i] = int32(i)
+					}
+				}
+				if len(members) == 0 {
+					continue
+				}
+				mean := make([]float64, k)
+				for a := 0; a < k; a++ {
+					for _, i := range members {
+						mean[a] += grad[a][i]
+					}
+					mean[a] /= float64(len(members))
+				}
+				for a := 0; a < k; a++ {
+					for c := 0; c < k; c++ {
+						groupVariance[g] += mean[a] * f.LogCovariance[a][c] * mean[c]
+					}
+				}
+			}
 		}
 		z := distuv.UnitNormal.Quantile(0.95)
 		var worst float64
@@ -208,6 +242,33 @@ func TestCustomerBoundsDelta(t *testing.T) {
 			if w := boot.High[i] - boot.Low[i]; w > 0 {
 				widthRatio = append(widthRatio, (b.High[i]-b.Low[i])/w)
 			}
+		}
+		for g, req := range groups {
+			members := req.Members
+			if members == nil {
+				members = make([]int32, n)
+				for i := range members {
+					members[i] = int32(i)
+				}
+			}
+			got := iv[g]
+			if len(members) == 0 {
+				if got != (Interval{Name: req.Name}) {
+					t.Errorf("cost %g: empty group: %+v", cost, got)
+				}
+				continue
+			}
+			var avg float64
+			for _, i := range members {
+				avg += point[i].CLV
+			}
+			avg /= float64(len(members))
+			half := z * math.Sqrt(groupVariance[g])
+			if got.Customers != len(members) || math.Abs(got.Point-avg) > 1e-9*math.Abs(avg) ||
+				math.Abs(got.Low-(avg-half)) > 1e-3*half || math.Abs(got.High-(avg+half)) > 1e-3*half {
+				t.Errorf("cost %g: group %s: %+v, direct %d customers, %.10g +- %.10g", cost, req.Name, got, len(members), avg, half)
+			}
+			t.Logf("cost %g: group %-6s %.4f +- %.4f (direct +- %.4f)", cost, req.Name, got.Point, (got.High-got.Low)/2, half)
 		}
 		sort.Float64s(widthRatio)
 		med := widthRatio[len(widthRatio)/2]

@@ -94,6 +94,11 @@ type CustomerBounds struct {
 //     (and per distinct x for the spend model). Without a retention cost the CLV cannot be negative
 //     and the lower bound is clipped at 0.
 //
+// Beyond IntervalSampleRows the groups' intervals come from the same passes: a group's average is
+// the mean of its customers' CLVs, so its derivative along each column L_k is the mean of theirs,
+// over every row (AverageCLVIntervals estimates it on a sample instead); the two agree within the
+// sample's error.
+//
 // Like the groups' intervals, the bounds reflect the parameters' estimation uncertainty only, not
 // the randomness of the customer's own future purchases (which is far wider for one customer).
 func CLVIntervals(pm PurchaseModel, sm SpendModel, rows []RFM, monetary []float64, cfg CLVConfig,
@@ -171,15 +176,15 @@ func clvIntervals(pm PurchaseModel, sm SpendModel, cells Cells, monetary []float
 		values[g][0] = gs[g].average(prep, &rt0, sm, spendA0, spendB0, cfg)
 	}
 	if len(prep.unique) > IntervalSampleRows {
-		out, err := deltaIntervals(pm, sm, prep, &rt0, gs, groups, values, linear, spendA0, spendB0, cfg, level, rng)
-		if err != nil || !perCustomer {
+		if !perCustomer {
+			out, err := deltaIntervals(pm, sm, prep, &rt0, gs, groups, values, linear, spendA0, spendB0, cfg, level, rng)
 			return out, nil, err
 		}
-		b, err := deltaBounds(pm, sm, prep, &rt0, monetary, linear, spendA0, spendB0, cfg, level)
-		if err != nil {
-			return nil, nil, err
+		points := make([]float64, len(gs))
+		for g := range gs {
+			points[g] = values[g][0]
 		}
-		return out, b, nil
+		return deltaBounds(pm, sm, prep, &rt0, gs, groups, points, monetary, linear, spendA0, spendB0, cfg, level)
 	}
 	var store *drawStore
 	if perCustomer {

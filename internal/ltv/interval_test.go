@@ -298,8 +298,8 @@ func TestAverageCLVIntervalsParetoNBD(t *testing.T) {
 }
 
 // TestDeltaIntervalAgreesWithBootstrap: beyond IntervalSampleRows unique rows the interval is the
-// delta method on a weighted sample of the rows (cost independent of the number of customers); it
-// must agree with the 200-draw parametric bootstrap on every row, on CDNOW (forced onto the delta
+// delta method on a weighted sample of the rows (cost independent of the number of customers), or
+// with per-customer bounds (CLVIntervals) on every row, from the bounds' passes; both must agree with the 200-draw parametric bootstrap on every row, on CDNOW (forced onto the delta
 // path with a sample of 500 rows) and on a simulated shop of 200k customers. The bootstrap's own
 // Monte Carlo error at the 5% and 95% quantiles of 200 draws is about 4.5% of the interval's width;
 // the tolerance is 15% of the width for each bound and for the width itself. Against 4000 draws
@@ -328,16 +328,23 @@ func TestDeltaIntervalAgreesWithBootstrap(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// With per-customer bounds the groups' gradients are summed over every row instead.
+		withBounds, _, err := CLVIntervals(pm, sm, rows, monetary, cfg, groups, 200, 1, 0.9)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for g := range groups {
-			b, d := boot[g], delta[g]
+			b := boot[g]
 			w := b.High - b.Low
-			t.Logf("%s, %d draws: %-6s point %.4f bootstrap [%.4f, %.4f] delta [%.4f, %.4f]: bounds off by %.1f%%, %.1f%% of the width, width %+.1f%%",
-				name, draws, b.Name, b.Point, b.Low, b.High, d.Low, d.High, 100*(d.Low-b.Low)/w, 100*(d.High-b.High)/w, 100*((d.High-d.Low)/w-1))
-			if d.Point != b.Point || d.Customers != b.Customers {
-				t.Errorf("%s: point %v / %v", b.Name, d, b)
-			}
-			if math.Abs(d.Low-b.Low) > tol*w || math.Abs(d.High-b.High) > tol*w || math.Abs((d.High-d.Low)-w) > tol*w {
-				t.Errorf("%s %s: delta interval [%g, %g] disagrees with the bootstrap's [%g, %g]", name, b.Name, d.Low, d.High, b.Low, b.High)
+			for _, d := range []Interval{delta[g], withBounds[g]} {
+				t.Logf("%s, %d draws: %-6s point %.4f bootstrap [%.4f, %.4f] delta [%.4f, %.4f]: bounds off by %.1f%%, %.1f%% of the width, width %+.1f%%",
+					name, draws, b.Name, b.Point, b.Low, b.High, d.Low, d.High, 100*(d.Low-b.Low)/w, 100*(d.High-b.High)/w, 100*((d.High-d.Low)/w-1))
+				if math.Abs(d.Point-b.Point) > 1e-12*math.Abs(b.Point) || d.Customers != b.Customers {
+					t.Errorf("%s: point %v / %v", b.Name, d, b)
+				}
+				if math.Abs(d.Low-b.Low) > tol*w || math.Abs(d.High-b.High) > tol*w || math.Abs((d.High-d.Low)-w) > tol*w {
+					t.Errorf("%s %s: delta interval [%g, %g] disagrees with the bootstrap's [%g, %g]", name, b.Name, d.Low, d.High, b.Low, b.High)
+				}
 			}
 		}
 	}
