@@ -6,6 +6,7 @@
 package cohort
 
 import (
+	"slices"
 	"time"
 
 	"github.com/ltv-operator/ltv-operator/internal/summary"
@@ -19,25 +20,28 @@ type Builder struct {
 	endMonth   int // month index of End
 	endDay     int32
 	firstMonth int // the earliest acquisition month index
-	// order lists the customers in the summary's order, so that sums do not depend on a map's.
-	order     []*customer
+	// customers lists the customers seen, in the summary's order, so that sums do not depend on
+	// a map's; months holds their months, each customer's a contiguous run.
+	customers []customer
+	months    []monthActivity
+	attrs     func(i int) []string
 	attrNames []string
 }
 
-// customer is one customer's acquisition and monthly activity (calendar month -> net amount,
-// whether a purchase was made).
+// customer is one customer's acquisition; its monthly activity is Builder.months[monthsFrom:monthsTo].
 type customer struct {
-	firstDay    int32
-	firstAmount float64 // net amount of firstDay
-	month       int     // acquisition month index, set once every row is in
-	dayOfMonth  uint8   // firstDay's day of its month, from 0
-	attrs       []string
-	months      []monthActivity
+	firstAmount          float64 // net amount of firstDay
+	index                int32   // in the summary
+	firstDay             int32
+	month                int32 // acquisition month index
+	monthsFrom, monthsTo int32
+	dayOfMonth           uint8 // firstDay's day of its month, from 0
 }
 
+// monthActivity is a customer's calendar month: its net amount, and whether a purchase was made.
 type monthActivity struct {
-	month     int
 	amount    float64
+	month     int32
 	purchased bool
 }
 
@@ -54,78 +58,110 @@ func dayNumber(t time.Time) int32 {
 
 func dayTime(d int32) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
 
-func (c *customer) addMonth(m int, amount float64) {
-	for i := range c.months {
-		if c.months[i].month == m {
-			c.months[i].amount += amount
-			c.months[i].purchased = c.months[i].purchased || amount > 0
-			return
-		}
-	}
-	c.months = append(c.months, monthActivity{month: m, amount: amount, purchased: amount > 0})
+// dayAmount is one row of a customer's.
+type dayAmount struct {
+	amount float64
+	day    int32
 }
 
 // FromActivity builds the cohorts of a summary's customers from its activity (every admitted row
 // as customer index, day, amount, in chunks): customer i has the attribute values attrs(i). A
 // customer's first day is that of their earliest row (a refund included), its amount the net of
 // that day; a non-positive amount counts towards the month's margin but not as a purchase.
+//
+// The rows are first grouped by customer (a counting sort, keeping their order): gathering each
+// row into its customer's state directly was a random read per row over every customer's state,
+// most of the time spent.
 func FromActivity(end time.Time, attributeNames []string, customers int, attrs func(i int) []string, chunks [][]summary.Activity) *Builder {
 	b := newBuilder(end, attributeNames)
-	slab := make([]customer, customers) // one allocation, not one per customer
-	seen := make([]bool, customers)
-	// room for four months per customer in one allocation too (a customer with more grows its own)
-	const monthsEach = 4
-	months := make([]monthActivity, monthsEach*customers)
-	monthOf := monthTable{first: 1} // empty
+	b.attrs = attrs
+	start := make([]int32, customers+1)
+	minDay := b.endDay
 	for _, rows := range chunks {
 		for _, r := range rows {
-			if r.Day > b.endDay {
-				continue
+			if r.Day <= b.endDay {
+				start[r.Customer+1]++
+				minDay = min(minDay, r.Day)
 			}
-			c := &slab[r.Customer]
-			switch {
-			case !seen[r.Customer]:
-				seen[r.Customer] = true
-				c.firstDay, c.firstAmount, c.attrs = r.Day, r.Amount, attrs(int(r.Customer))
-				k := monthsEach * int(r.Customer)
-				c.months = months[k : k : k+monthsEach]
-			case r.Day < c.firstDay:
-				c.firstDay, c.firstAmount = r.Day, r.Amount
-			case r.Day == c.firstDay:
-				c.firstAmount += r.Amount
-			}
-			c.addMonth(monthOf.of(r.Day), r.Amount)
 		}
 	}
-	b.order = make([]*customer, 0, customers)
-	b.firstMonth = b.endMonth
-	for i := range slab {
-		if seen[i] {
-			c := &slab[i]
-			c.month = monthOf.of(c.firstDay)
-			c.dayOfMonth = uint8(c.firstDay - monthOf.first)
-			b.firstMonth = min(b.firstMonth, c.month)
-			b.order = append(b.order, c)
+	for i := range customers {
+		start[i+1] += start[i]
+	}
+	next := slices.Clone(start[:customers])
+	byCustomer := make([]dayAmount, start[customers])
+	for _, rows := range chunks {
+		for _, r := range rows {
+			if r.Day <= b.endDay {
+				byCustomer[next[r.Customer]] = dayAmount{amount: r.Amount, day: r.Day}
+				next[r.Customer]++
+			}
 		}
+	}
+	next = nil
+	// at most a month per row: allocated once (the pages a shop's fewer months leave are never
+	// touched)
+	b.months = make([]monthActivity, 0, len(byCustomer))
+	monthOf := newMonthTable(minDay, b.endDay)
+	b.firstMonth = b.endMonth
+	for i := range customers {
+		rows := byCustomer[start[i]:start[i+1]]
+		if len(rows) == 0 {
+			continue
+		}
+		c := customer{index: int32(i), firstDay: rows[0].day, monthsFrom: int32(len(b.months))}
+		for _, r := range rows {
+			c.firstDay = min(c.firstDay, r.day)
+		}
+		for _, r := range rows {
+			if r.day == c.firstDay {
+				c.firstAmount += r.amount
+			}
+			m := monthOf.of(r.day)
+			own := b.months[c.monthsFrom:]
+			k := slices.IndexFunc(own, func(a monthActivity) bool { return a.month == m })
+			if k < 0 {
+				b.months = append(b.months, monthActivity{month: m, amount: r.amount, purchased: r.amount > 0})
+				continue
+			}
+			own[k].amount += r.amount
+			own[k].purchased = own[k].purchased || r.amount > 0
+		}
+		c.monthsTo = int32(len(b.months))
+		c.month = monthOf.of(c.firstDay)
+		c.dayOfMonth = uint8(dayTime(c.firstDay).Day() - 1)
+		b.firstMonth = min(b.firstMonth, int(c.month))
+		b.customers = append(b.customers, c)
 	}
 	return b
 }
 
-// monthTable caches the month index of the days of one month: rows come in runs of nearby days.
+// monthTable is the month index of every day from first to the observation end: the rows' days
+// fall in a few years, and a month from a table is many times quicker than from a time.Time.
 type monthTable struct {
-	first, last int32 // days of the cached month; last < first when empty
-	month       int
+	first  int32
+	months []int32
 }
 
-func (m *monthTable) of(day int32) int {
-	if day < m.first || day > m.last || m.last < m.first {
-		t := dayTime(day)
-		m.month = monthIndex(t)
-		start := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
-		m.first = dayNumber(start)
-		m.last = dayNumber(start.AddDate(0, 1, -1))
+func newMonthTable(first, last int32) monthTable {
+	t := monthTable{first: first, months: make([]int32, max(last-first+1, 0))}
+	for i := 0; i < len(t.months); {
+		d := dayTime(first + int32(i))
+		m := int32(monthIndex(d))
+		// the rest of d's month in one run
+		end := min(i+daysIn(d)-d.Day()+1, len(t.months))
+		for ; i < end; i++ {
+			t.months[i] = m
+		}
 	}
-	return m.month
+	return t
+}
+
+func (t monthTable) of(day int32) int32 { return t.months[day-t.first] }
+
+// daysIn is the number of days of d's month.
+func daysIn(d time.Time) int {
+	return time.Date(d.Year(), d.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 // Cohort is the customers acquired in one calendar month, month by month since.
@@ -169,14 +205,16 @@ func (b *Builder) Cohorts(keep func(attrs []string) bool) []Cohort {
 		days [31]int // customers acquired on each day of the month
 	}
 	byMonth := make([]*building, b.endMonth-b.firstMonth+1)
-	for _, c := range b.order {
-		if keep != nil && !keep(c.attrs) {
+	for i := range b.customers {
+		c := &b.customers[i]
+		if keep != nil && !keep(b.attrs(int(c.index))) {
 			continue
 		}
-		bc := byMonth[c.month-b.firstMonth]
+		am := int(c.month)
+		bc := byMonth[am-b.firstMonth]
 		if bc == nil {
-			bc = &building{co: Cohort{Month: time.Date(c.month/12, time.Month(c.month%12+1), 1, 0, 0, 0, 0, time.UTC)}}
-			bc.co.Months = make([]Month, b.endMonth-c.month+1)
+			bc = &building{co: Cohort{Month: time.Date(am/12, time.Month(am%12+1), 1, 0, 0, 0, 0, time.UTC)}}
+			bc.co.Months = make([]Month, b.endMonth-am+1)
 			for k := range bc.co.Months {
 				end := bc.co.Month.AddDate(0, k+1, -1)
 				if end.After(b.End) {
@@ -184,14 +222,14 @@ func (b *Builder) Cohorts(keep func(attrs []string) bool) []Cohort {
 				}
 				bc.co.Months[k].End = end
 			}
-			byMonth[c.month-b.firstMonth] = bc
+			byMonth[am-b.firstMonth] = bc
 		}
 		co := &bc.co
 		co.Customers++
 		co.FirstOrders += c.firstAmount
 		bc.days[c.dayOfMonth]++
-		for _, m := range c.months {
-			k := m.month - c.month
+		for _, m := range b.months[c.monthsFrom:c.monthsTo] {
+			k := int(m.month) - am
 			co.Months[k].Revenue += m.amount
 			if m.purchased {
 				co.Months[k].Active++
@@ -220,7 +258,7 @@ func (b *Builder) Cohorts(keep func(attrs []string) bool) []Cohort {
 }
 
 // Customers is the number of customers seen.
-func (b *Builder) Customers() int { return len(b.order) }
+func (b *Builder) Customers() int { return len(b.customers) }
 
 // daysPerMonth is the mean length of a Gregorian month, the unit of the models' horizon.
 const daysPerMonth = 365.25 / 12

@@ -2,6 +2,7 @@ package cohort
 
 import (
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +111,138 @@ func TestExpected(t *testing.T) {
 	for k := range want {
 		if math.Abs(got[k]-want[k]) > 1e-12 {
 			t.Errorf("month %d: expected %.12f, want %.12f", k, got[k], want[k])
+		}
+	}
+}
+
+// FromActivity and Cohorts equal a plain computation written here, on random activity in random
+// order (refunds, several rows a day, rows after the end, customers without rows, attributes)
+// spread over more than two years and over several chunks.
+func TestCohortsEqualDirect(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	end := day("2026-03-15")
+	endDay := dayNumber(end)
+	const customers = 300
+	attrs := make([][]string, customers)
+	for i := range attrs {
+		attrs[i] = []string{[]string{"email", "social", "paid"}[rng.IntN(3)]}
+	}
+	var chunks [][]summary.Activity
+	var all []summary.Activity
+	for range 4 {
+		var chunk []summary.Activity
+		for range 500 {
+			a := summary.Activity{Customer: int32(rng.IntN(customers - 20)), Day: endDay - int32(rng.IntN(800)) + 5,
+				Amount: float64(rng.IntN(200)-30) / 4}
+			chunk = append(chunk, a)
+			all = append(all, a)
+		}
+		chunks = append(chunks, chunk)
+	}
+	b := FromActivity(end, []string{"channel"}, customers, func(i int) []string { return attrs[i] }, chunks)
+
+	for _, channel := range []string{"", "email", "paid"} {
+		keep := func(a []string) bool { return channel == "" || a[0] == channel }
+		// the direct computation: first days, then every row into its customer's cohort
+		first := map[int32]int32{}
+		for _, a := range all {
+			if f, ok := first[a.Customer]; a.Day <= endDay && (!ok || a.Day < f) {
+				first[a.Customer] = a.Day
+			}
+		}
+		type cell struct{ cohort, k int }
+		revenue, firstOrders := map[cell]float64{}, map[int]float64{}
+		active := map[cell]map[int32]bool{}
+		customersOf, acquired := map[int]int{}, map[int]map[time.Time]int{}
+		for c, f := range first {
+			if !keep(attrs[c]) {
+				continue
+			}
+			m := monthIndex(dayTime(f))
+			customersOf[m]++
+			if acquired[m] == nil {
+				acquired[m] = map[time.Time]int{}
+			}
+			acquired[m][dayTime(f)]++
+		}
+		for _, a := range all {
+			f, ok := first[a.Customer]
+			if !ok || a.Day > endDay || !keep(attrs[a.Customer]) {
+				continue
+			}
+			m := monthIndex(dayTime(f))
+			k := cell{m, monthIndex(dayTime(a.Day)) - m}
+			revenue[k] += a.Amount
+			if a.Day == f {
+				firstOrders[m] += a.Amount
+			}
+			if a.Amount > 0 {
+				if active[k] == nil {
+					active[k] = map[int32]bool{}
+				}
+				active[k][a.Customer] = true
+			}
+		}
+		got := b.Cohorts(func(a []string) bool { return keep(a) })
+		if channel == "" {
+			got = b.Cohorts(nil)
+		}
+		if len(got) != len(customersOf) {
+			t.Fatalf("%q: %d cohorts, want %d", channel, len(got), len(customersOf))
+		}
+		for i, co := range got {
+			m := monthIndex(co.Month)
+			if i > 0 && !co.Month.After(got[i-1].Month) {
+				t.Errorf("%q: cohorts out of order at %v", channel, co.Month)
+			}
+			if co.Customers != customersOf[m] || math.Abs(co.FirstOrders-firstOrders[m]) > 1e-9 {
+				t.Errorf("%q %v: %d customers, first orders %g; want %d, %g", channel, co.Month, co.Customers, co.FirstOrders, customersOf[m], firstOrders[m])
+			}
+			if len(co.AcquisitionDays) != len(acquired[m]) {
+				t.Errorf("%q %v: %d acquisition days, want %d", channel, co.Month, len(co.AcquisitionDays), len(acquired[m]))
+			}
+			for j, d := range co.AcquisitionDays {
+				if d.Customers != acquired[m][d.Day] || (j > 0 && !d.Day.After(co.AcquisitionDays[j-1].Day)) {
+					t.Errorf("%q %v: acquisition day %v: %d customers, want %d (in order)", channel, co.Month, d.Day, d.Customers, acquired[m][d.Day])
+				}
+			}
+			if want := monthIndex(end) - m + 1; len(co.Months) != want {
+				t.Fatalf("%q %v: %d months, want %d", channel, co.Month, len(co.Months), want)
+			}
+			var cum float64
+			for k, mo := range co.Months {
+				c := cell{m, k}
+				cum += revenue[c]
+				wantEnd := time.Date(co.Month.Year(), co.Month.Month()+time.Month(k)+1, 0, 0, 0, 0, 0, time.UTC)
+				if wantEnd.After(end) {
+					wantEnd = end
+				}
+				if math.Abs(mo.Revenue-revenue[c]) > 1e-9 || mo.Active != len(active[c]) || math.Abs(mo.CumulativeRevenue-cum) > 1e-9 || !mo.End.Equal(wantEnd) {
+					t.Errorf("%q %v month %d: %+v; want revenue %g, active %d, cumulative %g, end %v", channel, co.Month, k, mo, revenue[c], len(active[c]), cum, wantEnd)
+				}
+			}
+		}
+	}
+	if b.Customers() != len(func() map[int32]bool {
+		seen := map[int32]bool{}
+		for _, a := range all {
+			if a.Day <= endDay {
+				seen[a.Customer] = true
+			}
+		}
+		return seen
+	}()) {
+		t.Errorf("%d customers seen", b.Customers())
+	}
+}
+
+// The month table agrees with the calendar over leap years and year ends.
+func TestMonthTable(t *testing.T) {
+	first, last := dayNumber(day("2023-11-17")), dayNumber(day("2028-03-02"))
+	mt := newMonthTable(first, last)
+	for d := first; d <= last; d++ {
+		if got, want := mt.of(d), int32(monthIndex(dayTime(d))); got != want {
+			t.Fatalf("%v: month %d, want %d", dayTime(d), got, want)
 		}
 	}
 }
