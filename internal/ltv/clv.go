@@ -164,17 +164,19 @@ func (p *clvPrep) terms(pm PurchaseModel, rt *rowTerms, parallel, approximate bo
 		} else {
 			f.probabilityAliveRows(p.tb, rt.pa)
 		}
-		for u := range p.unique {
-			j := p.pairIdx[u]
-			pa := rt.pa[u]
-			rt.expected[u] = pa * rt.pairExp[j]
-			rt.discPurchases[u] = pa * rt.pairDisc[j]
-			if withCost {
-				rt.discAlive[u] = pa * rt.pairAlive[j]
-			} else {
-				rt.discAlive[u] = 0
+		run(len(p.unique), 65536, func(lo, hi, _ int) {
+			for u := lo; u < hi; u++ {
+				j := p.pairIdx[u]
+				pa := rt.pa[u]
+				rt.expected[u] = pa * rt.pairExp[j]
+				rt.discPurchases[u] = pa * rt.pairDisc[j]
+				if withCost {
+					rt.discAlive[u] = pa * rt.pairAlive[j]
+				} else {
+					rt.discAlive[u] = 0
+				}
 			}
-		}
+		})
 		return
 	}
 	rt.ensure(len(p.unique), 0)

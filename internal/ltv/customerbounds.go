@@ -188,26 +188,25 @@ func deltaBounds(pm PurchaseModel, sm SpendModel, prep *clvPrep, rt0 *rowTerms, 
 			copy(plusL, rt.discAlive)
 		}
 		prep.terms(pm.WithParams(alongColumn(pf.Params, lp, k, -h)), &rt, true, true)
-		for u := 0; u < nu; u++ {
-			dp := (plusP[u] - rt.discPurchases[u]) / (2 * h)
-			plusP[u] = dp
-			pp[u] += dp * dp
-			if withCost {
-				dl := (plusL[u] - rt.discAlive[u]) / (2 * h)
-				plusL[u] = dl
-				pl[u] += dp * dl
-				ll[u] += dl * dl
+		parallelFor(nu, 65536, func(lo, hi, _ int) {
+			for u := lo; u < hi; u++ {
+				dp := (plusP[u] - rt.discPurchases[u]) / (2 * h)
+				plusP[u] = dp
+				pp[u] += dp * dp
+				if withCost {
+					dl := (plusL[u] - rt.discAlive[u]) / (2 * h)
+					plusL[u] = dl
+					pl[u] += dp * dl
+					ll[u] += dl * dl
+				}
 			}
-		}
+		})
 		// Without a retention cost rt.discAlive is zero, as the derivative of L.
 		deriv := rowTerms{discPurchases: plusP, discAlive: rt.discAlive}
 		if withCost {
 			deriv.discAlive = plusL
 		}
-		for g := range gs {
-			d := gs[g].average(prep, &deriv, sm, spendA0, spendB0, cfg)
-			groupVar[g] += d * d
-		}
+		addGroupVariances(groupVar, gs, func(g *groupAgg) float64 { return g.average(prep, &deriv, sm, spendA0, spendB0, cfg) })
 	}
 	// Spend directions: per distinct x the sums of dA^2, dA dB, dB^2 (affine spend), else the
 	// shifted models for a direct difference per customer.
@@ -228,10 +227,9 @@ func deltaBounds(pm PurchaseModel, sm SpendModel, prep *clvPrep, rt0 *rowTerms, 
 		}
 		fillSpend(pair[0], linear, prep.xs, aP, bP)
 		fillSpend(pair[1], linear, prep.xs, aM, bM)
-		for g := range gs {
-			d := (gs[g].average(prep, rt0, pair[0], aP, bP, cfg) - gs[g].average(prep, rt0, pair[1], aM, bM, cfg)) / (2 * h)
-			groupVar[g] += d * d
-		}
+		addGroupVariances(groupVar, gs, func(g *groupAgg) float64 {
+			return (g.average(prep, rt0, pair[0], aP, bP, cfg) - g.average(prep, rt0, pair[1], aM, bM, cfg)) / (2 * h)
+		})
 		if !linear {
 			shifted = append(shifted, pair)
 			continue
@@ -290,4 +288,15 @@ func deltaBounds(pm PurchaseModel, sm SpendModel, prep *clvPrep, rt0 *rowTerms, 
 		ivs[g].Point, ivs[g].Low, ivs[g].High = point, point-z*sd, point+z*sd
 	}
 	return ivs, out, nil
+}
+
+// addGroupVariances adds each group's squared derivative along one direction (derivative
+// computes it) to groupVar, the groups side by side.
+func addGroupVariances(groupVar []float64, gs []groupAgg, derivative func(g *groupAgg) float64) {
+	parallelFor(len(gs), 1, func(lo, hi, _ int) {
+		for g := lo; g < hi; g++ {
+			d := derivative(&gs[g])
+			groupVar[g] += d * d
+		}
+	})
 }
