@@ -52,27 +52,43 @@ var errFit = errors.New("fit failed")
 // point. The fit counts as converged when the gradient norm is below 1e-6 * |log-likelihood| (a line
 // search that can make no further progress there is a normal end, not a failure).
 func maximizeLikelihood(model string, names []string, negLL objective, starts [][]float64) (FitResult, error) {
-	return maximize(model, names, negLL, starts, false)
+	return maximize(model, names, negLL, starts, false, gradientThreshold)
 }
+
+// gradientThreshold is the norm of the scaled gradient (see maximizeLikelihood) at which BFGS
+// stops. subsampleGradientThreshold is the looser one of a multi-start search on a subsample:
+// its optimum only starts the polish on every row, which goes on to gradientThreshold, and the
+// subsample's own optimum is off the full data's by far more than 1e-6 (at 100k customers the
+// search took 179 evaluations at 1e-9, 69 at 1e-6, to the same polished fit).
+const (
+	gradientThreshold          = 1e-9
+	subsampleGradientThreshold = 1e-6
+)
 
 // maximizeLikelihoodCheapGrad is maximizeLikelihood for objectives whose gradient costs little more
 // than their value (analytic gradients): every evaluation computes both, so the line search's
 // function-then-gradient requests at one point cost a single pass over the data.
 func maximizeLikelihoodCheapGrad(model string, names []string, negLL objective, starts [][]float64) (FitResult, error) {
-	return maximize(model, names, negLL, starts, true)
+	return maximize(model, names, negLL, starts, true, gradientThreshold)
 }
 
-func maximize(model string, names []string, negLL objective, starts [][]float64, cheapGrad bool) (FitResult, error) {
+// searchSubsample is maximizeLikelihoodCheapGrad for the multi-start search on a subsample,
+// stopping at subsampleGradientThreshold.
+func searchSubsample(model string, names []string, negLL objective, starts [][]float64) (FitResult, error) {
+	return maximize(model, names, negLL, starts, true, subsampleGradientThreshold)
+}
+
+func maximize(model string, names []string, negLL objective, starts [][]float64, cheapGrad bool, threshold float64) (FitResult, error) {
 	best := FitResult{Model: model, ParamNames: names, LogLikelihood: math.Inf(-1)}
 	var bestLog []float64
 	var lastErr error
 	n := len(names)
 	for _, start := range starts {
-		res, scale, err := minimizeScaled(negLL, start, n, cheapGrad)
+		res, scale, err := minimizeScaled(negLL, start, n, cheapGrad, threshold)
 		if err == nil && res != nil && res.F != math.MaxFloat64 && scale > 10*math.Max(1, math.Abs(res.F*scale)) {
 			// The start was far worse than the optimum, so the scaled gradient threshold was loose:
 			// continue from there on the optimum's scale.
-			res, scale, err = minimizeScaled(negLL, res.X, n, cheapGrad)
+			res, scale, err = minimizeScaled(negLL, res.X, n, cheapGrad, threshold)
 		}
 		if res == nil {
 			lastErr = err
@@ -113,9 +129,9 @@ func maximize(model string, names []string, negLL objective, starts [][]float64,
 	return best, nil
 }
 
-// minimizeScaled runs gonum's BFGS on negLL/scale from start, with scale = max(1, |negLL(start)|).
-// A nil result comes with the reason.
-func minimizeScaled(negLL objective, start []float64, n int, cheapGrad bool) (*optimize.Result, float64, error) {
+// minimizeScaled runs gonum's BFGS on negLL/scale from start, with scale = max(1, |negLL(start)|),
+// until the scaled gradient's norm is below threshold. A nil result comes with the reason.
+func minimizeScaled(negLL objective, start []float64, n int, cheapGrad bool, threshold float64) (*optimize.Result, float64, error) {
 	scale := math.Abs(negLL(start, nil))
 	if math.IsNaN(scale) || math.IsInf(scale, 0) {
 		return nil, 1, fmt.Errorf("log-likelihood is not finite at the starting point")
@@ -158,7 +174,7 @@ func minimizeScaled(negLL objective, start []float64, n int, cheapGrad bool) (*o
 		},
 	}
 	settings := &optimize.Settings{
-		GradientThreshold: 1e-9,
+		GradientThreshold: threshold,
 		MajorIterations:   1000,
 		Converger:         &optimize.FunctionConverge{Absolute: 1e-14, Relative: 1e-14, Iterations: 20},
 	}
@@ -269,7 +285,7 @@ func fitTwoStage(model string, names []string, full, sub objective, starts [][]f
 	if sub == nil {
 		return maximizeLikelihoodCheapGrad(model, names, full, starts)
 	}
-	pre, err := maximizeLikelihoodCheapGrad(model, names, sub, starts)
+	pre, err := searchSubsample(model, names, sub, starts)
 	if err != nil {
 		return maximizeLikelihoodCheapGrad(model, names, full, starts)
 	}

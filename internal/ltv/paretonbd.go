@@ -559,7 +559,7 @@ func pnbdMultiStart(d *pnbdData, starts [][]float64) (FitResult, bool) {
 	var found []FitResult
 	best := -1
 	for _, st := range starts {
-		fr, err := maximizeLikelihoodCheapGrad(paretoNBDModel, paretoNBDNames, d.negLL, [][]float64{st})
+		fr, err := searchSubsample(paretoNBDModel, paretoNBDNames, d.negLL, [][]float64{st})
 		if err != nil {
 			continue
 		}
