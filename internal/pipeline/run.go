@@ -80,7 +80,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 
 	// The summary's builder (per-customer states, the id table, the day log: more than the
 	// summary itself) is garbage now: collect it before the models allocate theirs.
-	collectPhase(sum.Len())
+	collectSummaryBuilder(sum.Len())
 	// The cohorts need only the summary's activity: built alongside the fits.
 	type cohortBuild struct {
 		b    *cohort.Builder
