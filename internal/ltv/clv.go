@@ -234,6 +234,14 @@ type CellValues struct {
 	clv             []float64 // per customer
 	spend           SpendModel
 	monetary        []float64
+
+	// What Intervals reuses, until it has run: the models, the cells prepared for them and the
+	// row terms at the fitted parameters.
+	purchase PurchaseModel
+	cells    Cells
+	cfg      CLVConfig
+	prep     *clvPrep
+	terms    *rowTerms
 }
 
 // Len is the number of customers.
@@ -277,7 +285,8 @@ func PredictCellValues(pm PurchaseModel, sm SpendModel, cells Cells, monetary []
 	var rt rowTerms
 	p.terms(pm, &rt, true, false)
 	v := &CellValues{index: cells.Index, alive: rt.pa, expected: rt.expected, clv: make([]float64, n),
-		spend: sm, monetary: monetary, x: make([]float64, len(cells.Rows))}
+		spend: sm, monetary: monetary, x: make([]float64, len(cells.Rows)),
+		purchase: pm, cells: cells, cfg: cfg, prep: p, terms: &rt}
 	for u, r := range cells.Rows {
 		v.x[u] = r.X
 	}
@@ -290,6 +299,20 @@ func PredictCellValues(pm PurchaseModel, sm SpendModel, cells Cells, monetary []
 		}
 	})
 	return v, nil
+}
+
+// Intervals is CellIntervals for these predictions' models, cells and configuration. The first
+// call reuses what the predictions prepared (the cells' tables and the exact row terms at the
+// fitted parameters, so the points and the bounds' centres are the predictions themselves) and
+// then lets it go; a later call prepares it again.
+func (v *CellValues) Intervals(groups []IntervalRequest, draws int, seed int64, level float64) ([]Interval, *CustomerBounds, error) {
+	prep, terms := v.prep, v.terms
+	v.prep, v.terms = nil, nil
+	if prep == nil {
+		_, factorized := v.purchase.(aliveFactorizer)
+		prep = newCLVPrep(v.cells, v.cfg, factorized)
+	}
+	return intervalsOn(v.purchase, v.spend, prep, terms, v.monetary, v.cfg, groups, draws, seed, level, true)
 }
 
 // sortPairs orders the (x, T) pairs by x, then T (runs of one x for interpolation), and renumbers idx.

@@ -279,3 +279,77 @@ func TestCustomerBoundsDelta(t *testing.T) {
 		}
 	}
 }
+
+// CellValues.Intervals is CellIntervals on the predictions' models and cells: on both paths
+// (bootstrap and, past IntervalSampleRows, delta) and with and without a retention cost, its
+// first call (the predictions' exact row terms at the fitted parameters) agrees within the draws'
+// interpolation error (1e-9 relative), and its points are the predictions' averages; a second
+// call (the rows prepared again) equals CellIntervals exactly.
+func TestCellValuesIntervals(t *testing.T) {
+	rows, zbar, pm, sm := cdnowModels(t)
+	defer func(v int) { IntervalSampleRows = v }(IntervalSampleRows)
+	var repeat []int32
+	for i, r := range rows {
+		if r.X > 0 {
+			repeat = append(repeat, int32(i))
+		}
+	}
+	groups := []IntervalRequest{{Name: "all"}, {Name: "repeat", Members: repeat}}
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+	for _, sample := range []int{1 << 30, 500} {
+		for _, cost := range []float64{0.05, 0} {
+			IntervalSampleRows = sample
+			cfg := CLVConfig{HorizonMonths: 12, PeriodsPerMonth: 365.25 / 12 / 7, AnnualDiscountRate: 0.1, GrossMargin: 0.3, MonthlyRetentionCost: cost}
+			cells := NewCells(rows)
+			v, err := PredictCellValues(pm, sm, cells, zbar, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, wantB, err := CellIntervals(pm, sm, cells, zbar, cfg, groups, 200, 3, 0.9)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, gotB, err := v.Intervals(groups, 200, 3, 0.9)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for g := range groups {
+				members := groups[g].Members
+				if members == nil {
+					members = make([]int32, len(rows))
+					for i := range members {
+						members[i] = int32(i)
+					}
+				}
+				var avg float64
+				for _, i := range members {
+					avg += v.CLV()[i]
+				}
+				avg /= float64(len(members))
+				w, o := want[g], got[g]
+				if o.Name != w.Name || o.Customers != w.Customers || !near(o.Low, w.Low) || !near(o.High, w.High) || !near(o.Point, avg) {
+					t.Errorf("sample %d cost %g group %s: %+v, CellIntervals %+v, average of the predictions %g", sample, cost, w.Name, o, w, avg)
+				}
+			}
+			for i := range rows {
+				if !near(gotB.Low[i], wantB.Low[i]) || !near(gotB.High[i], wantB.High[i]) {
+					t.Fatalf("sample %d cost %g customer %d: bounds [%g, %g], CellIntervals [%g, %g]", sample, cost, i, gotB.Low[i], gotB.High[i], wantB.Low[i], wantB.High[i])
+				}
+			}
+			again, againB, err := v.Intervals(groups, 200, 3, 0.9)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for g := range groups {
+				if again[g] != want[g] {
+					t.Errorf("sample %d cost %g group %s: second call %+v, CellIntervals %+v", sample, cost, want[g].Name, again[g], want[g])
+				}
+			}
+			for i := range rows {
+				if againB.Low[i] != wantB.Low[i] || againB.High[i] != wantB.High[i] {
+					t.Fatalf("sample %d cost %g customer %d: second call's bounds differ", sample, cost, i)
+				}
+			}
+		}
+	}
+}

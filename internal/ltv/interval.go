@@ -127,6 +127,16 @@ func clvIntervals(pm PurchaseModel, sm SpendModel, cells Cells, monetary []float
 	if len(monetary) != n {
 		return nil, nil, fmt.Errorf("CLV interval: rows and monetary differ in length (%d, %d)", n, len(monetary))
 	}
+	_, factorized := pm.(aliveFactorizer)
+	return intervalsOn(pm, sm, newCLVPrep(cells, cfg, factorized), nil, monetary, cfg, groups, draws, seed, level, perCustomer)
+}
+
+// intervalsOn is clvIntervals on a prepared set of rows (newCLVPrep of the cells, for pm) and,
+// when not nil, the row terms at the fitted parameters (else they are computed, interpolated as
+// the draws').
+func intervalsOn(pm PurchaseModel, sm SpendModel, prep *clvPrep, rt0 *rowTerms, monetary []float64, cfg CLVConfig,
+	groups []IntervalRequest, draws int, seed int64, level float64, perCustomer bool) ([]Interval, *CustomerBounds, error) {
+	n := len(prep.index)
 	if draws <= 0 {
 		draws = DefaultIntervalDraws
 	}
@@ -156,8 +166,6 @@ func clvIntervals(pm PurchaseModel, sm SpendModel, cells Cells, monetary []float
 		return nil, nil, err
 	}
 
-	_, factorized := pm.(aliveFactorizer)
-	prep := newCLVPrep(cells, cfg, factorized)
 	_, linear := sm.(linearSpender)
 	gs := buildGroups(prep, groups, monetary, linear, n)
 
@@ -167,24 +175,26 @@ func clvIntervals(pm PurchaseModel, sm SpendModel, cells Cells, monetary []float
 		values[g] = make([]float64, draws+1)
 	}
 	// The point estimate, on every unique row.
-	var rt0 rowTerms
+	if rt0 == nil {
+		rt0 = &rowTerms{}
+		prep.terms(pm, rt0, true, true)
+	}
 	spendA0 := make([]float64, len(prep.xs))
 	spendB0 := make([]float64, len(prep.xs))
-	prep.terms(pm, &rt0, true, true)
 	fillSpend(sm, linear, prep.xs, spendA0, spendB0)
 	for g := range gs {
-		values[g][0] = gs[g].average(prep, &rt0, sm, spendA0, spendB0, cfg)
+		values[g][0] = gs[g].average(prep, rt0, sm, spendA0, spendB0, cfg)
 	}
 	if len(prep.unique) > IntervalSampleRows {
 		if !perCustomer {
-			out, err := deltaIntervals(pm, sm, prep, &rt0, gs, groups, values, linear, spendA0, spendB0, cfg, level, rng)
+			out, err := deltaIntervals(pm, sm, prep, rt0, gs, groups, values, linear, spendA0, spendB0, cfg, level, rng)
 			return out, nil, err
 		}
 		points := make([]float64, len(gs))
 		for g := range gs {
 			points[g] = values[g][0]
 		}
-		return deltaBounds(pm, sm, prep, &rt0, gs, groups, points, monetary, linear, spendA0, spendB0, cfg, level)
+		return deltaBounds(pm, sm, prep, rt0, gs, groups, points, monetary, linear, spendA0, spendB0, cfg, level)
 	}
 	var store *drawStore
 	if perCustomer {

@@ -176,7 +176,15 @@ func intervals(cfg Config, m *fittedModel, sum *summary.Summary, res *report.Res
 			}
 		}
 	}
-	ivs, bounds, err := ltv.CellIntervals(m.purchase, m.spend, m.cells, m.monetary, m.clv, groups, draws, 1, level)
+	var ivs []ltv.Interval
+	var bounds *ltv.CustomerBounds
+	var err error
+	if v, ok := scores.values.(*ltv.CellValues); ok {
+		// the predictions' prepared cells and exact terms, not prepared again
+		ivs, bounds, err = v.Intervals(groups, draws, 1, level)
+	} else {
+		ivs, bounds, err = ltv.CellIntervals(m.purchase, m.spend, m.cells, m.monetary, m.clv, groups, draws, 1, level)
+	}
 	if err != nil {
 		// An interval needs a positive-definite Hessian; without one the point estimates stand.
 		return nil
