@@ -216,7 +216,15 @@ func FitGammaGamma(frequency []float64, monetary []float64, weights []float64) (
 
 // FitGammaGammaCells is FitGammaGamma for customers in cells (frequency from their cell).
 func FitGammaGammaCells(c Cells, monetary []float64) (SpendModel, error) {
-	d, mean, err := newGGDataOf(len(c.Index), c.frequency, monetary, nil)
+	return FitGammaGammaFunc(c.frequency, monetary)
+}
+
+// FitGammaGammaFunc is FitGammaGamma with customer i's frequency given by freq(i), asked for in
+// customer order, for callers that hold the frequencies in a layout of their own. A cell's
+// frequency is a random read per customer (cells are in order of first appearance): at ten
+// million customers, read twice, more than a second; a summary's is a sequential one.
+func FitGammaGammaFunc(freq func(i int) float64, monetary []float64) (SpendModel, error) {
+	d, mean, err := newGGDataOf(len(monetary), freq, monetary, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -330,6 +338,12 @@ func FitMeanSpend(frequency []float64, monetary []float64, weights []float64) Sp
 // FitMeanSpendCells is FitMeanSpend for customers in cells (frequency from their cell).
 func FitMeanSpendCells(c Cells, monetary []float64) SpendModel {
 	return fitMeanSpend(min(len(c.Index), len(monetary)), c.frequency, monetary, nil)
+}
+
+// FitMeanSpendFunc is FitMeanSpend with customer i's frequency given by freq(i) (see
+// FitGammaGammaFunc).
+func FitMeanSpendFunc(freq func(i int) float64, monetary []float64) SpendModel {
+	return fitMeanSpend(len(monetary), freq, monetary, nil)
 }
 
 func (c Cells) frequency(i int) float64 { return c.Rows[c.Index[i]].X }

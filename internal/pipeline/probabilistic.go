@@ -39,18 +39,20 @@ func probabilistic(cfg Config, sum *summary.Summary, res *report.Result) (*fitte
 		spend, note string
 	}
 	spendDone := make(chan spendFit, 1)
+	// the summary's frequencies, read in order (a cell's are random reads)
+	frequency := func(i int) float64 { return float64(sum.Frequency(i)) }
 	go func() {
 		f := spendFit{spend: cfg.Spend}
 		if cfg.Spend == SpendGammaGamma {
 			var err error
-			if f.model, err = ltv.FitGammaGammaCells(cells, monetary); err != nil {
+			if f.model, err = ltv.FitGammaGammaFunc(frequency, monetary); err != nil {
 				// Gamma-Gamma needs repeat buyers whose spend varies (q > 1); without them the
 				// customers' own means are the honest estimate.
 				f.spend, f.note = SpendMean, fmt.Sprintf("Gamma-Gamma could not be fitted (%v); spend model Mean used instead", err)
 			}
 		}
 		if f.model == nil {
-			f.model = ltv.FitMeanSpendCells(cells, monetary)
+			f.model = ltv.FitMeanSpendFunc(frequency, monetary)
 		}
 		spendDone <- f
 	}()
