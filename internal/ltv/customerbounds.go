@@ -244,11 +244,32 @@ func deltaBounds(pm PurchaseModel, sm SpendModel, prep *clvPrep, rt0 *rowTerms, 
 	z := distuv.UnitNormal.Quantile((1 + level) / 2)
 	margin, cost := cfg.GrossMargin, cfg.MonthlyRetentionCost
 	n := len(prep.index)
+	// Each customer reads its unique row's figures at random: packed side by side, that is one
+	// cache miss per customer instead of one per array (at ten million customers, over ~2M rows).
+	type rowFigures struct {
+		p, pp float64 // discounted purchases, sum_k dP_k^2
+		xi    int32
+	}
+	type costFigures struct{ l, pl, ll float64 }
+	figs := make([]rowFigures, nu)
+	var costs []costFigures
+	if withCost {
+		costs = make([]costFigures, nu)
+	}
+	parallelFor(nu, 65536, func(lo, hi, _ int) {
+		for u := lo; u < hi; u++ {
+			figs[u] = rowFigures{p: rt0.discPurchases[u], pp: pp[u], xi: prep.uxi[u]}
+			if withCost {
+				costs[u] = costFigures{l: rt0.discAlive[u], pl: pl[u], ll: ll[u]}
+			}
+		}
+	})
 	out := &CustomerBounds{Low: make([]float64, n), High: make([]float64, n)}
 	parallelFor(n, 32768, func(lo, hi, _ int) {
 		for i := lo; i < hi; i++ {
 			u := prep.index[i]
-			xi := prep.uxi[u]
+			f := figs[u]
+			xi := f.xi
 			x, m := prep.xs[xi], clampMonetary(monetary[i])
 			var spend, ds2 float64
 			if linear {
@@ -261,12 +282,13 @@ func deltaBounds(pm PurchaseModel, sm SpendModel, prep *clvPrep, rt0 *rowTerms, 
 					ds2 += d * d
 				}
 			}
-			P, L, cross, alive := rt0.discPurchases[u], 0.0, 0.0, 0.0
+			P, L, cross, alive := f.p, 0.0, 0.0, 0.0
 			if withCost {
-				L, cross, alive = rt0.discAlive[u], pl[u], ll[u]
+				c := costs[u]
+				L, cross, alive = c.l, c.pl, c.ll
 			}
 			v := margin*spend*P - cost*L
-			variance := margin*margin*spend*spend*pp[u] - 2*margin*cost*spend*cross + cost*cost*alive + margin*margin*P*P*ds2
+			variance := margin*margin*spend*spend*f.pp - 2*margin*cost*spend*cross + cost*cost*alive + margin*margin*P*P*ds2
 			sd := math.Sqrt(math.Max(variance, 0))
 			l, hgh := v-z*sd, v+z*sd
 			if !withCost {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -313,40 +314,51 @@ type groupAgg struct {
 
 func buildGroups(prep *clvPrep, groups []IntervalRequest, monetary []float64, linear bool, n int) []groupAgg {
 	out := make([]groupAgg, len(groups))
-	slot := make([]int32, len(prep.unique)) // unique row -> entry index + 1 within the current group
-	for g, req := range groups {
-		members := req.Members
-		all := members == nil
-		count := len(members)
-		if all {
-			count = n
+	// Groups side by side, each worker with its own slots, taking the next group when done with
+	// one: the first (often every customer, as many as all the others together) keeps a worker
+	// while the others share the rest.
+	var next atomic.Int64
+	parallelFor(min(len(groups), workers()), 1, func(_, _, _ int) {
+		slot := make([]int32, len(prep.unique)) // unique row -> entry index + 1 within the current group
+		for g := int(next.Add(1) - 1); g < len(groups); g = int(next.Add(1) - 1) {
+			out[g] = buildGroup(prep, groups[g], monetary, linear, n, slot)
 		}
-		agg := groupAgg{customers: count, entries: make([]groupEntry, 0, min(count, len(prep.unique)))}
-		for k := 0; k < count; k++ {
-			i := k
-			if !all {
-				i = int(members[k])
-			}
-			u := prep.index[i]
-			m := clampMonetary(monetary[i])
-			if !linear {
-				agg.entries = append(agg.entries, groupEntry{u: u, xi: prep.uxi[u], cnt: 1, sumM: m})
-				continue
-			}
-			if s := slot[u]; s > 0 {
-				agg.entries[s-1].cnt++
-				agg.entries[s-1].sumM += m
-				continue
-			}
-			agg.entries = append(agg.entries, groupEntry{u: u, xi: prep.uxi[u], cnt: 1, sumM: m})
-			slot[u] = int32(len(agg.entries))
-		}
-		for _, e := range agg.entries {
-			slot[e.u] = 0
-		}
-		out[g] = agg
-	}
+	})
 	return out
+}
+
+// buildGroup is one group of buildGroups; slot is all zero on entry and on return.
+func buildGroup(prep *clvPrep, req IntervalRequest, monetary []float64, linear bool, n int, slot []int32) groupAgg {
+	members := req.Members
+	all := members == nil
+	count := len(members)
+	if all {
+		count = n
+	}
+	agg := groupAgg{customers: count, entries: make([]groupEntry, 0, min(count, len(prep.unique)))}
+	for k := 0; k < count; k++ {
+		i := k
+		if !all {
+			i = int(members[k])
+		}
+		u := prep.index[i]
+		m := clampMonetary(monetary[i])
+		if !linear {
+			agg.entries = append(agg.entries, groupEntry{u: u, xi: prep.uxi[u], cnt: 1, sumM: m})
+			continue
+		}
+		if s := slot[u]; s > 0 {
+			agg.entries[s-1].cnt++
+			agg.entries[s-1].sumM += m
+			continue
+		}
+		agg.entries = append(agg.entries, groupEntry{u: u, xi: prep.uxi[u], cnt: 1, sumM: m})
+		slot[u] = int32(len(agg.entries))
+	}
+	for _, e := range agg.entries {
+		slot[e.u] = 0
+	}
+	return agg
 }
 
 // average is the group's mean CLV for the row terms rt and spend model s.

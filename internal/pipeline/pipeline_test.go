@@ -301,11 +301,14 @@ func TestAliveHistogramBins(t *testing.T) {
 	for _, p := range []float64{0, 0.05, 0.1, 0.35, 0.999, 1, 1, 0.9} {
 		values = append(values, ltv.CustomerValue{ProbabilityAlive: p})
 	}
-	got := aliveHistogram(&perCustomer{values: values})
+	sum, got := aliveSummary(&perCustomer{values: values})
 	want := []int64{2, 1, 0, 1, 0, 0, 0, 0, 0, 4}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("histogram %v, want %v", got, want)
 		}
+	}
+	if want := 0 + 0.05 + 0.1 + 0.35 + 0.999 + 1 + 1 + 0.9; math.Abs(sum-want) > 1e-12 {
+		t.Fatalf("sum of P(alive) %g, want %g", sum, want)
 	}
 }
