@@ -9,6 +9,18 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
+// membersOf is the customers of an interval group of n customers (nil Members: every one).
+func membersOf(req IntervalRequest, n int) []int32 {
+	if req.Members != nil {
+		return req.Members
+	}
+	all := make([]int32, n)
+	for i := range all {
+		all[i] = int32(i)
+	}
+	return all
+}
+
 // quantile7 is the type-7 quantile of v (sorted here), written apart from quantileSorted.
 func quantile7(v []float64, q float64) float64 {
 	s := append([]float64(nil), v...)
@@ -196,13 +208,7 @@ func TestCustomerBoundsDelta(t *testing.T) {
 				}
 			}
 			for g, req := range groups {
-				members := req.Members
-				if members == nil {
-					members = make([]int32, n)
-					for i := range members {
-						members[i] = int32(i)
-					}
-				}
+				members := membersOf(req, n)
 				if len(members) == 0 {
 					continue
 				}
@@ -244,13 +250,7 @@ func TestCustomerBoundsDelta(t *testing.T) {
 			}
 		}
 		for g, req := range groups {
-			members := req.Members
-			if members == nil {
-				members = make([]int32, n)
-				for i := range members {
-					members[i] = int32(i)
-				}
-			}
+			members := membersOf(req, n)
 			got := iv[g]
 			if len(members) == 0 {
 				if got != (Interval{Name: req.Name}) {
@@ -314,13 +314,7 @@ func TestCellValuesIntervals(t *testing.T) {
 				t.Fatal(err)
 			}
 			for g := range groups {
-				members := groups[g].Members
-				if members == nil {
-					members = make([]int32, len(rows))
-					for i := range members {
-						members[i] = int32(i)
-					}
-				}
+				members := membersOf(groups[g], len(rows))
 				var avg float64
 				for _, i := range members {
 					avg += v.CLV()[i]

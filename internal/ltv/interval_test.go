@@ -40,13 +40,7 @@ func TestAverageCLVIntervalsCDNOW(t *testing.T) {
 		t.Fatal(err)
 	}
 	for g, req := range groups[:3] {
-		members := req.Members
-		if members == nil {
-			members = make([]int32, len(rows))
-			for i := range members {
-				members[i] = int32(i)
-			}
-		}
+		members := membersOf(req, len(rows))
 		var sum float64
 		for _, i := range members {
 			sum += out[i].CLV
