@@ -59,17 +59,10 @@ func OutlooksGivenAlive(pm PurchaseModel, rows []RFM, alive []float64, w float64
 		})
 		return out, true
 	}
-	order := make([]int32, len(rows))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(a, b int32) int {
-		ra, rb := &rows[a], &rows[b]
-		if c := cmp.Compare(ra.X, rb.X); c != 0 {
-			return c
-		}
-		return cmp.Compare(ra.T, rb.T)
-	})
+	// the rows grouped by (x, T), so that each cell's curve is tabulated once (a sort by (x, T)
+	// took 0.18 CPU-s of a million rows; a cell is still recognised by its exact x and T below)
+	pairs, pairOf := xtPairs(rows)
+	order := groupByPair(pairOf, len(pairs))
 	out = make([]Outlook, len(rows))
 	// blocks of the sorted rows on all workers; a cell split between blocks is tabulated twice,
 	// to the same values (the table does not depend on the order of the queries)
@@ -287,4 +280,23 @@ func (c *pnbdCurve) solve(n float64) float64 {
 		}
 	}
 	return c.aT * math.Expm1(c.v[i]+half*(s+1))
+}
+
+// groupByPair returns the row indexes grouped by pair (a counting sort: pairs in the order of
+// their index, which xtPairs gives in order of first appearance; rows in their order within a
+// pair).
+func groupByPair(pairOf []int32, pairs int) []int32 {
+	next := make([]int32, pairs+1)
+	for _, j := range pairOf {
+		next[j+1]++
+	}
+	for j := range pairs {
+		next[j+1] += next[j]
+	}
+	order := make([]int32, len(pairOf))
+	for i, j := range pairOf {
+		order[next[j]] = int32(i)
+		next[j]++
+	}
+	return order
 }

@@ -2,6 +2,7 @@ package ltv
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -160,4 +161,14 @@ func sameOutlook(a, b Outlook, tol float64) bool {
 		return (math.IsNaN(x) && math.IsNaN(y)) || math.Abs(x-y) <= tol*math.Max(1, math.Abs(y))
 	}
 	return near(a.AliveAfter, b.AliveAfter) && near(a.NoPurchase, b.NoPurchase) && near(a.NextPurchase, b.NextPurchase)
+}
+
+// groupByPair lists every row once, by pair index, rows in their order within a pair.
+func TestGroupByPair(t *testing.T) {
+	pairOf := []int32{2, 0, 2, 1, 0, 2, 1}
+	got := groupByPair(pairOf, 3)
+	want := []int32{1, 4, 3, 6, 0, 2, 5}
+	if !slices.Equal(got, want) {
+		t.Fatalf("groupByPair(%v) = %v, want %v", pairOf, got, want)
+	}
 }
