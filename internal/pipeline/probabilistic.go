@@ -10,13 +10,14 @@ import (
 	"github.com/ltv-operator/ltv-operator/internal/summary"
 )
 
-// fittedModel is what the interval step needs from the fit.
+// fittedModel is what the steps after the fit need from it.
 type fittedModel struct {
 	purchase ltv.PurchaseModel
 	spend    ltv.SpendModel
 	cells    ltv.Cells
 	monetary []float64
-	clv      ltv.CLVConfig
+	// values are the predictions; their Intervals reuse what the predictions prepared.
+	values *ltv.CellValues
 }
 
 func clvConfig(cfg Config) ltv.CLVConfig {
@@ -72,8 +73,7 @@ func probabilistic(cfg Config, sum *summary.Summary, res *report.Result) (*fitte
 	}
 	sm, spend, note := spent.model, spent.spend, spent.note
 	collectPhase(len(monetary))
-	clv := clvConfig(cfg)
-	values, err := ltv.PredictCellValues(pm, sm, cells, monetary, clv)
+	values, err := ltv.PredictCellValues(pm, sm, cells, monetary, clvConfig(cfg))
 	if err != nil {
 		return nil, nil, permanent(ReasonFitFailed, "%s: %v", cfg.Model, err)
 	}
@@ -106,7 +106,7 @@ func probabilistic(cfg Config, sum *summary.Summary, res *report.Result) (*fitte
 		sll := sf.LogLikelihood
 		res.Model.SpendLogLikelihood = &sll
 	}
-	return &fittedModel{purchase: pm, spend: sm, cells: cells, monetary: monetary, clv: clv}, values, nil
+	return &fittedModel{purchase: pm, spend: sm, cells: cells, monetary: monetary, values: values}, values, nil
 }
 
 // validate compares the model's expected transactions in the holdout with what happened.
@@ -178,15 +178,7 @@ func intervals(cfg Config, m *fittedModel, sum *summary.Summary, res *report.Res
 			}
 		}
 	}
-	var ivs []ltv.Interval
-	var bounds *ltv.CustomerBounds
-	var err error
-	if v, ok := scores.values.(*ltv.CellValues); ok {
-		// the predictions' prepared cells and exact terms, not prepared again
-		ivs, bounds, err = v.Intervals(groups, draws, 1, level)
-	} else {
-		ivs, bounds, err = ltv.CellIntervals(m.purchase, m.spend, m.cells, m.monetary, m.clv, groups, draws, 1, level)
-	}
+	ivs, bounds, err := m.values.Intervals(groups, draws, 1, level)
 	if err != nil {
 		// An interval needs a positive-definite Hessian; without one the point estimates stand.
 		return nil
