@@ -184,14 +184,21 @@ h,2026-08-01,10,email,PL
 
 var shopCols = summary.Columns{CustomerID: "customer_id", Timestamp: "ordered_at", Amount: "amount", Attributes: []string{"channel", "country"}}
 
-func TestShopSameAsCSV(t *testing.T) {
-	dsn := pgtest.NewDatabase(t)
+// loadShop loads shopCSV as the tables orders (typed), orders_text (every column text) and
+// orders_naive (varchar, a zone-less timestamp in UTC, float8 and char(2)), and returns its bytes.
+func loadShop(t *testing.T, dsn string) []byte {
+	t.Helper()
 	data := []byte(shopCSV)
 	load(t, dsn, "orders", "customer_id text, ordered_at timestamptz, amount numeric, channel text, country text", data)
 	load(t, dsn, "orders_text", "customer_id text, ordered_at text, amount text, channel text, country text", data)
-	// varchar, a zone-less timestamp (UTC), float8 and char(2)
 	exec(t, dsn, `CREATE TABLE orders_naive AS SELECT customer_id::varchar(10), ordered_at AT TIME ZONE 'UTC' AS ordered_at,
 		amount::float8 AS amount, channel, country::char(2) AS country FROM orders`)
+	return data
+}
+
+func TestShopSameAsCSV(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	data := loadShop(t, dsn)
 	for _, returns := range []summary.ReturnsPolicy{summary.ReturnsNet, summary.ReturnsExclude} {
 		for _, opts := range []summary.Options{
 			{CalibrationEnd: date("2026-10-31"), ObservationEnd: date("2026-11-30"), Unit: summary.Day, Returns: returns},

@@ -18,11 +18,7 @@ import (
 // text columns, every returns policy and unit.
 func TestStreamSameAsAggregate(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
-	shop := []byte(shopCSV)
-	load(t, dsn, "orders", "customer_id text, ordered_at timestamptz, amount numeric, channel text, country text", shop)
-	load(t, dsn, "orders_text", "customer_id text, ordered_at text, amount text, channel text, country text", shop)
-	exec(t, dsn, `CREATE TABLE orders_naive AS SELECT customer_id::varchar(10), ordered_at AT TIME ZONE 'UTC' AS ordered_at,
-		amount::float8 AS amount, channel, country::char(2) AS country FROM orders`)
+	shop := loadShop(t, dsn)
 	// money: converted with the session's lc_monetary, in both modes
 	exec(t, dsn, `CREATE TABLE orders_money AS SELECT customer_id, ordered_at, amount::money AS amount, channel, country FROM orders`)
 	cdnow := cdnowCSV(t)
