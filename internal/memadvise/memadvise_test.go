@@ -51,3 +51,21 @@ func vmFlags(t *testing.T, addr uintptr) string {
 	t.Fatalf("no mapping contains %#x", addr)
 	return ""
 }
+
+// Prefetch is only a hint: it changes nothing it points at, and a nil address (as a stale one)
+// neither faults nor panics.
+func TestPrefetch(t *testing.T) {
+	data := make([]uint64, 1<<16)
+	for i := range data {
+		data[i] = uint64(i) * 0x9e3779b97f4a7c15
+	}
+	for i := range data {
+		Prefetch(unsafe.Pointer(&data[i]))
+	}
+	Prefetch(nil)
+	for i, v := range data {
+		if v != uint64(i)*0x9e3779b97f4a7c15 {
+			t.Fatalf("data[%d] = %#x after Prefetch, want %#x", i, v, uint64(i)*0x9e3779b97f4a7c15)
+		}
+	}
+}

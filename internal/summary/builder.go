@@ -603,6 +603,7 @@ func (b *Builder) Finish() (*Summary, error) {
 			pos[i] = -1
 		}
 	}
+	const warmGroup = 128
 	var sink uint64
 	var revenue numeric.Sum
 	for i, k := range keys {
