@@ -1,7 +1,6 @@
 package summary
 
 import (
-	"hash/maphash"
 	"unsafe"
 
 	"github.com/ltv-operator/ltv-operator/internal/memadvise"
@@ -36,11 +35,12 @@ func (bt *rowBatch) reset() {
 }
 
 // add copies a row into the batch.
-func (bt *rowBatch) add(seed maphash.Seed, id []byte, day int32, nanos int64, amount float64, attrs [][]byte) {
+func (bt *rowBatch) add(x *idIndex, id []byte, day int32, nanos int64, amount float64, attrs [][]byte) {
 	off := len(bt.arena)
 	bt.arena = append(bt.arena, id...)
+	pfx := idPrefix(id)
 	bt.rows = append(bt.rows, queuedRow{
-		h: maphash.Bytes(seed, id), pfx: idPrefix(id),
+		h: x.hash(id, pfx), pfx: pfx,
 		amount: amount, nanos: nanos, day: day,
 		idOff: uint32(off), idLen: uint32(len(id)),
 	})
@@ -52,12 +52,13 @@ func (bt *rowBatch) add(seed maphash.Seed, id []byte, day int32, nanos int64, am
 }
 
 // addStrings is add for Builder.Add's strings.
-func (bt *rowBatch) addStrings(seed maphash.Seed, id string, day int32, nanos int64, amount float64, attrs []string) {
+func (bt *rowBatch) addStrings(x *idIndex, id string, day int32, nanos int64, amount float64, attrs []string) {
 	off := len(bt.arena)
 	bt.arena = append(bt.arena, id...)
 	idb := bt.arena[off:]
+	pfx := idPrefix(idb)
 	bt.rows = append(bt.rows, queuedRow{
-		h: maphash.Bytes(seed, idb), pfx: idPrefix(idb),
+		h: x.hash(idb, pfx), pfx: pfx,
 		amount: amount, nanos: nanos, day: day,
 		idOff: uint32(off), idLen: uint32(len(id)),
 	})
@@ -95,7 +96,7 @@ func startAggregator(b *Builder) *aggregator {
 }
 
 func (a *aggregator) add(id []byte, day int32, nanos int64, amount float64, attrs [][]byte) {
-	a.cur.add(a.b.ids.seed, id, day, nanos, amount, attrs)
+	a.cur.add(&a.b.ids, id, day, nanos, amount, attrs)
 	if len(a.cur.rows) == batchRows {
 		a.in <- a.cur
 		a.cur = <-a.free

@@ -3,6 +3,7 @@ package summary
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/bits"
@@ -405,7 +406,7 @@ func (b *Builder) Add(id string, ts time.Time, amount float64, attrs []string) e
 		b.addBatch = &rowBatch{rows: make([]queuedRow, 0, batchRows)}
 	}
 	bt := b.addBatch
-	bt.addStrings(b.ids.seed, id, day, nanos, amount, attrs)
+	bt.addStrings(&b.ids, id, day, nanos, amount, attrs)
 	if len(bt.rows) == batchRows {
 		b.applyBatch(bt)
 		bt.reset()
@@ -767,14 +768,7 @@ var AmountTooLargeReason = fmt.Sprintf("is beyond the largest amount accepted (%
 // badID says why a customer ID cannot be used, or returns "": a NUL byte cannot be stored in a
 // PostgreSQL text column, and invalid UTF-8 makes JSON and CSV outputs ambiguous.
 func badID(id []byte) string {
-	ascii := true
-	for _, c := range id {
-		if c == 0 || c >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii { // the usual id: one pass, no NUL, valid UTF-8
+	if asciiNoNUL(id) { // the usual id: no NUL, valid UTF-8
 		return ""
 	}
 	if bytes.IndexByte(id, 0) >= 0 {
@@ -784,4 +778,20 @@ func badID(id []byte) string {
 		return "is not valid UTF-8"
 	}
 	return ""
+}
+
+// asciiNoNUL reports whether every byte of b is ASCII and not NUL, eight bytes at a time.
+func asciiNoNUL(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if w := binary.LittleEndian.Uint64(b[i:]); w&msb|zeroBytes(w) != 0 {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == 0 || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
