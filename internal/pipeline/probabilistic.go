@@ -143,16 +143,18 @@ func validate(cfg Config, sum *summary.Summary, pm ltv.PurchaseModel) *report.Va
 	return v
 }
 
-// intervals adds 90% intervals for the average LTV overall, per segment and per breakdown value,
-// and every customer's bounds of predicted value to scores, all from the same parameter draws.
-func intervals(cfg Config, m *fittedModel, sum *summary.Summary, res *report.Result, scores *Scores) error {
+// intervals computes 90% intervals for the average LTV overall, per segment and per breakdown
+// value, and every customer's bounds of predicted value, all from the same parameter draws. It
+// sets the overall and segment intervals in res and the bounds in scores, and returns the
+// breakdown values' intervals for setBreakdownIntervals.
+func intervals(cfg Config, m *fittedModel, sum *summary.Summary, res *report.Result, scores *Scores) ([]breakdownInterval, error) {
 	members := scores.Members
 	draws := cfg.IntervalDraws
 	if draws == 0 {
 		draws = defaultIntervalDraws
 	}
 	if draws < 0 {
-		return nil
+		return nil, nil
 	}
 	const level = 0.9
 	groups := []ltv.IntervalRequest{{Name: ""}} // nil members: every customer
@@ -160,32 +162,22 @@ func intervals(cfg Config, m *fittedModel, sum *summary.Summary, res *report.Res
 		groups = append(groups, ltv.IntervalRequest{Name: s.Name, Members: members[i]})
 	}
 	// Then every breakdown value, from the same draws.
-	type target struct{ b, v int }
-	var targets []target
+	var values []breakdownInterval
 	for _, g := range attributeGroups(cfg, sum) {
-		bi := -1
-		for i := range res.Breakdowns {
-			if res.Breakdowns[i].Attribute == g.attribute {
-				bi = i
-			}
-		}
 		for _, v := range g.values {
-			for vi := range res.Breakdowns[bi].Values {
-				if res.Breakdowns[bi].Values[vi].Value == v.value {
-					groups = append(groups, ltv.IntervalRequest{Name: g.attribute + "=" + v.value, Members: v.members})
-					targets = append(targets, target{bi, vi})
-				}
-			}
+			groups = append(groups, ltv.IntervalRequest{Name: g.attribute + "=" + v.value, Members: v.members})
+			values = append(values, breakdownInterval{attribute: g.attribute, value: v.value})
 		}
 	}
 	ivs, bounds, err := m.values.Intervals(groups, draws, 1, level)
 	if err != nil {
 		// An interval needs a positive-definite Hessian; without one the point estimates stand.
-		return nil
+		return nil, nil
 	}
 	if finiteBounds(bounds) {
 		scores.ValueLower, scores.ValueUpper = bounds.Low, bounds.High
 	}
+	var out []breakdownInterval
 	for i, iv := range ivs {
 		r := &report.Interval{Low: iv.Low, High: iv.High, Level: level}
 		if math.IsNaN(r.Low) || math.IsNaN(r.High) {
@@ -197,11 +189,39 @@ func intervals(cfg Config, m *fittedModel, sum *summary.Summary, res *report.Res
 		case i <= len(res.Segments):
 			res.Segments[i-1].AverageLTVInterval = r
 		default:
-			t := targets[i-1-len(res.Segments)]
-			res.Breakdowns[t.b].Values[t.v].AverageLTVInterval = r
+			b := values[i-1-len(res.Segments)]
+			b.interval = r
+			out = append(out, b)
 		}
 	}
-	return nil
+	return out, nil
+}
+
+// breakdownInterval is the interval of one breakdown value.
+type breakdownInterval struct {
+	attribute, value string
+	interval         *report.Interval
+}
+
+// setBreakdownIntervals puts the intervals into the breakdowns of their attribute and value.
+func setBreakdownIntervals(res *report.Result, ivs []breakdownInterval) {
+	for _, iv := range ivs {
+		bi := -1
+		for i := range res.Breakdowns {
+			if res.Breakdowns[i].Attribute == iv.attribute {
+				bi = i
+			}
+		}
+		if bi < 0 {
+			continue
+		}
+		for vi := range res.Breakdowns[bi].Values {
+			if res.Breakdowns[bi].Values[vi].Value == iv.value {
+				res.Breakdowns[bi].Values[vi].AverageLTVInterval = iv.interval
+				break
+			}
+		}
+	}
 }
 
 // finiteBounds reports whether every customer's bounds are finite (else none is published).

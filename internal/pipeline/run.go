@@ -82,10 +82,6 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	// summary itself) is garbage now: collect it before the models allocate theirs.
 	collectSummaryBuilder(sum.Len())
 	// The cohorts need only the summary's activity: built alongside the fits.
-	type cohortBuild struct {
-		b    *cohort.Builder
-		note string
-	}
 	cohortsDone := make(chan cohortBuild, 1)
 	go func() {
 		b, note := cohortsOf(cfg, sum)
@@ -125,6 +121,51 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	}
 
 	cv := newCustomerValues(cfg, sum, values)
+	total := segment.Sum(cv.predicted)
+	scores := &Scores{Summary: sum, values: values, Unit: cfg.Unit, GrossMargin: cfg.GrossMargin, PredictsFuture: predictsFuture(cfg.Model)}
+	// The aggregates need only the predictions. The churn outlooks, the segments and the
+	// intervals need the model too, and are most of the time left: they run alongside, each
+	// side writing its own fields of res. The side is always waited for, so that nothing
+	// writes res once Run has returned.
+	type sideResult struct {
+		breakdowns []breakdownInterval
+		err        error
+	}
+	side := make(chan sideResult, 1)
+	go func() {
+		b, err := modelDependents(cfg, defs, model, sum, cv, total, scores, res)
+		side <- sideResult{b, err}
+	}()
+	err = aggregates(cfg, sum, model, subscriptionModel, values, cv, total, res, func() cohortBuild { return <-cohortsDone })
+	dependents := <-side
+	if err != nil {
+		return nil, nil, err
+	}
+	if dependents.err != nil {
+		return nil, nil, dependents.err
+	}
+	setBreakdownIntervals(res, dependents.breakdowns)
+	collectPhase(n)
+	res.Top = topCustomers(cfg, scores)
+	now := time.Now
+	if cfg.Now != nil {
+		now = cfg.Now
+	}
+	res.ComputedAt = now().UTC().Truncate(time.Second)
+	return res, scores, nil
+}
+
+// cohortBuild is the cohorts' builder, built alongside the fits.
+type cohortBuild struct {
+	b    *cohort.Builder
+	note string
+}
+
+// aggregates fills the figures that need only the predictions: totals, the overall average and
+// median, the top 20%'s share, P(alive), acquisition costs, breakdowns, new customers and cohorts.
+func aggregates(cfg Config, sum *summary.Summary, model *fittedModel, subscriptionModel *ltv.SubscriptionModel, values predictions,
+	cv *customerValues, total float64, res *report.Result, cohorts func() cohortBuild) error {
+	n := sum.Len()
 	ltvs := cv.predicted
 	alive, aliveBins := aliveSummary(values)
 	all := make([]int32, n)
@@ -132,7 +173,6 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		all[i] = int32(i)
 	}
 	res.HistoricValue, res.PredictedValue, res.TotalValue = cv.historicTotals(all), totals(cv.predicted, all), cv.totalTotals(all)
-	total := segment.Sum(ltvs)
 	overall, top20 := segment.Overall(ltvs, total, 0.2)
 	res.AverageLTV, res.MedianLTV, res.TotalLTV = overall.AverageLTV, overall.MedianLTV, total
 	res.Top20PercentValueShare = top20
@@ -148,26 +188,33 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	}
 	res.Breakdowns = breakdowns(cfg, sum, cv, cac, total)
 	curves, err := acquisition(cfg, sum, model, subscriptionModel, res, cv, cac)
+	c := cohorts()
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	cohorts := <-cohortsDone
-	cohortResults(cfg, cohorts.b, cohorts.note, curves, res)
+	cohortResults(cfg, c.b, c.note, curves, res)
+	return nil
+}
 
-	scores := &Scores{Summary: sum, values: values, Unit: cfg.Unit, GrossMargin: cfg.GrossMargin, PredictsFuture: predictsFuture(cfg.Model)}
+// modelDependents fills what needs the fitted model besides the predictions: the churn
+// outlooks, the segments (whose filters may read them) and the intervals. It returns the
+// breakdowns' intervals for setBreakdownIntervals, as the breakdowns are built alongside.
+func modelDependents(cfg Config, defs []segment.Definition, model *fittedModel, sum *summary.Summary, cv *customerValues,
+	total float64, scores *Scores, res *report.Result) ([]breakdownInterval, error) {
+	n := sum.Len()
 	if model != nil {
 		outlooks(cfg, model.purchase, model.cells, scores, res)
 	}
 	if len(defs) > 0 {
-		customers := segmentCustomers(sum, values, cv)
+		customers := segmentCustomers(sum, scores.values, cv)
 		scores.withOutlooks(customers)
 		segment.Percentiles(customers)
 		members, err := segment.Assign(defs, customers, endOfDay(cfg.ObservationEnd))
 		if err != nil {
-			return nil, nil, &Error{Reason: ReasonInvalidFilter, Permanent: true, Err: err}
+			return nil, &Error{Reason: ReasonInvalidFilter, Permanent: true, Err: err}
 		}
 		for i, d := range defs {
-			a := segment.Aggregate(ltvs, members[i], total)
+			a := segment.Aggregate(cv.predicted, members[i], total)
 			res.Segments = append(res.Segments, report.Segment{
 				Name: d.Name, Customers: int64(a.Customers), AverageLTV: a.AverageLTV, MedianLTV: a.MedianLTV,
 				TotalLTV: a.TotalLTV, ValueShare: a.ValueShare,
@@ -178,20 +225,11 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		}
 		scores.Members = members
 	}
-	if model != nil {
-		collectPhase(n)
-		if err := intervals(cfg, model, sum, res, scores); err != nil {
-			return nil, nil, err
-		}
+	if model == nil {
+		return nil, nil
 	}
 	collectPhase(n)
-	res.Top = topCustomers(cfg, scores)
-	now := time.Now
-	if cfg.Now != nil {
-		now = cfg.Now
-	}
-	res.ComputedAt = now().UTC().Truncate(time.Second)
-	return res, scores, nil
+	return intervals(cfg, model, sum, res, scores)
 }
 
 // fitModel fits cfg.Model on sum and fills every customer's value. It returns the fitted purchase
