@@ -547,13 +547,20 @@ func (b *Builder) Finish() (*Summary, error) {
 			lcp = n
 		}
 	}
-	keys := make([]sortKey, 0, b.n)
-	for ci, c := range b.cust {
-		for j := range c {
-			s := &c[j]
+	// The sort keys, the two halves of the customers side by side.
+	var parts [2][]sortKey
+	var holdoutOnly [2]int
+	inHalves(int(b.n), func(half, lo, hi int) {
+		size := hi - lo
+		if half == 0 {
+			size = int(b.n) // the second half is appended to the first
+		}
+		keys := make([]sortKey, 0, size)
+		for idx := int32(lo); idx < int32(hi); idx++ {
+			s := b.st(idx)
 			if s.cal.n == 0 {
-				if b.hold != nil && b.hold[ci][j].days.n > 0 {
-					sum.HoldoutOnlyCustomers++
+				if b.hold != nil && b.hs(idx).days.n > 0 {
+					holdoutOnly[half]++
 				}
 				continue
 			}
@@ -561,9 +568,13 @@ func (b *Builder) Finish() (*Summary, error) {
 			if lcp > 0 {
 				pfx = idPrefix(b.ids.bytes(s.id)[lcp:])
 			}
-			keys = append(keys, sortKey{sortPrefix(pfx), int32(ci<<chunkBits + j)})
+			keys = append(keys, sortKey{sortPrefix(pfx), idx})
 		}
-	}
+		parts[half] = keys
+	})
+	keys := append(parts[0], parts[1]...)
+	parts = [2][]sortKey{}
+	sum.HoldoutOnlyCustomers = holdoutOnly[0] + holdoutOnly[1]
 	if len(keys) == 0 {
 		return nil, b.noData()
 	}
@@ -604,47 +615,56 @@ func (b *Builder) Finish() (*Summary, error) {
 			pos[i] = -1
 		}
 	}
-	const warmGroup = 128
-	var sink uint64
-	var revenue numeric.Sum
-	for i, k := range keys {
-		if i%warmGroup == 0 {
-			// load the next group's states together (see applyBatch)
-			for _, w := range keys[i:min(i+warmGroup, len(keys))] {
-				sink += uint64(b.st(w.idx).orders)
-				if b.hold != nil {
-					sink += uint64(b.hs(w.idx).days.n)
+	// The customers' states are read in id order, at random: in two halves side by side, each
+	// loading a group's states together before using them (see applyBatch).
+	var sinks [2]uint64
+	inHalves(len(keys), func(half, lo, hi int) {
+		const warmGroup = 128
+		var sink uint64
+		for i := lo; i < hi; i++ {
+			if (i-lo)%warmGroup == 0 {
+				for _, w := range keys[i:min(i+warmGroup, hi)] {
+					sink += uint64(b.st(w.idx).orders)
+					if b.hold != nil {
+						sink += uint64(b.hs(w.idx).days.n)
+					}
 				}
 			}
+			k := keys[i]
+			s := b.st(k.idx)
+			r := &out[i]
+			r.id = s.id
+			r.attr = s.attr
+			r.firstDay, r.lastDay = s.cal.first, s.cal.last
+			r.frequency = s.cal.n - 1
+			if r.frequency > 0 {
+				r.monetary = (s.sum - s.firstAmt) / float64(r.frequency)
+			}
+			r.historicValue = s.sum
+			r.orders = s.orders
+			if b.hold != nil {
+				h := b.hs(k.idx)
+				r.holdoutDays = h.days.n
+				holdout[i] = h.sum
+			}
+			if pos != nil {
+				pos[k.idx] = int32(i)
+			}
 		}
-		s := b.st(k.idx)
-		r := &out[i]
-		r.id = s.id
-		r.attr = s.attr
-		r.firstDay, r.lastDay = s.cal.first, s.cal.last
-		r.frequency = s.cal.n - 1
-		if r.frequency > 0 {
-			r.monetary = (s.sum - s.firstAmt) / float64(r.frequency)
-		}
-		r.historicValue = s.sum
-		r.orders = s.orders
-		if b.hold != nil {
-			h := b.hs(k.idx)
-			r.holdoutDays = h.days.n
-			holdout[i] = h.sum
-		}
-		if pos != nil {
-			pos[k.idx] = int32(i)
-		}
-		sum.Transactions += int(s.cal.n)
-		revenue.Add(s.sum)
+		sinks[half] = sink
+	})
+	// The totals in id order, one after the other: the same rounding whatever the halves.
+	var revenue numeric.Sum
+	for i := range out {
+		sum.Transactions += int(out[i].frequency) + 1
+		revenue.Add(out[i].historicValue)
 	}
 	sum.Revenue = revenue.Value()
 	sum.rows, sum.holdoutValue = out, holdout
 	sum.ids, sum.tuples = b.ids.chunks, b.tuples.tuples
 	sum.calEnd, sum.unit = b.calEnd, unit
 	sum.Activity, sum.ActivityNote = b.finishActivity(pos)
-	b.sink += sink
+	b.sink += sinks[0] + sinks[1]
 	b.cust, b.hold, b.nanos, b.tuples.tuples, b.ids.chunks = nil, nil, nil, nil, nil
 	return sum, nil
 }
@@ -712,36 +732,70 @@ func (b *Builder) finishActivity(pos []int32) ([][]Activity, string) {
 const radixMin = 1 << 16
 
 // radixSortKeys sorts keys by pfx: least significant byte first, one stable counting pass per
-// byte, skipping the bytes all keys share (ids of one pattern: digits, padding).
+// byte, skipping the bytes all keys share (ids of one pattern: digits, padding). Each pass counts
+// and scatters the two halves of the keys side by side, the first half's keys of a byte value
+// placed before the second's, so the passes stay stable.
 func radixSortKeys(keys []sortKey) {
-	var counts [8][256]int
+	var total [8][256]int
 	for _, k := range keys {
 		for d := range 8 {
-			counts[d][byte(k.pfx>>(8*d))]++
+			total[d][byte(k.pfx>>(8*d))]++
 		}
 	}
 	buf := make([]sortKey, len(keys))
 	defer runtime.GC() // buf is as large as the keys: collected before the rows are allocated
 	src, dst := keys, buf
 	for d := range 8 {
-		c := &counts[d]
-		if c[byte(src[0].pfx>>(8*d))] == len(src) {
+		shift := 8 * uint(d)
+		if total[d][byte(src[0].pfx>>shift)] == len(src) {
 			continue // every key has the same byte here
 		}
+		var counts [2][256]int
+		inHalves(len(src), func(h, lo, hi int) {
+			c := &counts[h]
+			for _, k := range src[lo:hi] {
+				c[byte(k.pfx>>shift)]++
+			}
+		})
 		pos := 0
-		for i := range c {
-			c[i], pos = pos, pos+c[i]
+		for v := range 256 {
+			for h := range counts {
+				counts[h][v], pos = pos, pos+counts[h][v]
+			}
 		}
-		for _, k := range src {
-			j := byte(k.pfx >> (8 * d))
-			dst[c[j]] = k
-			c[j]++
-		}
+		inHalves(len(src), func(h, lo, hi int) {
+			next := &counts[h]
+			for _, k := range src[lo:hi] {
+				j := byte(k.pfx >> shift)
+				dst[next[j]] = k
+				next[j]++
+			}
+		})
 		src, dst = dst, src
 	}
 	if &src[0] != &keys[0] {
 		copy(keys, src)
 	}
+}
+
+// parallelFrom is the length from which inHalves runs its halves side by side.
+const parallelFrom = 1 << 16
+
+// inHalves calls f(0, 0, n/2) and f(1, n/2, n): side by side from parallelFrom elements when
+// there are two processors, else one after the other.
+func inHalves(n int, f func(half, lo, hi int)) {
+	if n < parallelFrom || runtime.GOMAXPROCS(0) < 2 {
+		f(0, 0, n/2)
+		f(1, n/2, n)
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(0, 0, n/2)
+	}()
+	f(1, n/2, n)
+	<-done
 }
 
 func (b *Builder) noData() error {
