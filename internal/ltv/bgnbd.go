@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"sync"
-
-	"gonum.org/v1/gonum/mathext"
 )
 
 // betaGeo is the BG/NBD model (Fader, Hardie & Lee 2005) and, with modified set, the MBG/NBD model
@@ -280,12 +278,26 @@ func newBetaGeoData(rows []RFM) *betaGeoData {
 type betaGeoPartial struct {
 	ll, gr, galpha float64
 	sx             []float64 // per distinct x: sum of w * sigmoid
+	// With the Hessian: sums of the rows' second derivatives in r and alpha, and per distinct x
+	// the sums of w s(1-s), w s(1-s) dl and w s(1-s) (r+x) D (s the sigmoid, dl the log ratio of
+	// the times, D its derivative in alpha).
+	hrr, hra, haa float64
+	s1, s2, s3    []float64
 }
 
 // betaGeoObjective returns the negative log-likelihood over log-parameters with its analytic gradient.
-// Terms that depend only on x (Gamma and Beta functions) are computed once per distinct x, log(alpha+t)
-// once per distinct time, so a row costs one exp and one log1p; rows are split across the CPUs.
 func betaGeoObjective(d *betaGeoData, k float64) objective {
+	return betaGeoLikelihood(d, k).objective()
+}
+
+// betaGeoLikelihood is betaGeoObjective with the analytic Hessian too. Terms that depend only on
+// x (Gamma and Beta functions) are computed once per distinct x, log(alpha+t) once per distinct
+// time, so a row costs one exp and one log1p; rows are split across the CPUs.
+//
+// Per row, with z = log(a/(b+x+k-1)) + (r+x) dl, dl = log((alpha+T)/(alpha+t_x)), the likelihood
+// is -(r+x) log(alpha+T) + softplus(z) (the softplus only when z is finite); its second
+// derivatives are those of z weighted by s(1-s) plus the second derivatives of z weighted by s.
+func betaGeoLikelihood(d *betaGeoData, k float64) hessianObjective {
 	tb := d.tb
 	nx, nt := len(tb.xs), len(tb.times)
 	parts := make([]betaGeoPartial, workers())
@@ -295,7 +307,7 @@ func betaGeoObjective(d *betaGeoData, k float64) objective {
 	cx := make([]float64, nx)   // log(a/(b+x+k-1)) or -Inf
 	logs := make([]float64, nt) // log(alpha+t)
 	invs := make([]float64, nt) // 1/(alpha+t)
-	return func(lt, grad []float64) float64 {
+	return func(lt, grad []float64, hess [][]float64) float64 {
 		r, alpha, a, b := math.Exp(lt[0]), math.Exp(lt[1]), math.Exp(lt[2]), math.Exp(lt[3])
 		if !(r > 0 && alpha > 0 && a > 0 && b > 0) || math.IsInf(r+alpha+a+b, 0) {
 			return math.Inf(1)
@@ -312,14 +324,26 @@ func betaGeoObjective(d *betaGeoData, k float64) objective {
 			logs[i] = math.Log(alpha + t)
 			invs[i] = 1 / (alpha + t)
 		}
-		withGrad := grad != nil
+		withHess := hess != nil
+		withGrad := grad != nil || withHess
 		for w := range parts {
-			parts[w].ll, parts[w].gr, parts[w].galpha = 0, 0, 0
-			clear(parts[w].sx)
+			p := &parts[w]
+			p.ll, p.gr, p.galpha = 0, 0, 0
+			clear(p.sx)
+			p.hrr, p.hra, p.haa = 0, 0, 0
+			if withHess {
+				if p.s1 == nil {
+					p.s1, p.s2, p.s3 = make([]float64, nx), make([]float64, nx), make([]float64, nx)
+				}
+				clear(p.s1)
+				clear(p.s2)
+				clear(p.s3)
+			}
 		}
 		parallelFor(len(tb.rows), 16384, func(lo, hi, wk int) {
 			p := &parts[wk]
 			var ll, gr, gal float64
+			var hrr, hra, haa float64
 			for i := lo; i < hi; i++ {
 				w := d.w[i]
 				j := tb.xi[i]
@@ -331,6 +355,11 @@ func betaGeoObjective(d *betaGeoData, k float64) objective {
 				if withGrad {
 					gr -= w * lT
 					gal -= w * rx * invs[ti]
+				}
+				if withHess {
+					iT := invs[ti]
+					hra -= w * iT
+					haa += w * rx * iT * iT
 				}
 				if math.IsInf(c, -1) {
 					continue
@@ -344,15 +373,31 @@ func betaGeoObjective(d *betaGeoData, k float64) objective {
 					gr += ws * dl
 					gal += ws * rx * (invs[ti] - invs[txi])
 					p.sx[j] += ws
+					if withHess {
+						iT, it := invs[ti], invs[txi]
+						dd := iT - it
+						v := ws * (1 - s) // w s(1-s)
+						hrr += v * dl * dl
+						hra += v*dl*rx*dd + ws*dd
+						haa += v*rx*rx*dd*dd + ws*rx*(it*it-iT*iT)
+						p.s1[j] += v
+						p.s2[j] += v * dl
+						p.s3[j] += v * rx * dd
+					}
 				}
 			}
 			p.ll, p.gr, p.galpha = ll, gr, gal
+			p.hrr, p.hra, p.haa = hrr, hra, haa
 		})
 		var ll, gr, gal float64
+		var hrr, hra, haa, hrA, hrB, haA, haB, hAA, hAB, hBB float64
 		for w := range parts {
 			ll += parts[w].ll
 			gr += parts[w].gr
 			gal += parts[w].galpha
+			hrr += parts[w].hrr
+			hra += parts[w].hra
+			haa += parts[w].haa
 		}
 		lgr, _ := math.Lgamma(r)
 		lgab, _ := math.Lgamma(a + b)
@@ -360,10 +405,16 @@ func betaGeoObjective(d *betaGeoData, k float64) objective {
 		ll += r * math.Log(alpha) * d.sumW
 		var ga, gb float64
 		var psiR, psiAB, psiB float64
+		var triR, triAB, triB float64
 		if withGrad {
-			psiR, psiAB, psiB = mathext.Digamma(r), mathext.Digamma(a+b), mathext.Digamma(b)
+			psiR, psiAB, psiB = digamma(r), digamma(a+b), digamma(b)
 			gr += math.Log(alpha) * d.sumW
 			gal += r * d.sumW / alpha
+		}
+		if withHess {
+			triR, triAB, triB = trigamma(r), trigamma(a+b), trigamma(b)
+			hra += d.sumW / alpha
+			haa -= r * d.sumW / (alpha * alpha)
 		}
 		for j, x := range tb.xs {
 			wx := tb.xWeights[j]
@@ -372,10 +423,10 @@ func betaGeoObjective(d *betaGeoData, k float64) objective {
 			l3, _ := math.Lgamma(a + b + x + k)
 			ll += wx * (l1 - lgr + l2 - lgb - l3 + lgab)
 			if withGrad {
-				p3 := mathext.Digamma(a + b + x + k)
-				gr += wx * (mathext.Digamma(r+x) - psiR)
+				p3 := digamma(a + b + x + k)
+				gr += wx * (digamma(r+x) - psiR)
 				ga += wx * (psiAB - p3)
-				gb += wx * (mathext.Digamma(b+x+k) - psiB - p3 + psiAB)
+				gb += wx * (digamma(b+x+k) - psiB - p3 + psiAB)
 				if !math.IsInf(cx[j], -1) {
 					var sx float64
 					for w := range parts {
@@ -383,15 +434,46 @@ func betaGeoObjective(d *betaGeoData, k float64) objective {
 					}
 					ga += sx / a
 					gb -= sx / (b + x + k - 1)
+					if withHess {
+						var s1, s2, s3 float64
+						for w := range parts {
+							s1 += parts[w].s1[j]
+							s2 += parts[w].s2[j]
+							s3 += parts[w].s3[j]
+						}
+						ib := 1 / (b + x + k - 1)
+						hrA += s2 / a
+						hrB -= s2 * ib
+						haA += s3 / a
+						haB -= s3 * ib
+						hAA += (s1 - sx) / (a * a)
+						hAB -= s1 * ib / a
+						hBB += (s1 + sx) * ib * ib
+					}
 				}
 			}
+			if withHess {
+				t3 := trigamma(a + b + x + k)
+				hrr += wx * (trigamma(r+x) - triR)
+				hAA += wx * (triAB - t3)
+				hAB += wx * (triAB - t3)
+				hBB += wx * (trigamma(b+x+k) - triB - t3 + triAB)
+			}
 		}
-		if withGrad {
+		if grad != nil {
 			// d(-ll)/d(log theta) = -theta * d ll/d theta
 			grad[0] = -r * gr
 			grad[1] = -alpha * gal
 			grad[2] = -a * ga
 			grad[3] = -b * gb
+		}
+		if withHess {
+			logHessian(hess, []float64{r, alpha, a, b}, []float64{gr, gal, ga, gb}, [][]float64{
+				{hrr, hra, hrA, hrB},
+				{hra, haa, haA, haB},
+				{hrA, haA, hAA, hAB},
+				{hrB, haB, hAB, hBB},
+			})
 		}
 		return -ll
 	}
@@ -466,7 +548,7 @@ func fitBetaGeo(rows []RFM, modified, distinct bool) (PurchaseModel, error) {
 	if len(unique) > subsampleThreshold {
 		sub = betaGeoObjective(newBetaGeoData(subsampleRows(unique, subsampleThreshold/2)), k)
 	}
-	res, err := fitTwoStage(name, betaGeoNames, betaGeoObjective(newBetaGeoData(unique), k), sub, betaGeoStarts(unique))
+	res, err := fitTwoStageNewton(name, betaGeoNames, betaGeoLikelihood(newBetaGeoData(unique), k), sub, betaGeoStarts(unique))
 	if err != nil {
 		return nil, err
 	}

@@ -3,8 +3,6 @@ package ltv
 import (
 	"fmt"
 	"math"
-
-	"gonum.org/v1/gonum/mathext"
 )
 
 // SpendModel predicts a customer's expected spend per future transaction.
@@ -140,18 +138,25 @@ func (d *ggData) finish(xd *distinctIndex, xi []int32) {
 //
 // the log of the density of the mean spend z of x transactions (the note's likelihood, with every
 // term). The Gamma functions are computed once per distinct x; a row costs one log and one division.
-func ggObjective(d *ggData) objective {
-	parts := make([][4]float64, workers())
-	return func(lt, grad []float64) float64 {
+func ggObjective(d *ggData) objective { return ggLikelihood(d).objective() }
+
+// ggLikelihood is ggObjective with the analytic Hessian too: over (p, q, gamma) the rows add
+// only sums of w x/u^2 and w/u^2 (u = gamma + x z) to the gradient's, the rest is per distinct x.
+func ggLikelihood(d *ggData) hessianObjective {
+	parts := make([][6]float64, workers())
+	return func(lt, grad []float64, hess [][]float64) float64 {
 		p, q, g := math.Exp(lt[0]), math.Exp(lt[1]), math.Exp(lt[2])
 		if !(p > 0 && q > 0 && g > 0) || math.IsInf(p+q+g, 0) {
 			return math.Inf(1)
 		}
 		for i := range parts {
-			parts[i] = [4]float64{}
+			parts[i] = [6]float64{}
 		}
+		withHess := hess != nil
+		withGrad := grad != nil || withHess
 		parallelFor(len(d.x), 32768, func(lo, hi, wk int) {
-			var s1, s2, s3, s4 float64 // sum w x L, sum w L, sum w x/(g+xz), sum w/(g+xz)
+			// sum w x L, sum w L, sum w x/u, sum w/u, sum w x/u^2, sum w/u^2
+			var s1, s2, s3, s4, s5, s6 float64
 			for i := lo; i < hi; i++ {
 				x, w := d.x[i], d.weight(i)
 				u := g + x*d.z[i]
@@ -161,10 +166,15 @@ func ggObjective(d *ggData) objective {
 				s2 += w * l
 				s3 += x * inv
 				s4 += inv
+				if withHess {
+					inv2 := inv / u
+					s5 += x * inv2
+					s6 += inv2
+				}
 			}
-			parts[wk] = [4]float64{s1, s2, s3, s4}
+			parts[wk] = [6]float64{s1, s2, s3, s4, s5, s6}
 		})
-		var s [4]float64
+		var s [6]float64
 		for _, pt := range parts {
 			for j := range s {
 				s[j] += pt[j]
@@ -174,28 +184,48 @@ func ggObjective(d *ggData) objective {
 		lg := math.Log(g)
 		ll := -(p*s[0] + q*s[1]) + p*d.sumWXLZ - d.sumWLogZ + d.sumW*(q*lg-lgq)
 		var gp, gq float64
+		var hpp, hpq, hqq float64
 		psiQ := 0.0
-		if grad != nil {
-			psiQ = mathext.Digamma(q)
+		if withGrad {
+			psiQ = digamma(q)
 		}
 		for j, x := range d.xs {
 			wx := d.wx[j]
 			l1, _ := math.Lgamma(p*x + q)
 			l2, _ := math.Lgamma(p * x)
 			ll += wx * (l1 - l2 + p*x*math.Log(x))
-			if grad != nil {
-				d1 := mathext.Digamma(p*x + q)
-				gp += wx * x * (d1 - mathext.Digamma(p*x) + math.Log(x))
+			if withGrad {
+				d1 := digamma(p*x + q)
+				gp += wx * x * (d1 - digamma(p*x) + math.Log(x))
 				gq += wx * d1
 			}
+			if withHess {
+				t1 := trigamma(p*x + q)
+				hpp += wx * x * x * (t1 - trigamma(p*x))
+				hpq += wx * x * t1
+				hqq += wx * t1
+			}
 		}
-		if grad != nil {
+		if withGrad {
 			gp += d.sumWXLZ - s[0]
 			gq += d.sumW*(lg-psiQ) - s[1]
 			gg := d.sumW*q/g - (p*s[2] + q*s[3])
-			grad[0] = -p * gp
-			grad[1] = -q * gq
-			grad[2] = -g * gg
+			if grad != nil {
+				grad[0] = -p * gp
+				grad[1] = -q * gq
+				grad[2] = -g * gg
+			}
+			if withHess {
+				hqq -= d.sumW * trigamma(q)
+				hpg := -s[2]
+				hqg := d.sumW/g - s[3]
+				hgg := -d.sumW*q/(g*g) + p*s[4] + q*s[5]
+				logHessian(hess, []float64{p, q, g}, []float64{gp, gq, gg}, [][]float64{
+					{hpp, hpq, hpg},
+					{hpq, hqq, hqg},
+					{hpg, hqg, hgg},
+				})
+			}
 		}
 		return -ll
 	}
@@ -243,7 +273,7 @@ func fitGammaGamma(d *ggData, mean float64) (SpendModel, error) {
 	if len(d.x) > subsampleThreshold {
 		sub = ggObjective(d.subsample(subsampleThreshold / 2))
 	}
-	res, err := fitTwoStage(name, gammaGammaNames, ggObjective(d), sub, starts)
+	res, err := fitTwoStageNewton(name, gammaGammaNames, ggLikelihood(d), sub, starts)
 	if err != nil {
 		return nil, err
 	}

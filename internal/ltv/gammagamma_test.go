@@ -114,6 +114,8 @@ func TestGammaGammaCDNOW(t *testing.T) {
 	}
 	checkGradient(t, "GammaGamma", ggObjective(d), logs([]float64{6.25, 3.74, 15.44}))
 	checkGradient(t, "GammaGamma", ggObjective(d), logs([]float64{1, 1.5, 3}))
+	checkHessian(t, "GammaGamma", ggLikelihood(d), logs([]float64{6.25, 3.74, 15.44}))
+	checkHessian(t, "GammaGamma", ggLikelihood(d), logs([]float64{1, 1.5, 3}))
 
 	// Weights: duplicating every customer doubles the log-likelihood, same optimum.
 	w := make([]float64, len(freq))

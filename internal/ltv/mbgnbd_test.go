@@ -30,6 +30,8 @@ func TestMBGNBDLikelihood(t *testing.T) {
 		}
 	}
 	unique, _ := Compress(rows)
+	checkHessian(t, "ModifiedBGNBD", betaGeoLikelihood(newBetaGeoData(unique), 1), logs(p))
+	checkHessian(t, "ModifiedBGNBD", betaGeoLikelihood(newBetaGeoData(unique), 1), logs([]float64{1.3, 0.7, 2.1, 0.4}))
 	obj := betaGeoObjective(newBetaGeoData(unique), 1)
 	if got := -obj(logs(p), nil); math.Abs(got-sum) > 1e-8*math.Abs(sum) {
 		t.Errorf("objective %.10f, per-row sum %.10f", got, sum)

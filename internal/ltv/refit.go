@@ -7,9 +7,9 @@ import (
 // RefitPurchase fits pm's model again on rows, a subset (share: its fraction of the customers, in
 // (0, 1]) of the customers pm was fitted on, such as one acquisition channel's. It starts from pm's
 // optimum with the inverse Hessian scaled by 1/share (the curvature grows with the data): for a
-// subset that differs moderately, a handful of quasi-Newton steps instead of a multi-start search
-// (polishLikelihood falls back to a search when the steps stall). Models without that path
-// (Pareto/NBD) are fitted from scratch.
+// subset that differs moderately, a few Newton steps instead of a multi-start search
+// (newtonPolish hands over to the quasi-Newton polish, and that to a search, when the steps
+// stall). Models without that path (Pareto/NBD) are fitted from scratch.
 func RefitPurchase(pm PurchaseModel, rows []RFM, share float64) (PurchaseModel, error) {
 	m, ok := pm.(*betaGeo)
 	if !ok || pm.Fit().LogCovariance == nil {
@@ -27,7 +27,7 @@ func RefitPurchase(pm PurchaseModel, rows []RFM, share float64) (PurchaseModel, 
 		return nil, err
 	}
 	start, invH := warmStart(pm.Fit(), share)
-	res, err := polishLikelihood(name, betaGeoNames, betaGeoObjective(newBetaGeoData(unique), m.k), start, invH)
+	res, err := newtonPolish(name, betaGeoNames, betaGeoLikelihood(newBetaGeoData(unique), m.k), start, invH)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +50,7 @@ func RefitSpend(sm SpendModel, frequency, monetary []float64, share float64) (Sp
 		return nil, err
 	}
 	start, invH := warmStart(sm.Fit(), share)
-	res, err := polishLikelihood("GammaGamma", gammaGammaNames, ggObjective(d), start, invH)
+	res, err := newtonPolish("GammaGamma", gammaGammaNames, ggLikelihood(d), start, invH)
 	if err != nil {
 		return nil, err
 	}
