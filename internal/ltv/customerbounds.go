@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"unsafe"
 
+	"github.com/ltv-operator/ltv-operator/internal/memadvise"
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -266,7 +268,11 @@ func deltaBounds(pm PurchaseModel, sm SpendModel, prep *clvPrep, rt0 *rowTerms, 
 	})
 	out := &CustomerBounds{Low: make([]float64, n), High: make([]float64, n)}
 	parallelFor(n, 32768, func(lo, hi, _ int) {
+		const ahead = 16
 		for i := lo; i < hi; i++ {
+			if j := i + ahead; j < hi {
+				memadvise.Prefetch(unsafe.Pointer(&figs[prep.index[j]]))
+			}
 			u := prep.index[i]
 			f := figs[u]
 			xi := f.xi

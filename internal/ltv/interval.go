@@ -7,7 +7,9 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
+	"github.com/ltv-operator/ltv-operator/internal/memadvise"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -335,6 +337,9 @@ func buildGroup(prep *clvPrep, req IntervalRequest, monetary []float64, linear b
 	if all {
 		count = n
 	}
+	if all && linear {
+		return buildEveryone(prep, monetary, n)
+	}
 	agg := groupAgg{customers: count, entries: make([]groupEntry, 0, min(count, len(prep.unique)))}
 	for k := 0; k < count; k++ {
 		i := k
@@ -359,6 +364,33 @@ func buildGroup(prep *clvPrep, req IntervalRequest, monetary []float64, linear b
 		slot[e.u] = 0
 	}
 	return agg
+}
+
+// buildEveryone is buildGroup for the group of every customer with an affine spend: an entry
+// per unique row, in the rows' order (the order of their first customers when the cells come
+// from the pipeline, as buildGroup's entries would be), filled straight from each customer's row
+// number with the next customers' entries fetched ahead.
+func buildEveryone(prep *clvPrep, monetary []float64, n int) groupAgg {
+	entries := make([]groupEntry, len(prep.unique))
+	for u := range entries {
+		entries[u] = groupEntry{u: int32(u), xi: prep.uxi[u]}
+	}
+	const ahead = 16
+	for i := range n {
+		if j := i + ahead; j < n {
+			memadvise.Prefetch(unsafe.Pointer(&entries[prep.index[j]]))
+		}
+		e := &entries[prep.index[i]]
+		e.cnt++
+		e.sumM += clampMonetary(monetary[i])
+	}
+	kept := entries[:0]
+	for _, e := range entries {
+		if e.cnt > 0 {
+			kept = append(kept, e)
+		}
+	}
+	return groupAgg{customers: n, entries: kept}
 }
 
 // average is the group's mean CLV for the row terms rt and spend model s.

@@ -406,3 +406,39 @@ func TestSampleGroupsBounded(t *testing.T) {
 		t.Errorf("%d sampled rows for 2 groups of %d", len(sub.unique), size)
 	}
 }
+
+// The group of every customer built straight from the row numbers (buildEveryone) has the same
+// entries, in the same order, as the group listing every customer as a member, when the cells are
+// in order of first appearance (as NewCells and the pipeline make them).
+func TestBuildEveryoneEqualsMembersList(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	n := 50_000
+	rows := make([]RFM, n)
+	monetary := make([]float64, n)
+	for i := range rows {
+		x := float64(rng.IntN(6))
+		T := float64(20 + rng.IntN(30))
+		tx := 0.0
+		if x > 0 {
+			tx = float64(rng.IntN(int(T)))
+		}
+		rows[i] = RFM{X: x, Tx: tx, T: T}
+		monetary[i] = math.Round(rng.ExpFloat64()*4000) / 100
+	}
+	prep := newCLVPrep(NewCells(rows), CLVConfig{HorizonMonths: 12, GrossMargin: 0.3}, false)
+	everyone := make([]int32, n)
+	for i := range everyone {
+		everyone[i] = int32(i)
+	}
+	slot := make([]int32, len(prep.unique))
+	got := buildGroup(prep, IntervalRequest{}, monetary, true, n, slot)
+	want := buildGroup(prep, IntervalRequest{Members: everyone}, monetary, true, n, slot)
+	if got.customers != want.customers || len(got.entries) != len(want.entries) {
+		t.Fatalf("%d customers in %d entries, want %d in %d", got.customers, len(got.entries), want.customers, len(want.entries))
+	}
+	for k := range want.entries {
+		if got.entries[k] != want.entries[k] {
+			t.Fatalf("entry %d: %+v, want %+v", k, got.entries[k], want.entries[k])
+		}
+	}
+}
