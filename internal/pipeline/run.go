@@ -131,12 +131,18 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 		breakdowns []breakdownInterval
 		err        error
 	}
+	// Segments' filters may read the churn outlooks, so with segments the outlooks come first on
+	// the side; without, they follow the aggregates and the intervals have the side to themselves.
+	outlooksFirst := len(defs) > 0
 	side := make(chan sideResult, 1)
 	go func() {
-		b, err := modelDependents(cfg, defs, model, sum, cv, total, scores, res)
+		b, err := modelDependents(cfg, defs, model, sum, cv, total, scores, res, outlooksFirst)
 		side <- sideResult{b, err}
 	}()
 	err = aggregates(cfg, sum, model, subscriptionModel, values, cv, total, res, func() cohortBuild { return <-cohortsDone })
+	if err == nil && !outlooksFirst && model != nil {
+		outlooks(cfg, model.purchase, model.cells, scores, res)
+	}
 	dependents := <-side
 	if err != nil {
 		return nil, nil, err
@@ -197,12 +203,13 @@ func aggregates(cfg Config, sum *summary.Summary, model *fittedModel, subscripti
 }
 
 // modelDependents fills what needs the fitted model besides the predictions: the churn
-// outlooks, the segments (whose filters may read them) and the intervals. It returns the
-// breakdowns' intervals for setBreakdownIntervals, as the breakdowns are built alongside.
+// outlooks when withOutlooks, the segments (whose filters may read them) and the intervals. It
+// returns the breakdowns' intervals for setBreakdownIntervals, as the breakdowns are built
+// alongside.
 func modelDependents(cfg Config, defs []segment.Definition, model *fittedModel, sum *summary.Summary, cv *customerValues,
-	total float64, scores *Scores, res *report.Result) ([]breakdownInterval, error) {
+	total float64, scores *Scores, res *report.Result, withOutlooks bool) ([]breakdownInterval, error) {
 	n := sum.Len()
-	if model != nil {
+	if model != nil && withOutlooks {
 		outlooks(cfg, model.purchase, model.cells, scores, res)
 	}
 	if len(defs) > 0 {
