@@ -358,14 +358,18 @@ func (p *csvParser) parse(data []byte, final bool) (int, error) {
 		}
 		if end > pos {
 			// the fields, from the comma positions (a comma cannot follow the '\r')
-			p.fields = p.fields[:0]
+			nf := len(p.commas) + 1
+			if cap(p.fields) < nf {
+				p.fields = make([][]byte, nf, 2*nf)
+			}
+			fs := p.fields[:nf]
 			f := pos
-			for _, c := range p.commas {
-				p.fields = append(p.fields, data[f:c])
+			for k, c := range p.commas {
+				fs[k] = data[f:c]
 				f = c + 1
 			}
-			p.fields = append(p.fields, data[f:end])
-			p.nf = len(p.fields)
+			fs[nf-1] = data[f:end]
+			p.fields, p.nf = fs, nf
 			if err := p.record(p.line); err != nil {
 				return next, err
 			}

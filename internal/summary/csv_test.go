@@ -8,8 +8,10 @@ import (
 	"errors"
 	"io"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -592,5 +594,43 @@ func TestLongQuotedFieldAcrossBuffers(t *testing.T) {
 	var re *RowError
 	if !errors.As(err, &re) || re.Line != maxRecord-100+4 {
 		t.Errorf("%v", err)
+	}
+}
+
+// The plain amounts' fast path reads every amount it accepts to the value the general parser and
+// strconv give (correctly rounded), and declines the rest: signs, points, leading zeros, 1 to 20
+// digits, stray characters.
+func TestPlainAmountAgreesWithGeneral(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	alphabet := []byte("0123456789.-+e,x ")
+	accepted := 0
+	for range 200_000 {
+		n := 1 + rng.IntN(20)
+		b := make([]byte, n)
+		for i := range b {
+			if rng.IntN(10) < 8 {
+				b[i] = byte('0' + rng.IntN(10))
+			} else {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			}
+		}
+		fast, ok := parsePlainAmount(b)
+		if !ok {
+			continue
+		}
+		accepted++
+		general, gok := parseAmountGeneral(b)
+		want, err := strconv.ParseFloat(string(b), 64)
+		if !gok || err != nil || fast != general || fast != want {
+			t.Fatalf("%q: fast path %v, general %v (%v), strconv %v (%v)", b, fast, general, gok, want, err)
+		}
+	}
+	if accepted < 10_000 {
+		t.Fatalf("only %d of the random amounts took the fast path", accepted)
+	}
+	for _, s := range []string{"", "-", "+", ".", "-.", "1e5", "1.2.3", "0x10", "1234567890123456", " 1", "1,5"} {
+		if f, ok := parsePlainAmount([]byte(s)); ok {
+			t.Errorf("%q: fast path accepted it as %v", s, f)
+		}
 	}
 }

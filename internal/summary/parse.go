@@ -203,6 +203,52 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // without strconv: the mantissa and the power of ten are both exact in float64, so one division
 // is correctly rounded.
 func parseAmount(b []byte) (float64, bool) {
+	if f, ok := parsePlainAmount(b); ok {
+		return f, true
+	}
+	return parseAmountGeneral(b)
+}
+
+// parsePlainAmount is parseAmount's usual case in two tight loops: an optional sign, digits, an
+// optional point and digits, at most 15 digits in all. It reports false for anything else (which
+// parseAmountGeneral then reads, to the same value where both apply).
+func parsePlainAmount(b []byte) (float64, bool) {
+	i := 0
+	neg := false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg = b[0] == '-'
+		i = 1
+	}
+	var mant uint64
+	start := i
+	for i < len(b) && b[i]-'0' < 10 {
+		mant = mant*10 + uint64(b[i]-'0')
+		i++
+	}
+	digits := i - start
+	frac := 0
+	if i < len(b) && b[i] == '.' {
+		i++
+		fs := i
+		for i < len(b) && b[i]-'0' < 10 {
+			mant = mant*10 + uint64(b[i]-'0')
+			i++
+		}
+		frac = i - fs
+		digits += frac
+	}
+	if i != len(b) || digits == 0 || digits > 15 {
+		return 0, false
+	}
+	f := float64(mant) / pow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+// parseAmountGeneral is parseAmount for every accepted form.
+func parseAmountGeneral(b []byte) (float64, bool) {
 	i := 0
 	neg := false
 	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
