@@ -547,15 +547,13 @@ func (b *Builder) Finish() (*Summary, error) {
 			lcp = n
 		}
 	}
-	// The sort keys, the two halves of the customers side by side.
-	var parts [2][]sortKey
+	// The sort keys, the two halves of the customers side by side, each into its own part of one
+	// array (then closed up): no second array at the peak.
+	keys := make([]sortKey, b.n)
+	var ends [2]int
 	var holdoutOnly [2]int
 	inHalves(int(b.n), func(half, lo, hi int) {
-		size := hi - lo
-		if half == 0 {
-			size = int(b.n) // the second half is appended to the first
-		}
-		keys := make([]sortKey, 0, size)
+		w := lo
 		for idx := int32(lo); idx < int32(hi); idx++ {
 			s := b.st(idx)
 			if s.cal.n == 0 {
@@ -568,12 +566,12 @@ func (b *Builder) Finish() (*Summary, error) {
 			if lcp > 0 {
 				pfx = idPrefix(b.ids.bytes(s.id)[lcp:])
 			}
-			keys = append(keys, sortKey{sortPrefix(pfx), idx})
+			keys[w] = sortKey{sortPrefix(pfx), idx}
+			w++
 		}
-		parts[half] = keys
+		ends[half] = w
 	})
-	keys := append(parts[0], parts[1]...)
-	parts = [2][]sortKey{}
+	keys = append(keys[:ends[0]], keys[int(b.n)/2:ends[1]]...)
 	sum.HoldoutOnlyCustomers = holdoutOnly[0] + holdoutOnly[1]
 	if len(keys) == 0 {
 		return nil, b.noData()
