@@ -16,6 +16,9 @@ import (
 type betaGeo struct {
 	fit      FitResult
 	modified bool
+	// tables are the row tables of the distinct rows the model was fitted on (nil unless fitted
+	// on distinct rows as given), for predictions on those rows.
+	tables   *rowTables
 	r, alpha float64
 	a, b     float64
 	k        float64
@@ -548,12 +551,16 @@ func fitBetaGeo(rows []RFM, modified, distinct bool) (PurchaseModel, error) {
 	if len(unique) > subsampleThreshold {
 		sub = betaGeoObjective(newBetaGeoData(subsampleRows(unique, subsampleThreshold/2)), k)
 	}
-	res, err := fitTwoStageNewton(name, betaGeoNames, betaGeoLikelihood(newBetaGeoData(unique), k), sub, betaGeoStarts(unique))
+	data := newBetaGeoData(unique)
+	res, err := fitTwoStageNewton(name, betaGeoNames, betaGeoLikelihood(data, k), sub, betaGeoStarts(unique))
 	if err != nil {
 		return nil, err
 	}
 	m := newBetaGeo(modified, res.Params)
 	m.fit = res
+	if distinct {
+		m.tables = data.tb
+	}
 	return m, nil
 }
 

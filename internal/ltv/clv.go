@@ -82,16 +82,30 @@ type clvPrep struct {
 }
 
 func newCLVPrep(cells Cells, cfg CLVConfig, factorized bool) *clvPrep {
+	return newCLVPrepWith(cells, cfg, factorized, nil)
+}
+
+// newCLVPrepWith is newCLVPrep with the cells' row tables when they are known already (tb, built
+// by newRowTables from these very rows; nil when not).
+func newCLVPrepWith(cells Cells, cfg CLVConfig, factorized bool, tb *rowTables) *clvPrep {
 	p := &clvPrep{cfg: cfg}
 	p.unique, p.index = cells.Rows, cells.Index
-	xd := newDistinctIndex(64)
-	p.uxi = make([]int32, len(p.unique))
-	for u, r := range p.unique {
-		p.uxi[u] = xd.add(r.X)
+	if tb != nil {
+		// the tables number the distinct x the same way, in order of first appearance
+		p.uxi, p.xs = tb.xi, tb.xs
+	} else {
+		xd := newDistinctIndex(64)
+		p.uxi = make([]int32, len(p.unique))
+		for u, r := range p.unique {
+			p.uxi[u] = xd.add(r.X)
+		}
+		p.xs = xd.values
 	}
-	p.xs = xd.values
 	if factorized {
-		p.tb = newRowTables(p.unique)
+		if tb == nil {
+			tb = newRowTables(p.unique)
+		}
+		p.tb = tb
 		p.pairs, p.pairIdx = xtPairs(p.unique)
 		sortPairs(p.pairs, p.pairIdx)
 	}
@@ -281,7 +295,7 @@ func PredictCellValues(pm PurchaseModel, sm SpendModel, cells Cells, monetary []
 		return nil, err
 	}
 	_, factorized := pm.(aliveFactorizer)
-	p := newCLVPrep(cells, cfg, factorized)
+	p := newCLVPrepWith(cells, cfg, factorized, fittedTables(pm, cells.Rows))
 	var rt rowTerms
 	p.terms(pm, &rt, true, false)
 	v := &CellValues{index: cells.Index, alive: rt.pa, expected: rt.expected, clv: make([]float64, n),
@@ -299,6 +313,16 @@ func PredictCellValues(pm PurchaseModel, sm SpendModel, cells Cells, monetary []
 		}
 	})
 	return v, nil
+}
+
+// fittedTables returns the row tables pm was fitted on when they are those of rows (the same
+// rows, not a copy): the predictions on the cells a model was fitted on need not build them again.
+func fittedTables(pm PurchaseModel, rows []RFM) *rowTables {
+	m, ok := pm.(*betaGeo)
+	if !ok || m.tables == nil || len(m.tables.rows) != len(rows) || len(rows) == 0 || &m.tables.rows[0] != &rows[0] {
+		return nil
+	}
+	return m.tables
 }
 
 // Intervals is CellIntervals for these predictions' models, cells and configuration. The first

@@ -47,3 +47,38 @@ func TestRowCellsDenseEqualsHashed(t *testing.T) {
 		t.Fatalf("more than %d cells accepted", few)
 	}
 }
+
+// Predictions on the cells a BG/NBD model was fitted on reuse the fit's row tables, and equal
+// those of the same model without them (tables built again) exactly.
+func TestPredictionsReuseTheFitsRowTables(t *testing.T) {
+	rows, zbar, _, sm := cdnowModels(t)
+	cells := NewCells(rows)
+	pm, err := FitBGNBDCells(cells)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fittedTables(pm, cells.Rows) == nil {
+		t.Fatal("the model fitted on the cells does not offer their row tables")
+	}
+	if fittedTables(pm, append([]RFM(nil), cells.Rows...)) != nil {
+		t.Fatal("the row tables are offered for a copy of the rows")
+	}
+	bare := pm.WithParams(pm.Fit().Params) // same parameters, no tables
+	if fittedTables(bare, cells.Rows) != nil {
+		t.Fatal("WithParams carried the tables")
+	}
+	cfg := CLVConfig{HorizonMonths: 12, PeriodsPerMonth: 365.25 / 12 / 7, AnnualDiscountRate: 0.1, GrossMargin: 0.3}
+	got, err := PredictCellValues(pm, sm, cells, zbar, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := PredictCellValues(bare, sm, cells, zbar, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rows {
+		if got.Value(i) != want.Value(i) {
+			t.Fatalf("customer %d: %+v with the fit's tables, %+v without", i, got.Value(i), want.Value(i))
+		}
+	}
+}
