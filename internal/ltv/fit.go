@@ -24,7 +24,10 @@ type FitResult struct {
 	LogLikelihood float64
 	Converged     bool
 	Iterations    int
-	GradientNorm  float64
+	// GradientNorm is the norm of the log-likelihood's gradient over the log-parameters at the
+	// last point where it was evaluated: the optimum, or the point Newton's unevaluated final
+	// step started from (see newtonFinalStep).
+	GradientNorm float64
 }
 
 // Param returns the named parameter, or NaN when the model has no such parameter.
@@ -381,14 +384,18 @@ func newSquare(n int) [][]float64 {
 	return m
 }
 
+// newtonFinalStep is the Newton decrement below which newtonPolish takes its last step without
+// evaluating it: a step of at most sqrt(1e-4) = 0.01 standard errors.
+const newtonFinalStep = 1e-4
+
 // newtonPolish minimises negLL from a start close to the optimum by Newton's method on the
 // analytic Hessian, with a backtracking line search that tries the full step first. Near the
 // optimum of a large data set's likelihood the quadratic model is nearly exact, so from a
 // subsample's optimum (tens of standard errors away) two or three steps reach it, where the
-// quasi-Newton polish took five and then n more gradients for the covariance. It stops on the
-// same Newton decrement as polishLikelihood, and hands over to polishLikelihood (from where it
-// got to, with invHessian or the last covariance) when a Hessian is not positive definite or a
-// step finds no decrease.
+// quasi-Newton polish took five and then n more gradients for the covariance. Its last step,
+// once the Newton decrement is below newtonFinalStep, is not evaluated (see there). It hands
+// over to polishLikelihood (from where it got to, with invHessian or the last covariance) when a
+// Hessian is not positive definite or a step finds no decrease.
 func newtonPolish(model string, names []string, negLL hessianObjective, start []float64, invHessian [][]float64) (FitResult, error) {
 	n := len(start)
 	x := append([]float64(nil), start...)
@@ -418,9 +425,18 @@ func newtonPolish(model string, names []string, negLL hessianObjective, start []
 			}
 			slope += d[i] * g[i]
 		}
-		// The Newton decrement -slope: see polishLikelihood.
-		if -slope <= math.Max(2e-14*math.Abs(f), newtonDecrementSE) {
-			res := FitResult{Model: model, ParamNames: names, LogLikelihood: -f, Iterations: iter, GradientNorm: norm(g)}
+		// The Newton decrement -slope: see polishLikelihood. Below newtonFinalStep the quadratic
+		// model is exact far below the standard errors, so its last step is taken without
+		// evaluating where it lands: the point, its log-likelihood (-f plus half the decrement)
+		// and the covariance (the Hessian moves by a fraction 1e-2/sqrt(rows) over a hundredth of
+		// a standard error) are the model's. The gradient norm reported is the last evaluated.
+		if -slope <= math.Max(2e-14*math.Abs(f), newtonFinalStep) {
+			gnorm := norm(g)
+			for i := range x {
+				x[i] += d[i]
+			}
+			f += slope / 2
+			res := FitResult{Model: model, ParamNames: names, LogLikelihood: -f, Iterations: iter + 1, GradientNorm: gnorm}
 			res.Converged = res.GradientNorm < 1e-6*math.Max(1, math.Abs(f))
 			res.Params, res.StdErrors = make([]float64, n), make([]float64, n)
 			for i, v := range x {

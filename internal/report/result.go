@@ -213,7 +213,9 @@ type ModelResult struct {
 	SpendLogLikelihood *float64           `json:"spendLogLikelihood,omitempty"`
 	Converged          bool               `json:"converged"`
 	Iterations         int                `json:"iterations,omitempty"`
-	GradientNorm       float64            `json:"gradientNorm,omitempty"`
+	// GradientNorm is the log-likelihood gradient's norm over the log-parameters where the fit
+	// last evaluated it (for the Newton-polished fits, before their final step).
+	GradientNorm float64 `json:"gradientNorm,omitempty"`
 	// Notes explain choices the run made, such as a fallback spend model.
 	Notes []string `json:"notes,omitempty"`
 	// LifetimeMonths is the customer lifespan the Formula model used.
