@@ -384,6 +384,20 @@ func newSquare(n int) [][]float64 {
 	return m
 }
 
+// descent sets d to the step -inv g (inv an inverse Hessian or its estimate) and returns the
+// slope of the objective along it, d.g (minus the Newton decrement).
+func descent(d []float64, inv [][]float64, g []float64) float64 {
+	slope := 0.0
+	for i := range d {
+		d[i] = 0
+		for j := range d {
+			d[i] -= inv[i][j] * g[j]
+		}
+		slope += d[i] * g[i]
+	}
+	return slope
+}
+
 // newtonFinalStep is the Newton decrement below which newtonPolish takes its last step without
 // evaluating it: a step of at most sqrt(1e-4) = 0.01 standard errors.
 const newtonFinalStep = 1e-4
@@ -417,14 +431,7 @@ func newtonPolish(model string, names []string, negLL hessianObjective, start []
 		if cov == nil {
 			return fallback(x, invHessian)
 		}
-		slope := 0.0
-		for i := range d {
-			d[i] = 0
-			for j := range d {
-				d[i] -= cov[i][j] * g[j]
-			}
-			slope += d[i] * g[i]
-		}
+		slope := descent(d, cov, g)
 		// The Newton decrement -slope: see polishLikelihood. Below newtonFinalStep the quadratic
 		// model is exact far below the standard errors, so its last step is taken without
 		// evaluating where it lands: the point, its log-likelihood (-f plus half the decrement)
@@ -502,14 +509,7 @@ func polishLikelihood(model string, names []string, negLL objective, start []flo
 			ok = true
 			break
 		}
-		slope := 0.0
-		for i := range d {
-			d[i] = 0
-			for j := range d {
-				d[i] -= h[i][j] * g[j]
-			}
-			slope += d[i] * g[i]
-		}
+		slope := descent(d, h, g)
 		if !(slope < 0) {
 			break
 		}

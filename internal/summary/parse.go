@@ -213,12 +213,7 @@ func parseAmount(b []byte) (float64, bool) {
 // optional point and digits, at most 15 digits in all. It reports false for anything else (which
 // parseAmountGeneral then reads, to the same value where both apply).
 func parsePlainAmount(b []byte) (float64, bool) {
-	i := 0
-	neg := false
-	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
-		neg = b[0] == '-'
-		i = 1
-	}
+	neg, i := amountSign(b)
 	var mant uint64
 	start := i
 	for i < len(b) && b[i]-'0' < 10 {
@@ -240,21 +235,30 @@ func parsePlainAmount(b []byte) (float64, bool) {
 	if i != len(b) || digits == 0 || digits > 15 {
 		return 0, false
 	}
+	return decimal(mant, frac, neg), true
+}
+
+// amountSign reads an amount's optional sign: whether it is negative, and where the digits start.
+func amountSign(b []byte) (neg bool, start int) {
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		return b[0] == '-', 1
+	}
+	return false, 0
+}
+
+// decimal is mant / 10^frac, negated when neg: correctly rounded, as both are exact in float64
+// (mant < 10^15, frac < len(pow10)).
+func decimal(mant uint64, frac int, neg bool) float64 {
 	f := float64(mant) / pow10[frac]
 	if neg {
 		f = -f
 	}
-	return f, true
+	return f
 }
 
 // parseAmountGeneral is parseAmount for every accepted form.
 func parseAmountGeneral(b []byte) (float64, bool) {
-	i := 0
-	neg := false
-	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
-		neg = b[0] == '-'
-		i = 1
-	}
+	neg, i := amountSign(b)
 	var mant uint64
 	nd := 0       // digits accumulated in mant (leading zeros excluded)
 	fracN := 0    // digits after the point
@@ -295,11 +299,7 @@ func parseAmountGeneral(b []byte) (float64, bool) {
 		}
 		return 0, false
 	}
-	f := float64(mant) / pow10[fracN]
-	if neg {
-		f = -f
-	}
-	return f, true
+	return decimal(mant, fracN, neg), true
 }
 
 func parseAmountSlow(b []byte) (float64, bool) {
