@@ -105,7 +105,8 @@ func cellsIn(sum *summary.Summary, p, parts int, index []int32) ltv.Cells {
 }
 
 // mergeCells merges the parts of cellsIn into the cells of one pass: ordered by their first
-// customer, renumbered, Tx restored, and index (the parts' local numbers) mapped to the merged ones.
+// customer, renumbered, Tx restored, and index (the parts' local numbers) mapped to the merged
+// ones. Only the merge of the two orders is serial.
 func mergeCells(sum *summary.Summary, parts []ltv.Cells, index []int32) ltv.Cells {
 	total := 0
 	for _, c := range parts {
@@ -125,21 +126,25 @@ func mergeCells(sum *summary.Summary, parts []ltv.Cells, index []int32) ltv.Cell
 				best = p
 			}
 		}
-		r := parts[best].Rows[pos[best]]
-		_, rec, _ := sum.RFMDays(int(r.Tx))
-		r.Tx = unit.FromDays(float64(rec))
 		remap[best][pos[best]] = int32(len(out.Rows))
-		out.Rows = append(out.Rows, r)
+		out.Rows = append(out.Rows, parts[best].Rows[pos[best]])
 		pos[best]++
 	}
-	// renumber on every core: a customer's part follows from its key
+
+	// On every core: each row's Tx back from its first customer, and the customers renumbered (a
+	// customer's part follows from its key).
 	var wg sync.WaitGroup
 	workers := runtime.GOMAXPROCS(0)
-	n := len(index)
+	n, rows := len(index), len(out.Rows)
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			for j := rows * w / workers; j < rows*(w+1)/workers; j++ {
+				r := &out.Rows[j]
+				_, rec, _ := sum.RFMDays(int(r.Tx))
+				r.Tx = unit.FromDays(float64(rec))
+			}
 			for i := n * w / workers; i < n*(w+1)/workers; i++ {
 				index[i] = remap[cellPart(cellKey(sum, i), len(parts))][index[i]]
 			}
