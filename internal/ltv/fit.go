@@ -28,6 +28,8 @@ type FitResult struct {
 	// last point where it was evaluated: the optimum, or the point Newton's unevaluated final
 	// step started from (see newtonFinalStep).
 	GradientNorm float64
+
+	logParams []float64 // the optimiser's log-parameters (exactly; for withCovariance)
 }
 
 // Param returns the named parameter, or NaN when the model has no such parameter.
@@ -83,7 +85,7 @@ var errFit = errors.New("fit failed")
 // point. The fit counts as converged when the gradient norm is below 1e-6 * |log-likelihood| (a line
 // search that can make no further progress there is a normal end, not a failure).
 func maximizeLikelihood(model string, names []string, negLL objective, starts [][]float64) (FitResult, error) {
-	return maximize(model, names, negLL, starts, false, gradientThreshold)
+	return maximize(model, names, negLL, starts, false, gradientThreshold, true)
 }
 
 // gradientThreshold is the norm of the scaled gradient (see maximizeLikelihood) at which BFGS
@@ -100,16 +102,36 @@ const (
 // than their value (analytic gradients): every evaluation computes both, so the line search's
 // function-then-gradient requests at one point cost a single pass over the data.
 func maximizeLikelihoodCheapGrad(model string, names []string, negLL objective, starts [][]float64) (FitResult, error) {
-	return maximize(model, names, negLL, starts, true, gradientThreshold)
+	return maximize(model, names, negLL, starts, true, gradientThreshold, true)
 }
 
 // searchSubsample is maximizeLikelihoodCheapGrad for the multi-start search on a subsample,
 // stopping at subsampleGradientThreshold.
 func searchSubsample(model string, names []string, negLL objective, starts [][]float64) (FitResult, error) {
-	return maximize(model, names, negLL, starts, true, subsampleGradientThreshold)
+	return maximize(model, names, negLL, starts, true, subsampleGradientThreshold, true)
 }
 
-func maximize(model string, names []string, negLL objective, starts [][]float64, cheapGrad bool, threshold float64) (FitResult, error) {
+// searchSubsampleNoCovariance is searchSubsample without the covariance (the n gradients of
+// its finite-difference Hessian), for a search whose result may be discarded: withCovariance
+// adds it afterwards to the one kept.
+func searchSubsampleNoCovariance(model string, names []string, negLL objective, starts [][]float64) (FitResult, error) {
+	return maximize(model, names, negLL, starts, true, subsampleGradientThreshold, false)
+}
+
+// withCovariance adds the covariance and standard errors of the finite-difference Hessian at a
+// fit's optimum (as maximize computes them) to a fit found without them.
+func withCovariance(res FitResult, negLL objective) FitResult {
+	res.StdErrors = make([]float64, len(res.Params))
+	if cov := inverseHessian(negLL, res.logParams); cov != nil {
+		res.LogCovariance = cov
+		for i := range res.Params {
+			res.StdErrors[i] = res.Params[i] * math.Sqrt(cov[i][i])
+		}
+	}
+	return res
+}
+
+func maximize(model string, names []string, negLL objective, starts [][]float64, cheapGrad bool, threshold float64, covariance bool) (FitResult, error) {
 	best := FitResult{Model: model, ParamNames: names, LogLikelihood: math.Inf(-1)}
 	var bestLog []float64
 	var lastErr error
@@ -150,14 +172,11 @@ func maximize(model string, names []string, negLL objective, starts [][]float64,
 			return best, fmt.Errorf("%s: %w: parameter %s diverged", model, errFit, names[i])
 		}
 	}
-	best.StdErrors = make([]float64, len(bestLog))
-	if cov := inverseHessian(negLL, bestLog); cov != nil {
-		best.LogCovariance = cov
-		for i := range bestLog {
-			best.StdErrors[i] = best.Params[i] * math.Sqrt(cov[i][i])
-		}
+	best.logParams = bestLog
+	if !covariance {
+		return best, nil
 	}
-	return best, nil
+	return withCovariance(best, negLL), nil
 }
 
 // minimizeScaled runs gonum's BFGS on negLL/scale from start, with scale = max(1, |negLL(start)|),

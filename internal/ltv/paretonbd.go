@@ -554,12 +554,12 @@ func pnbdStarts(rows []RFM) [][]float64 {
 
 // pnbdMultiStart runs the starts one after the other on d and stops as soon as two of them reach the
 // same optimum (log-likelihood within 1e-6 relative, parameters within 1e-3); otherwise it runs them
-// all. It returns the best fit.
+// all. It returns the best fit, with the covariance computed for it alone.
 func pnbdMultiStart(d *pnbdData, starts [][]float64) (FitResult, bool) {
 	var found []FitResult
 	best := -1
 	for _, st := range starts {
-		fr, err := searchSubsample(paretoNBDModel, paretoNBDNames, d.negLL, [][]float64{st})
+		fr, err := searchSubsampleNoCovariance(paretoNBDModel, paretoNBDNames, d.negLL, [][]float64{st})
 		if err != nil {
 			continue
 		}
@@ -580,7 +580,7 @@ func pnbdMultiStart(d *pnbdData, starts [][]float64) (FitResult, bool) {
 	if best < 0 {
 		return FitResult{}, false
 	}
-	return found[best], true
+	return withCovariance(found[best], d.negLL), true
 }
 
 // pnbdLogParams returns the logarithms of positive parameters.
