@@ -15,9 +15,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	apiextensionsinternal "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -68,24 +70,40 @@ func FromFS(fsys fs.FS, pattern string) (*Validator, error) {
 	if len(names) == 0 {
 		return nil, fmt.Errorf("no CustomResourceDefinition matches %s", pattern)
 	}
+	// The CRDs compile side by side (their CEL rules are most of a command's start-up).
+	compiled := make([]map[schema.GroupVersionKind]*kind, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			raw, err := fs.ReadFile(fsys, name)
+			if err == nil {
+				compiled[i], err = compile(raw)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("%s: %w", path.Base(name), err)
+			}
+		}()
+	}
+	wg.Wait()
 	v := &Validator{kinds: map[schema.GroupVersionKind]*kind{}}
-	for _, name := range names {
-		raw, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, err
+	for i := range names {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		if err := v.add(raw); err != nil {
-			return nil, fmt.Errorf("%s: %w", path.Base(name), err)
-		}
+		maps.Copy(v.kinds, compiled[i])
 	}
 	return v, nil
 }
 
-// add compiles one CRD's served versions as the API server's handler does.
-func (v *Validator) add(raw []byte) error {
+// compile compiles one CRD's served versions as the API server's handler does.
+func compile(raw []byte) (map[schema.GroupVersionKind]*kind, error) {
+	kinds := map[schema.GroupVersionKind]*kind{}
 	var def apiextensionsv1.CustomResourceDefinition
 	if err := yaml.UnmarshalStrict(raw, &def); err != nil {
-		return err
+		return nil, err
 	}
 	for i := range def.Spec.Versions {
 		ver := &def.Spec.Versions[i]
@@ -94,22 +112,22 @@ func (v *Validator) add(raw []byte) error {
 		}
 		internal := &apiextensionsinternal.CustomResourceValidation{}
 		if err := apiextensionsv1.Convert_v1_CustomResourceValidation_To_apiextensions_CustomResourceValidation(ver.Schema, internal, nil); err != nil {
-			return fmt.Errorf("version %s: %w", ver.Name, err)
+			return nil, fmt.Errorf("version %s: %w", ver.Name, err)
 		}
 		s, err := structuralschema.NewStructural(internal.OpenAPIV3Schema)
 		if err != nil {
-			return fmt.Errorf("version %s: the schema is not structural: %w", ver.Name, err)
+			return nil, fmt.Errorf("version %s: the schema is not structural: %w", ver.Name, err)
 		}
 		s = s.DeepCopy()
 		if err := structuraldefaulting.PruneDefaults(s); err != nil {
-			return fmt.Errorf("version %s: %w", ver.Name, err)
+			return nil, fmt.Errorf("version %s: %w", ver.Name, err)
 		}
 		sv, _, err := apiservervalidation.NewSchemaValidator(internal.OpenAPIV3Schema)
 		if err != nil {
-			return fmt.Errorf("version %s: %w", ver.Name, err)
+			return nil, fmt.Errorf("version %s: %w", ver.Name, err)
 		}
 		gvk := schema.GroupVersionKind{Group: def.Spec.Group, Version: ver.Name, Kind: def.Spec.Names.Kind}
-		v.kinds[gvk] = &kind{
+		kinds[gvk] = &kind{
 			gk:         gvk.GroupKind(),
 			namespaced: def.Spec.Scope == apiextensionsv1.NamespaceScoped,
 			structural: s,
@@ -118,7 +136,7 @@ func (v *Validator) add(raw []byte) error {
 			hasStatus:  ver.Subresources != nil && ver.Subresources.Status != nil,
 		}
 	}
-	return nil
+	return kinds, nil
 }
 
 // Knows reports whether the Validator has a schema for apiVersion and kind.
