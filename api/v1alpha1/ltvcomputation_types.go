@@ -1115,8 +1115,9 @@ type Execution struct {
 	// +optional
 	Mode ExecutionMode `json:"mode,omitempty"`
 	// Resources of the run's container (Job mode). Fitting uses every core it gets; memory grows
-	// with the number of customers (about 370 MiB for one million). A Pod killed for exceeding
-	// limits.memory is reported with reason OOMKilled. Unset: requests of 100m CPU and 128Mi.
+	// with the number of customers (about 250 MiB for one million, 1.3 GiB for ten million). A
+	// Pod killed for exceeding limits.memory is reported with reason OOMKilled. Unset: requests of
+	// 100m CPU and 128Mi.
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 	// ServiceAccountName the run's Pod runs as (Job mode); default: the namespace's default
