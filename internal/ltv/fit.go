@@ -121,14 +121,33 @@ func searchSubsampleNoCovariance(model string, names []string, negLL objective, 
 // withCovariance adds the covariance and standard errors of the finite-difference Hessian at a
 // fit's optimum (as maximize computes them) to a fit found without them.
 func withCovariance(res FitResult, negLL objective) FitResult {
-	res.StdErrors = make([]float64, len(res.Params))
-	if cov := inverseHessian(negLL, res.logParams); cov != nil {
-		res.LogCovariance = cov
-		for i := range res.Params {
-			res.StdErrors[i] = res.Params[i] * math.Sqrt(cov[i][i])
+	setCovariance(&res, inverseHessian(negLL, res.logParams))
+	return res
+}
+
+// setParams sets res.Params from log-parameters, failing on a parameter that is zero or not
+// finite (the fit diverged).
+func setParams(res *FitResult, logParams []float64) error {
+	res.Params = make([]float64, len(logParams))
+	for i, v := range logParams {
+		res.Params[i] = math.Exp(v)
+		if math.IsNaN(res.Params[i]) || math.IsInf(res.Params[i], 0) || res.Params[i] == 0 {
+			return fmt.Errorf("%s: %w: parameter %s diverged", res.Model, errFit, res.ParamNames[i])
 		}
 	}
-	return res
+	return nil
+}
+
+// setCovariance sets res's covariance of the log-parameters to cov (nil: none, a Hessian that
+// was not positive definite) and the standard errors from it (zero without it).
+func setCovariance(res *FitResult, cov [][]float64) {
+	res.LogCovariance, res.StdErrors = cov, make([]float64, len(res.Params))
+	if cov == nil {
+		return
+	}
+	for i := range res.Params {
+		res.StdErrors[i] = res.Params[i] * math.Sqrt(cov[i][i])
+	}
 }
 
 func maximize(model string, names []string, negLL objective, starts [][]float64, cheapGrad bool, threshold float64, covariance bool) (FitResult, error) {
@@ -165,12 +184,8 @@ func maximize(model string, names []string, negLL objective, starts [][]float64,
 	if bestLog == nil {
 		return best, fmt.Errorf("%s: %w: %v", model, errFit, lastErr)
 	}
-	best.Params = make([]float64, len(bestLog))
-	for i, v := range bestLog {
-		best.Params[i] = math.Exp(v)
-		if math.IsNaN(best.Params[i]) || math.IsInf(best.Params[i], 0) || best.Params[i] == 0 {
-			return best, fmt.Errorf("%s: %w: parameter %s diverged", model, errFit, names[i])
-		}
+	if err := setParams(&best, bestLog); err != nil {
+		return best, err
 	}
 	best.logParams = bestLog
 	if !covariance {
@@ -385,13 +400,7 @@ func withHessianCovariance(res FitResult, negLL hessianObjective) FitResult {
 	}
 	hess := newSquare(n)
 	negLL(x, make([]float64, n), hess)
-	res.LogCovariance, res.StdErrors = nil, make([]float64, n)
-	if cov := invertSymmetric(hess); cov != nil {
-		res.LogCovariance = cov
-		for i := range x {
-			res.StdErrors[i] = res.Params[i] * math.Sqrt(cov[i][i])
-		}
-	}
+	setCovariance(&res, invertSymmetric(hess))
 	return res
 }
 
@@ -464,15 +473,10 @@ func newtonPolish(model string, names []string, negLL hessianObjective, start []
 			f += slope / 2
 			res := FitResult{Model: model, ParamNames: names, LogLikelihood: -f, Iterations: iter + 1, GradientNorm: gnorm}
 			res.Converged = res.GradientNorm < 1e-6*math.Max(1, math.Abs(f))
-			res.Params, res.StdErrors = make([]float64, n), make([]float64, n)
-			for i, v := range x {
-				res.Params[i] = math.Exp(v)
-				if math.IsNaN(res.Params[i]) || math.IsInf(res.Params[i], 0) || res.Params[i] == 0 {
-					return res, fmt.Errorf("%s: %w: parameter %s diverged", model, errFit, names[i])
-				}
-				res.StdErrors[i] = res.Params[i] * math.Sqrt(cov[i][i])
+			if err := setParams(&res, x); err != nil {
+				return res, err
 			}
-			res.LogCovariance = cov
+			setCovariance(&res, cov)
 			return res, nil
 		}
 		step := 1.0
@@ -602,20 +606,10 @@ func polishLikelihood(model string, names []string, negLL objective, start []flo
 	}
 	res := FitResult{Model: model, ParamNames: names, LogLikelihood: -f, Iterations: iter, GradientNorm: norm(g)}
 	res.Converged = res.GradientNorm < 1e-6*math.Max(1, math.Abs(f))
-	res.Params = make([]float64, n)
-	for i, v := range x {
-		res.Params[i] = math.Exp(v)
-		if math.IsNaN(res.Params[i]) || math.IsInf(res.Params[i], 0) || res.Params[i] == 0 {
-			return res, fmt.Errorf("%s: %w: parameter %s diverged", model, errFit, names[i])
-		}
+	if err := setParams(&res, x); err != nil {
+		return res, err
 	}
-	res.StdErrors = make([]float64, n)
-	if cov := inverseHessianForward(negLL, x, g); cov != nil {
-		res.LogCovariance = cov
-		for i := range x {
-			res.StdErrors[i] = res.Params[i] * math.Sqrt(cov[i][i])
-		}
-	}
+	setCovariance(&res, inverseHessianForward(negLL, x, g))
 	return res, nil
 }
 

@@ -88,7 +88,7 @@ type Builder struct {
 
 	addBatch    *rowBatch // Add's rows waiting to be applied
 	attrScratch [][]byte
-	sink        uint64 // keeps the warming loads of applyBatch
+	sink        uint64 // keeps the warming loads of Finish
 
 	rows, future, excluded, invalid int
 	samples                         []*RowError
@@ -614,7 +614,8 @@ func (b *Builder) Finish() (*Summary, error) {
 		}
 	}
 	// The customers' states are read in id order, at random: in two halves side by side, each
-	// loading a group's states together before using them (see applyBatch).
+	// loading a group's states together in a tight loop of independent loads, which the
+	// processor overlaps, before using them.
 	var sinks [2]uint64
 	inHalves(len(keys), func(half, lo, hi int) {
 		const warmGroup = 128
