@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/ltv-operator/ltv-operator/internal/ltv"
@@ -122,13 +123,13 @@ type acquisitionCurves struct {
 // acquisition adds the new-customer economics to res: overall, per breakdown value and, with
 // model.fitBy, per partitioned fit. model is the pooled probabilistic fit (nil for the other
 // models).
-func acquisition(cfg Config, sum *summary.Summary, model *fittedModel, sub *ltv.SubscriptionModel, res *report.Result, cv *customerValues, cac []float64) (*acquisitionCurves, error) {
+func acquisition(cfg Config, sum *summary.Summary, groups customerGroups, model *fittedModel, sub *ltv.SubscriptionModel, res *report.Result, cv *customerValues, cac []float64) (*acquisitionCurves, error) {
 	curves := &acquisitionCurves{}
-	err := acquisitionInto(cfg, sum, model, sub, res, cv, cac, curves)
+	err := acquisitionInto(cfg, sum, groups, model, sub, res, cv, cac, curves)
 	return curves, err
 }
 
-func acquisitionInto(cfg Config, sum *summary.Summary, model *fittedModel, sub *ltv.SubscriptionModel, res *report.Result, cv *customerValues, cac []float64, curves *acquisitionCurves) error {
+func acquisitionInto(cfg Config, sum *summary.Summary, groups customerGroups, model *fittedModel, sub *ltv.SubscriptionModel, res *report.Result, cv *customerValues, cac []float64, curves *acquisitionCurves) error {
 	a := &acquisitionContext{cfg: cfg, clv: clvConfig(cfg), target: cfg.targetLTVToCAC(), cac: cac, historic: cv.historic, sum: sum}
 	res.TargetLTVToCAC = a.target
 	pooled := pooledCurve(cfg, sum, model, sub, res)
@@ -148,28 +149,48 @@ func acquisitionInto(cfg Config, sum *summary.Summary, model *fittedModel, sub *
 
 	partitioned := map[string]*newCustomerCurve{}
 	if cfg.FitBy != "" && model != nil {
-		if res.FitBy, partitioned, err = fitPartitions(cfg, sum, model, a); err != nil {
+		if res.FitBy, partitioned, err = fitPartitions(cfg, sum, groups[cfg.FitBy], model, a); err != nil {
 			return err
 		}
 	}
 	curves.partitioned = partitioned
 	for bi := range res.Breakdowns {
 		b := &res.Breakdowns[bi]
-		idx := attributeIndex(cfg.Columns.Attributes, b.Attribute)
-		groups := groupBy(sum, idx)
+		members := groups[b.Attribute]
 		for vi := range b.Values {
 			v := &b.Values[vi]
 			curve, fit := pooled, fit
 			if b.Attribute == cfg.FitBy && partitioned[v.Value] != nil {
 				curve, fit = partitioned[v.Value], fitPartitioned
 			}
-			if v.NewCustomer, err = a.newCustomer(curve, groups[v.Value], fit); err != nil {
+			if v.NewCustomer, err = a.newCustomer(curve, members[v.Value], fit); err != nil {
 				return err
 			}
 			v.LTVToCAC = v.NewCustomer.LTVToCAC
 		}
 	}
 	return nil
+}
+
+// customerGroups lists the customers of each value of an attribute (groupBy), by attribute
+// name: grouped once per run for the breakdowns, their new-customer values and intervals, and
+// the fits per model.fitBy value.
+type customerGroups map[string]map[string][]int32
+
+// groupCustomers groups the customers by each breakdownBy attribute and model.fitBy.
+func groupCustomers(cfg Config, sum *summary.Summary) customerGroups {
+	return groupAttributes(cfg, sum, append(slices.Clone(cfg.BreakdownBy), cfg.FitBy))
+}
+
+// groupAttributes groups the customers by each of the attributes named (once each; "" is none).
+func groupAttributes(cfg Config, sum *summary.Summary, attrs []string) customerGroups {
+	out := customerGroups{}
+	for _, attr := range attrs {
+		if _, done := out[attr]; attr != "" && !done {
+			out[attr] = groupBy(sum, attributeIndex(cfg.Columns.Attributes, attr))
+		}
+	}
+	return out
 }
 
 // groupBy lists the customers of each value of attribute idx.
@@ -255,9 +276,7 @@ func boolFloat(b bool) float64 {
 // fitPartitions fits the purchase and spend models on each model.fitBy value's customers, falling
 // back to the pooled fit for values with too few customers or repeaters (or a failed fit), and
 // compares the pooled and partitioned purchase-model log-likelihoods.
-func fitPartitions(cfg Config, sum *summary.Summary, pooled *fittedModel, a *acquisitionContext) (*report.FitComparison, map[string]*newCustomerCurve, error) {
-	idx := attributeIndex(cfg.Columns.Attributes, cfg.FitBy)
-	groups := groupBy(sum, idx)
+func fitPartitions(cfg Config, sum *summary.Summary, groups map[string][]int32, pooled *fittedModel, a *acquisitionContext) (*report.FitComparison, map[string]*newCustomerCurve, error) {
 	values := make([]string, 0, len(groups))
 	for v := range groups {
 		values = append(values, v)

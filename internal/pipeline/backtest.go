@@ -73,7 +73,7 @@ func runBacktest(ctx context.Context, cfg Config, src Source, defs []segment.Def
 			bt.Segments = append(bt.Segments, report.GroupBacktest{Name: d.Name, ValueBacktest: *valueBacktest(backtest.Score(predicted, actual, members[i]))})
 		}
 	}
-	for _, g := range attributeGroups(cfg, sum) {
+	for _, g := range orderedGroups(cfg, groupAttributes(cfg, sum, cfg.BreakdownBy)) {
 		b := report.BreakdownBacktest{Attribute: g.attribute}
 		for _, v := range g.values {
 			b.Values = append(b.Values, report.GroupBacktest{Name: v.value, ValueBacktest: *valueBacktest(backtest.Score(predicted, actual, v.members))})
@@ -133,28 +133,23 @@ type attributeGroup struct {
 	}
 }
 
-// attributeGroups groups the customers by each breakdownBy attribute, the most customers first
-// (ties by value), as the breakdowns are ordered.
-func attributeGroups(cfg Config, sum *summary.Summary) []attributeGroup {
+// orderedGroups lists the groups of each breakdownBy attribute, the most customers first (ties
+// by value), as the breakdowns are ordered.
+func orderedGroups(cfg Config, groups customerGroups) []attributeGroup {
 	var out []attributeGroup
 	for _, attr := range cfg.BreakdownBy {
-		idx := attributeIndex(cfg.Columns.Attributes, attr)
-		groups := map[string][]int32{}
-		var order []string
-		for i, c := range sum.All() {
-			v := c.Attributes[idx]
-			if _, ok := groups[v]; !ok {
-				order = append(order, v)
-			}
-			groups[v] = append(groups[v], int32(i))
+		members := groups[attr]
+		order := make([]string, 0, len(members))
+		for v := range members {
+			order = append(order, v)
 		}
-		sortByCountThenValue(order, groups)
+		sortByCountThenValue(order, members)
 		g := attributeGroup{attribute: attr}
 		for _, v := range order {
 			g.values = append(g.values, struct {
 				value   string
 				members []int32
-			}{v, groups[v]})
+			}{v, members[v]})
 		}
 		out = append(out, g)
 	}

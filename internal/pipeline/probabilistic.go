@@ -147,7 +147,7 @@ func validate(cfg Config, sum *summary.Summary, pm ltv.PurchaseModel) *report.Va
 // value, and every customer's bounds of predicted value, all from the same parameter draws. It
 // sets the overall and segment intervals in res and the bounds in scores, and returns the
 // breakdown values' intervals for setBreakdownIntervals.
-func intervals(cfg Config, m *fittedModel, sum *summary.Summary, res *report.Result, scores *Scores) ([]breakdownInterval, error) {
+func intervals(cfg Config, m *fittedModel, customers customerGroups, res *report.Result, scores *Scores) ([]breakdownInterval, error) {
 	members := scores.Members
 	draws := cfg.IntervalDraws
 	if draws == 0 {
@@ -163,7 +163,7 @@ func intervals(cfg Config, m *fittedModel, sum *summary.Summary, res *report.Res
 	}
 	// Then every breakdown value, from the same draws.
 	var values []breakdownInterval
-	for _, g := range attributeGroups(cfg, sum) {
+	for _, g := range orderedGroups(cfg, customers) {
 		for _, v := range g.values {
 			groups = append(groups, ltv.IntervalRequest{Name: g.attribute + "=" + v.value, Members: v.members})
 			values = append(values, breakdownInterval{attribute: g.attribute, value: v.value})

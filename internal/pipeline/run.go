@@ -122,6 +122,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 
 	cv := newCustomerValues(cfg, sum, values)
 	total := segment.Sum(cv.predicted)
+	groups := groupCustomers(cfg, sum)
 	scores := &Scores{Summary: sum, values: values, Unit: cfg.Unit, GrossMargin: cfg.GrossMargin, PredictsFuture: predictsFuture(cfg.Model)}
 	// The aggregates need only the predictions. The churn outlooks, the segments and the
 	// intervals need the model too, and are most of the time left: they run alongside, each
@@ -136,10 +137,10 @@ func Run(ctx context.Context, cfg Config, src Source) (*report.Result, *Scores, 
 	outlooksFirst := len(defs) > 0
 	side := make(chan sideResult, 1)
 	go func() {
-		b, err := modelDependents(cfg, defs, model, sum, cv, total, scores, res, outlooksFirst)
+		b, err := modelDependents(cfg, defs, model, sum, groups, cv, total, scores, res, outlooksFirst)
 		side <- sideResult{b, err}
 	}()
-	err = aggregates(cfg, sum, model, subscriptionModel, values, cv, total, res, func() cohortBuild { return <-cohortsDone })
+	err = aggregates(cfg, sum, groups, model, subscriptionModel, values, cv, total, res, func() cohortBuild { return <-cohortsDone })
 	if err == nil && !outlooksFirst && model != nil {
 		outlooks(cfg, model.purchase, model.cells, scores, res)
 	}
@@ -169,7 +170,7 @@ type cohortBuild struct {
 
 // aggregates fills the figures that need only the predictions: totals, the overall average and
 // median, the top 20%'s share, P(alive), acquisition costs, breakdowns, new customers and cohorts.
-func aggregates(cfg Config, sum *summary.Summary, model *fittedModel, subscriptionModel *ltv.SubscriptionModel, values predictions,
+func aggregates(cfg Config, sum *summary.Summary, groups customerGroups, model *fittedModel, subscriptionModel *ltv.SubscriptionModel, values predictions,
 	cv *customerValues, total float64, res *report.Result, cohorts func() cohortBuild) error {
 	n := sum.Len()
 	ltvs := cv.predicted
@@ -192,8 +193,8 @@ func aggregates(cfg Config, sum *summary.Summary, model *fittedModel, subscripti
 		avg := meanOf(cac, all)
 		res.AverageAcquisitionCost = &avg
 	}
-	res.Breakdowns = breakdowns(cfg, sum, cv, cac, total)
-	curves, err := acquisition(cfg, sum, model, subscriptionModel, res, cv, cac)
+	res.Breakdowns = breakdowns(cfg, groups, cv, cac, total)
+	curves, err := acquisition(cfg, sum, groups, model, subscriptionModel, res, cv, cac)
 	c := cohorts()
 	if err != nil {
 		return err
@@ -206,7 +207,7 @@ func aggregates(cfg Config, sum *summary.Summary, model *fittedModel, subscripti
 // outlooks when withOutlooks, the segments (whose filters may read them) and the intervals. It
 // returns the breakdowns' intervals for setBreakdownIntervals, as the breakdowns are built
 // alongside.
-func modelDependents(cfg Config, defs []segment.Definition, model *fittedModel, sum *summary.Summary, cv *customerValues,
+func modelDependents(cfg Config, defs []segment.Definition, model *fittedModel, sum *summary.Summary, groups customerGroups, cv *customerValues,
 	total float64, scores *Scores, res *report.Result, withOutlooks bool) ([]breakdownInterval, error) {
 	n := sum.Len()
 	if model != nil && withOutlooks {
@@ -236,7 +237,7 @@ func modelDependents(cfg Config, defs []segment.Definition, model *fittedModel, 
 		return nil, nil
 	}
 	collectPhase(n)
-	return intervals(cfg, model, sum, res, scores)
+	return intervals(cfg, model, groups, res, scores)
 }
 
 // fitModel fits cfg.Model on sum and fills every customer's value. It returns the fitted purchase
@@ -374,14 +375,12 @@ func attributeIndex(names []string, name string) int {
 }
 
 // breakdowns aggregates by every breakdownBy attribute, the most customers first.
-func breakdowns(cfg Config, sum *summary.Summary, cv *customerValues, cac []float64, total float64) []report.Breakdown {
+func breakdowns(cfg Config, groups customerGroups, cv *customerValues, cac []float64, total float64) []report.Breakdown {
 	ltvs := cv.predicted
 	var out []report.Breakdown
 	for _, attr := range cfg.BreakdownBy {
-		idx := attributeIndex(cfg.Columns.Attributes, attr)
-		groups := groupBy(sum, idx)
 		b := report.Breakdown{Attribute: attr}
-		for value, members := range groups {
+		for value, members := range groups[attr] {
 			a := segment.Aggregate(ltvs, members, total)
 			bv := report.BreakdownValue{Value: value, Customers: int64(a.Customers), AverageLTV: a.AverageLTV, TotalLTV: a.TotalLTV, ValueShare: a.ValueShare,
 				HistoricValue: cv.historicTotals(members), TotalValue: cv.totalTotals(members)}
