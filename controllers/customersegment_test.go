@@ -71,11 +71,9 @@ func TestSegmentsAggregatedAndReported(t *testing.T) {
 	}
 
 	// Changing a selected segment re-runs the computation.
-	seg := getSegment(t, ns, "email")
-	seg.Spec.Filter = `customer.attributes["channel"] == "organic"`
-	if err := k8sClient.Update(context.Background(), seg); err != nil {
-		t.Fatal(err)
-	}
+	updateSegment(t, ns, "email", func(s *v1alpha1.CustomerSegment) {
+		s.Spec.Filter = `customer.attributes["channel"] == "organic"`
+	})
 	eventually(t, 30*time.Second, "re-run after the segment changed", func() (bool, string) {
 		o := getLTV(t, ns, "shop")
 		for _, s := range o.Status.Result.Segments {
@@ -115,10 +113,9 @@ func TestInvalidFilter(t *testing.T) {
 	}
 
 	// Fixing the filter makes both Ready.
-	seg.Spec.Filter = `customer.predictedValue > 100.0`
-	if err := k8sClient.Update(context.Background(), seg); err != nil {
-		t.Fatal(err)
-	}
+	updateSegment(t, ns, "typo", func(s *v1alpha1.CustomerSegment) {
+		s.Spec.Filter = `customer.predictedValue > 100.0`
+	})
 	waitCondition(t, ns, "shop", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonSucceeded)
 	eventually(t, 30*time.Second, "segment Ready", func() (bool, string) {
 		s := getSegment(t, ns, "typo")

@@ -40,6 +40,20 @@ func updateLTV(t *testing.T, ns, name string, edit func(*v1alpha1.LTVComputation
 	}
 }
 
+// updateSegment edits the segment, retrying on conflicts with the segment controller's status
+// writes.
+func updateSegment(t *testing.T, ns, name string, edit func(*v1alpha1.CustomerSegment)) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		s := getSegment(t, ns, name)
+		edit(s)
+		return k8sClient.Update(context.Background(), s)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func deleteLTV(t *testing.T, ns, name string) {
 	t.Helper()
 	if err := k8sClient.Delete(context.Background(), getLTV(t, ns, name)); err != nil {
